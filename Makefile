@@ -1,0 +1,43 @@
+# Two commands on a fresh clone: `make demo` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv demo test lint typecheck unit bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "workcrew needs Python 3.11 or newer: set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,js]'
+	@touch $(STAMP)
+
+demo: venv
+	@if [ -z "$$ANTHROPIC_API_KEY" ]; then \
+	  echo "ANTHROPIC_API_KEY is not set: running the example with the simulated model (no API calls, no cost)."; \
+	  $(BIN)/workcrew run examples/review_files.py --provider simulated \
+	    --scenario examples/review_files.scenario.json -C examples/workspace --yes; \
+	else \
+	  echo "Running the example against the Anthropic API (it asks before spending)."; \
+	  $(BIN)/workcrew run examples/review_files.py --provider anthropic -C examples/workspace; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check engine server tests bench
+
+typecheck: venv
+	$(BIN)/mypy engine server
+
+unit: venv
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: venv
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -1,0 +1,167 @@
+"""``workcrew check``, ``runs``, ``show`` and ``list``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..discovery import discover
+from ..errors import WorkcrewError
+from ..workflow import load_workflow
+from .common import (
+    EXIT_USAGE,
+    emit_json,
+    fail,
+    json_option,
+    money,
+    open_store,
+    settings_from,
+    state_dir_option,
+    tokens,
+    workspace_option,
+)
+
+
+@click.command("check")
+@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def check_cmd(script: Path, as_json: bool) -> None:
+    """Validate a workflow script without running it (exit 2 with the problems)."""
+    try:
+        workflow = load_workflow(script)
+    except WorkcrewError as exc:
+        fail(str(exc))
+    problems = workflow.check()
+    if as_json:
+        emit_json({"ok": not problems, "name": workflow.name, "dialect": workflow.dialect,
+                   "problems": [p.__dict__ for p in problems]})
+    else:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        if not problems:
+            phases = ", ".join(p.title for p in workflow.meta.phases) if workflow.meta else ""
+            click.echo(f"{script}: ok ({workflow.dialect} workflow {workflow.name!r}{'; phases: ' + phases if phases else ''})")
+    sys.exit(EXIT_USAGE if problems else 0)
+
+
+@click.command("runs")
+@click.option("--limit", type=click.IntRange(1), default=30, show_default=True)
+@workspace_option
+@state_dir_option
+@json_option
+def runs_cmd(limit: int, workspace: Path | None, state_dir: Path | None, as_json: bool) -> None:
+    """List recent runs."""
+    settings = settings_from(workspace, state_dir=state_dir)
+    store = open_store(settings)
+    rows = store.list_runs(limit)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no runs yet")
+        return
+    table = Table()
+    for column in ("run", "workflow", "status", "started", "agents ok/failed", "tokens", "cost"):
+        table.add_column(column)
+    for row in rows:
+        total = sum(row[k] or 0 for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+                                           "cache_read_input_tokens"))
+        table.add_row(row["id"], row["workflow"], row["status"],
+                      time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created_at"])),
+                      f"{row['succeeded']}/{row['failed']} of {row['launched']}", tokens(total), money(row["cost_usd"]))
+    Console().print(table)
+
+
+@click.command("show")
+@click.argument("run_id")
+@workspace_option
+@state_dir_option
+@json_option
+def show_cmd(run_id: str, workspace: Path | None, state_dir: Path | None, as_json: bool) -> None:
+    """Show one run: status, result, agents with their cost, logs."""
+    settings = settings_from(workspace, state_dir=state_dir)
+    store = open_store(settings)
+    run = store.get_run(run_id)
+    if run is None:
+        fail(f"no run {run_id!r} in {store.path}; see `workcrew runs`")
+    agents = store.get_agents(run["id"])
+    logs = store.get_logs(run["id"])
+    findings = store.get_findings(run["id"])
+    if as_json:
+        run.pop("script_source", None)
+        emit_json({"run": run, "agents": agents, "logs": logs, "findings": findings,
+                   "by_phase": _by(agents, "phase"), "by_model": _by(agents, "model")})
+        return
+    console = Console()
+    console.print(f"[bold]{run['workflow']}[/bold] {run['id']} · {run['status']}"
+                  + (f" · [red]{run['error']}[/red]" if run["error"] else ""), highlight=False)
+    console.print(f"agents: {run['launched']} launched, {run['succeeded']} succeeded, {run['failed']} failed · "
+                  f"cost {money(run['cost_usd'])}")
+    table = Table()
+    for column in ("agent", "phase", "label", "model", "state", "tokens", "cost", "time", "error"):
+        table.add_column(column)
+    for a in agents:
+        total = sum(a[k] or 0 for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+                                         "cache_read_input_tokens"))
+        elapsed = (a["finished_at"] or 0) - (a["started_at"] or 0) if a["started_at"] and a["finished_at"] else 0
+        table.add_row(a["id"], a["phase"] or "", a["label"] or "", a["model"] or "", a["state"] or "",
+                      tokens(total), money(a["cost_usd"]), f"{elapsed:.1f}s", (a["error"] or "")[:80])
+    console.print(table)
+    for group, rows in (("phase", _by(agents, "phase")), ("model", _by(agents, "model"))):
+        console.print(f"by {group}: " + ", ".join(f"{r['key'] or '-'} {r['agents']} agents {money(r['cost_usd'])}"
+                                                   for r in rows))
+    for line in logs:
+        console.print(f"[dim]log[/dim] {line}", highlight=False)
+    if findings:
+        console.print(f"{len(findings)} findings; `workcrew report {run['id']}` for the report")
+
+
+def _by(agents: list[dict[str, object]], key: str) -> list[dict[str, object]]:
+    groups: dict[str, dict[str, object]] = {}
+    for agent in agents:
+        name = str(agent.get(key) or "")
+        row = groups.setdefault(name, {"key": name, "agents": 0, "cost_usd": 0.0, "input_tokens": 0,
+                                       "output_tokens": 0})
+        row["agents"] = int(row["agents"]) + 1  # type: ignore[call-overload]
+        row["cost_usd"] = float(row["cost_usd"]) + float(agent.get("cost_usd") or 0)  # type: ignore[arg-type]
+        row["input_tokens"] = int(row["input_tokens"]) + int(agent.get("input_tokens") or 0)  # type: ignore[call-overload]
+        row["output_tokens"] = int(row["output_tokens"]) + int(agent.get("output_tokens") or 0)  # type: ignore[call-overload]
+    return list(groups.values())
+
+
+@click.command("list")
+@workspace_option
+@json_option
+def list_cmd(workspace: Path | None, as_json: bool) -> None:
+    """List saved and built-in workflows, with any problems they have."""
+    settings = settings_from(workspace)
+    entries = discover(settings.workspace)
+    if as_json:
+        emit_json([{
+            "name": e.name, "origin": e.origin, "path": str(e.path), "valid": e.valid,
+            "description": e.workflow.meta.description if e.workflow.meta else None,
+            "when_to_use": e.workflow.meta.when_to_use if e.workflow.meta else None,
+            "dialect": e.workflow.dialect, "problems": [str(p) for p in e.problems], "warnings": e.warnings,
+        } for e in entries])
+        return
+    if not entries:
+        click.echo("no workflows found (built-in, ~/.claude/workflows or .claude/workflows)")
+        return
+    console = Console()
+    for e in entries:
+        meta = e.workflow.meta
+        status = "" if e.valid else " [red](invalid)[/red]"
+        console.print(f"[bold]{e.name}[/bold] [dim]{e.origin} · {e.path}[/dim]{status}", highlight=False)
+        if meta:
+            console.print(f"  {meta.description}", highlight=False)
+            if meta.when_to_use:
+                console.print(f"  [dim]when: {meta.when_to_use}[/dim]", highlight=False)
+        for problem in e.problems:
+            console.print(f"  [red]{problem}[/red]", highlight=False)
+        for warning in e.warnings:
+            console.print(f"  [yellow]{warning}[/yellow]", highlight=False)

@@ -1,0 +1,181 @@
+"""``workcrew run``: run a workflow with live progress, or headless with ``--json``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from ..discovery import resolve
+from ..errors import ScriptError, UsageError, WorkcrewError
+from ..providers.base import make_client
+from ..runtime.run import RunHandle, RunResult, start
+from ..settings import Settings
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    emit_json,
+    fail,
+    json_option,
+    money,
+    open_store,
+    settings_from,
+    state_dir_option,
+    tokens,
+    workspace_option,
+)
+
+
+def parse_args_json(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc.msg} at column {exc.colno}", param_hint="--args") from None
+
+
+def run_options(function: Any) -> Any:
+    options = [
+        click.option("--args", "args_json", metavar="JSON", help="The workflow's input, as JSON."),
+        click.option("--provider", type=click.Choice(["simulated", "anthropic"]), envvar="WORKCREW_PROVIDER",
+                     help="Model provider (default: simulated unless configured)."),
+        click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     envvar="WORKCREW_SCENARIO", help="Scenario file for the simulated model."),
+        click.option("--concurrency", type=click.IntRange(1, 256), help="Agents at once (default 16)."),
+        click.option("--max-agents", type=click.IntRange(1), help="Agents per run (default 1000)."),
+        click.option("--budget-tokens", type=click.IntRange(0), help="Hard token budget for the run."),
+        click.option("--budget-usd", type=click.FloatRange(0), help="Hard USD budget for the run."),
+        click.option("--model", help="Default model for every agent."),
+        workspace_option,
+        state_dir_option,
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def build_settings(workspace: Path | None, provider: str | None, scenario: Path | None, concurrency: int | None,
+                   max_agents: int | None, budget_tokens: int | None, budget_usd: float | None,
+                   model: str | None, state_dir: Path | None) -> Settings:
+    overrides: dict[str, Any] = {
+        "provider": provider, "scenario": scenario.resolve() if scenario else None, "concurrency": concurrency,
+        "max_agents": max_agents, "budget_tokens": budget_tokens, "budget_usd": budget_usd,
+        "state_dir": state_dir.resolve() if state_dir else None,
+    }
+    if model:
+        overrides["models"] = {"default": model}
+    return settings_from(workspace, **overrides)
+
+
+@click.command("run")
+@click.argument("target", metavar="SCRIPT_OR_NAME")
+@run_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for approval before spending.")
+@json_option
+def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: Path | None,
+            concurrency: int | None, max_agents: int | None, budget_tokens: int | None, budget_usd: float | None,
+            model: str | None, workspace: Path | None, state_dir: Path | None, yes: bool, as_json: bool) -> None:
+    """Run a workflow script (a path) or a saved / built-in workflow (a name)."""
+    args = parse_args_json(args_json)
+    settings = build_settings(workspace, provider, scenario, concurrency, max_agents, budget_tokens, budget_usd,
+                              model, state_dir)
+    try:
+        workflow = resolve(target, settings.workspace)
+    except WorkcrewError as exc:
+        fail(str(exc))
+    if workflow.problems:
+        for problem in workflow.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_USAGE)
+    console = Console(stderr=True)
+    if settings.provider == "simulated" and not as_json:
+        console.print("[dim]Using the simulated model (no API calls, no cost). "
+                      "Use --provider anthropic with ANTHROPIC_API_KEY for real agents.[/dim]")
+    try:
+        client = make_client(settings)
+    except WorkcrewError as exc:
+        fail(str(exc))
+    store = open_store(settings)
+    try:
+        outcome = anyio.run(_run, workflow, args, settings, client, store, console, as_json, yes)
+    except ScriptError as exc:
+        fail(str(exc))
+    except UsageError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    if as_json:
+        emit_json(outcome.to_json())
+    else:
+        _print_summary(console, outcome)
+    sys.exit(EXIT_OK if outcome.status == "succeeded" else EXIT_FAILED)
+
+
+async def _run(workflow: Any, args: Any, settings: Settings, client: Any, store: Any, console: Console,
+               as_json: bool, yes: bool) -> RunResult:
+    handle = start(workflow, args, settings, client=client, store=store)
+    try:
+        if as_json or not console.is_terminal:
+            return await handle.result()
+        return await _live(handle, console)
+    except BaseException:
+        handle.cancel()
+        with anyio.CancelScope(shield=True):
+            await handle.result()
+        raise
+    finally:
+        await client.aclose()
+
+
+async def _live(handle: RunHandle, console: Console) -> RunResult:
+    with Live(_render(handle), console=console, refresh_per_second=8, transient=False) as live:
+        async for _event in handle.events(replay=False):
+            live.update(_render(handle))
+        live.update(_render(handle))
+    return await handle.result()
+
+
+def _render(handle: RunHandle) -> Table:
+    tree = handle.tree()
+    table = Table(title=f"{tree['workflow']} · {handle.run_id}", title_justify="left", expand=False)
+    for column in ("phase", "running", "done", "failed", "tokens", "cost"):
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    for phase in tree["phases"]:
+        agents = phase["agents"]
+        table.add_row(phase["title"], str(sum(a["state"] == "running" for a in agents)),
+                      f"{phase['done']}/{phase['total']}", str(sum(a["state"] == "failed" for a in agents)),
+                      tokens(phase["tokens"]), money(phase["cost_usd"]))
+    counts, usage = tree["counts"], tree["usage"]
+    table.caption = (f"agents {counts['launched']} launched · {counts['succeeded']} ok · {counts['failed']} failed"
+                     f" · {tokens(sum(v for k, v in usage.items() if k.endswith('tokens')))} tokens"
+                     f" · {money(usage['cost_usd'])}")
+    return table
+
+
+def _print_summary(console: Console, outcome: RunResult) -> None:
+    for line in outcome.logs:
+        console.print(f"[dim]log[/dim] {line}", markup=True, highlight=False)
+    agents, usage = outcome.agents, outcome.usage
+    style = "green" if outcome.status == "succeeded" else "red"
+    console.print(
+        f"[{style}]{outcome.status}[/{style}] {outcome.run_id} in {outcome.duration_s:.1f}s · agents: "
+        f"{agents.get('launched', 0)} launched, {agents.get('succeeded', 0)} succeeded, "
+        f"{agents.get('failed', 0)} failed · tokens: {tokens(usage.get('input_tokens'))} in, "
+        f"{tokens(usage.get('output_tokens'))} out, {tokens(usage.get('cache_read_input_tokens'))} cache read · "
+        f"{money(usage.get('cost_usd'))}"
+    )
+    if outcome.failure_reasons:
+        console.print("failed agents by reason: " + ", ".join(f"{k}: {v}" for k, v in outcome.failure_reasons.items()))
+    if outcome.error:
+        console.print(f"[red]error:[/red] {outcome.error}", highlight=False)
+    if outcome.result is not None:
+        click.echo(json.dumps(outcome.result, indent=2, default=str))

@@ -1,0 +1,1 @@
+"""Workflow script dialects: Python (``.py``) and Claude Code's JavaScript (``.js``)."""

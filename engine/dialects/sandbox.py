@@ -1,0 +1,326 @@
+"""The Python dialect's sandbox: static rules checked before a run, and the runtime traps behind them.
+
+First line: an AST check that rejects imports outside an allowlist, names and attributes that start
+with ``_``, introspection attributes (frames, code objects, generators), string formatting that can
+walk attributes, dangerous builtins, and clocks or randomness. Second line: the script runs with a
+restricted ``__builtins__`` and curated module proxies, so a missed rule still finds nothing to call.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import collections
+import dataclasses
+import enum
+import itertools
+import json
+import math
+import re
+import textwrap
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+
+from ..errors import Problem
+
+NONDETERMINISTIC_MODULES = {
+    "time": "reads the clock",
+    "random": "is random",
+    "datetime": "reads the clock",
+    "uuid": "is random",
+    "secrets": "is random",
+    "os": "reads the environment and os.urandom",
+    "timeit": "reads the clock",
+}
+
+FORBIDDEN_BUILTINS = {
+    "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "getattr", "setattr",
+    "delattr", "input", "breakpoint", "help", "memoryview", "type", "object", "dir", "id", "exit", "quit",
+    "__build_class__", "__loader__", "__spec__", "copyright", "credits", "license", "bytearray",
+}
+
+FORBIDDEN_ATTRIBUTE_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_", "func_", "im_")
+FORBIDDEN_ATTRIBUTES = {
+    "mro", "format", "format_map", "with_traceback", "im_class", "im_func", "im_self", "parse_file",
+    "from_orm", "update_forward_refs", "model_rebuild",
+}
+
+SAFE_BUILTIN_NAMES = [
+    "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "dict", "divmod", "enumerate",
+    "filter", "float", "frozenset", "hash", "hex", "int", "isinstance", "issubclass", "iter", "len", "list",
+    "map", "max", "min", "next", "oct", "ord", "pow", "range", "repr", "reversed", "round", "set", "slice",
+    "sorted", "str", "sum", "tuple", "zip", "property", "classmethod", "staticmethod", "super", "aiter", "anext", "complex", "NotImplemented",
+    "Ellipsis", "BaseException", "Exception", "ArithmeticError", "AssertionError", "AttributeError",
+    "IndexError", "KeyError", "LookupError", "NotImplementedError", "OverflowError", "RecursionError",
+    "RuntimeError", "StopIteration", "StopAsyncIteration", "TypeError", "ValueError", "ZeroDivisionError",
+    "UnicodeError", "TimeoutError",
+]
+
+# Public names a script may use from each allowed module (no submodules, no importers, no eval hooks).
+MODULE_EXPORTS: dict[str, list[str]] = {
+    "json": ["dumps", "loads", "JSONDecodeError"],
+    "re": ["compile", "search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split", "escape",
+           "IGNORECASE", "MULTILINE", "DOTALL", "VERBOSE", "ASCII", "I", "M", "S", "X", "A", "Pattern", "Match",
+           "error"],
+    "math": [n for n in dir(math) if not n.startswith("_")],
+    "itertools": [n for n in dir(itertools) if not n.startswith("_")],
+    "collections": ["Counter", "defaultdict", "OrderedDict", "deque", "namedtuple", "ChainMap"],
+    "textwrap": ["dedent", "indent", "shorten", "wrap", "fill"],
+    "enum": ["Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "auto", "unique"],
+    "dataclasses": ["dataclass", "field", "asdict", "astuple", "replace", "fields", "is_dataclass"],
+    "typing": ["Any", "Optional", "Union", "Literal", "List", "Dict", "Tuple", "Set", "FrozenSet", "Sequence",
+               "Mapping", "Iterable", "Annotated", "TypedDict", "NamedTuple", "Callable", "cast"],
+    "pydantic": ["BaseModel", "Field", "ValidationError", "ConfigDict", "field_validator", "model_validator",
+                 "conlist", "constr", "conint", "confloat", "PositiveInt", "NonNegativeInt", "PositiveFloat",
+                 "StrictStr", "StrictInt", "StrictBool"],
+}
+_MODULES: dict[str, types.ModuleType] = {
+    "json": json, "re": re, "math": math, "itertools": itertools, "collections": collections,
+    "textwrap": textwrap, "enum": enum, "dataclasses": dataclasses, "typing": typing, "pydantic": pydantic,
+}
+ALLOWED_MODULES = set(MODULE_EXPORTS)
+
+
+class SafeModule:
+    """A read-only view of an allowed module's curated names."""
+
+    __slots__ = ("_values", "_wc_name")
+
+    def __init__(self, name: str) -> None:
+        module = _MODULES[name]
+        object.__setattr__(self, "_wc_name", name)
+        object.__setattr__(self, "_values", {n: getattr(module, n) for n in MODULE_EXPORTS[name] if hasattr(module, n)})
+
+    def __getattr__(self, item: str) -> Any:
+        values = object.__getattribute__(self, "_values")
+        if item in values:
+            return values[item]
+        name = object.__getattribute__(self, "_wc_name")
+        raise AttributeError(f"{name}.{item} is not available in workflow scripts")
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("modules are read-only in workflow scripts")
+
+    def __repr__(self) -> str:
+        return f"<module {object.__getattribute__(self, '_wc_name')!r} (workflow view)>"
+
+
+_SAFE_MODULES = {name: SafeModule(name) for name in ALLOWED_MODULES}
+
+
+def _safe_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    if level != 0 or name not in _SAFE_MODULES:
+        raise ImportError(f"import of {name!r} is not allowed in workflow scripts")
+    return _SAFE_MODULES[name]
+
+
+def safe_builtins(print_fn: Callable[..., None]) -> dict[str, Any]:
+    table: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
+    table["print"] = print_fn
+    table["__import__"] = _safe_import
+    # class statements need these two; scripts cannot name them (no leading underscores)
+    table["__build_class__"] = builtins.__build_class__
+    table["__name__"] = "workflow"
+    return table
+
+
+# -- static check -------------------------------------------------------------------------------------
+
+
+class _Checker(ast.NodeVisitor):
+    def __init__(self, path: str, line_offset: int, col_offset: int) -> None:
+        self.path = path
+        self.line_offset = line_offset
+        self.col_offset = col_offset
+        self.problems: list[Problem] = []
+
+    def add(self, node: ast.AST, rule: str, message: str) -> None:
+        line = max(1, getattr(node, "lineno", 1) - self.line_offset)
+        col = getattr(node, "col_offset", 0)
+        col = max(1, col - self.col_offset + 1)
+        self.problems.append(Problem(self.path, line, col, rule, message))
+
+    def _check_name(self, node: ast.AST, name: str, what: str) -> None:
+        if name.startswith("_"):
+            self.add(node, "private-name", f"{what} {name!r} starts with '_'; names with a leading underscore are reserved")
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._check_module(node, alias.name)
+            if alias.asname:
+                self._check_name(node, alias.asname, "alias")
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level:
+            self.add(node, "import", "relative imports are not allowed in workflow scripts")
+            return
+        self._check_module(node, node.module or "")
+        root = (node.module or "").split(".")[0]
+        for alias in node.names:
+            if alias.name == "*":
+                self.add(node, "import", "'import *' is not allowed; import the names you use")
+            elif root in MODULE_EXPORTS and "." not in (node.module or "") and alias.name not in MODULE_EXPORTS[root]:
+                self.add(node, "import", f"{root}.{alias.name} is not available in workflow scripts")
+            self._check_name(node, alias.name, "imported name")
+            if alias.asname:
+                self._check_name(node, alias.asname, "alias")
+        self.generic_visit(node)
+
+    def _check_module(self, node: ast.AST, module: str) -> None:
+        root = module.split(".")[0]
+        if root in NONDETERMINISTIC_MODULES:
+            self.add(node, "determinism", f"module {root!r} {NONDETERMINISTIC_MODULES[root]}; scripts must be "
+                     "deterministic so a run can be replayed — pass timestamps or seeds in args")
+        elif root not in ALLOWED_MODULES:
+            self.add(node, "import", f"module {module!r} is not allowed; scripts may import only "
+                     + ", ".join(sorted(ALLOWED_MODULES)))
+        elif "." in module:
+            self.add(node, "import", f"submodule {module!r} is not allowed; import {root!r} itself")
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id in FORBIDDEN_BUILTINS:
+            self.add(node, "forbidden-builtin", f"{node.id!r} is not available in workflow scripts")
+        else:
+            self._check_name(node, node.id, "name")
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        attr = node.attr
+        if attr.startswith("_"):
+            self.add(node, "private-attribute", f"attribute {attr!r} starts with '_'; introspection is not allowed")
+        elif attr in FORBIDDEN_ATTRIBUTES or attr.startswith(FORBIDDEN_ATTRIBUTE_PREFIXES):
+            hint = " (use an f-string)" if attr in ("format", "format_map") else ""
+            self.add(node, "forbidden-attribute", f"attribute {attr!r} is not allowed in workflow scripts{hint}")
+        if isinstance(node.value, ast.Name) and node.value.id in NONDETERMINISTIC_MODULES:
+            self.add(node, "determinism", f"{node.value.id}.{attr} is not deterministic")
+        self.generic_visit(node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._check_function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._check_function(node)
+
+    def _check_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._check_name(node, node.name, "function")
+        self._check_args(node.args)
+        for annotation in _annotations(node):
+            self._check_annotation(annotation)
+        self.generic_visit(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._check_args(node.args)
+        self.generic_visit(node)
+
+    def _check_args(self, args: ast.arguments) -> None:
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        every += [a for a in (args.vararg, args.kwarg) if a is not None]
+        for arg in every:
+            self._check_name(arg, arg.arg, "parameter")
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._check_name(node, node.name, "class")
+        for keyword in node.keywords:
+            if keyword.arg == "metaclass":
+                self.add(node, "forbidden-class", "metaclasses are not allowed in workflow scripts")
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._check_annotation(node.annotation)
+        self.generic_visit(node)
+
+    def _check_annotation(self, node: ast.expr) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                self.add(sub, "string-annotation", "string annotations are evaluated later; write the type itself")
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if node.arg is not None:
+            self._check_name(node, node.arg, "keyword")
+        self.generic_visit(node)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.add(node, "global", "'global' is not allowed; keep state in variables of the script body")
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self._check_name(node, node.name, "exception name")
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            dotted = f"{func.value.id}.{func.attr}"
+            if dotted in {"datetime.now", "datetime.utcnow", "date.today", "os.urandom"}:
+                self.add(node, "determinism", f"{dotted}() is not deterministic")
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self._check_name(node, node.name, "name")
+        self.generic_visit(node)
+
+    def visit_Starred(self, node: ast.Starred) -> None:
+        self.generic_visit(node)
+
+
+def _annotations(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+    args = node.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *(a for a in (args.vararg, args.kwarg) if a)]
+    out = [a.annotation for a in every if a.annotation is not None]
+    if node.returns is not None:
+        out.append(node.returns)
+    return out
+
+
+def check_tree(tree: ast.AST, path: str, *, line_offset: int = 0, col_offset: int = 0) -> list[Problem]:
+    checker = _Checker(path, line_offset, col_offset)
+    checker.visit(tree)
+    unique = {(p.line, p.col, p.rule, p.message): p for p in checker.problems}
+    return sorted(unique.values(), key=lambda p: (p.line, p.col))
+
+
+# -- instrumentation: a watchdog tick in every loop and function body ---------------------------------
+
+TICK_NAME = "__wc_tick__"
+
+
+class _Instrument(ast.NodeTransformer):
+    def _tick(self, node: ast.AST) -> ast.stmt:
+        call = ast.Expr(ast.Call(ast.Name(TICK_NAME, ast.Load()), [], []))
+        return ast.copy_location(call, node)
+
+    def _prefix(self, node: Any) -> Any:
+        self.generic_visit(node)
+        node.body.insert(0, self._tick(node))
+        return node
+
+    visit_For = visit_AsyncFor = visit_While = _prefix
+    visit_FunctionDef = visit_AsyncFunctionDef = _prefix
+
+    def visit_Lambda(self, node: ast.Lambda) -> Any:
+        self.generic_visit(node)
+        # (tick(), body)[1] keeps lambdas interruptible without changing their value
+        tick = ast.Call(ast.Name(TICK_NAME, ast.Load()), [], [])
+        node.body = ast.Subscript(ast.Tuple([tick, node.body], ast.Load()), ast.Constant(1), ast.Load())
+        return node
+
+    def _comprehension(self, node: Any) -> Any:
+        self.generic_visit(node)
+        for generator in node.generators:
+            tick = ast.Call(ast.Name(TICK_NAME, ast.Load()), [], [])
+            # `if tick()` is always true: tick returns True or raises
+            generator.ifs.insert(0, tick)
+        return node
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+
+def instrument(tree: ast.Module) -> ast.Module:
+    out = _Instrument().visit(tree)
+    assert isinstance(out, ast.Module)
+    return ast.fix_missing_locations(out)

@@ -1,0 +1,69 @@
+"""Errors raised by the engine. Every message says what happened and what to do next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class WorkcrewError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a workflow script, printed as ``path:line:col: rule: message``."""
+
+    path: str
+    line: int
+    col: int
+    rule: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.rule}: {self.message}"
+
+
+class ScriptError(WorkcrewError):
+    """A workflow script that cannot run; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class WorkflowNotFound(WorkcrewError):
+    pass
+
+
+class UsageError(WorkcrewError):
+    """Bad arguments or settings given by the user."""
+
+
+class LimitExceeded(WorkcrewError):
+    """A run limit (agent count, items per call, nesting) was hit."""
+
+
+class BudgetExceeded(WorkcrewError):
+    """The run's approved budget cannot fit another agent."""
+
+
+class ScriptTimeout(WorkcrewError):
+    """Synchronous script code ran too long without yielding."""
+
+
+class AgentFailed(WorkcrewError):
+    """An agent ended without a usable result; ``reason`` is recorded in the run store."""
+
+    def __init__(self, reason: str, *, kind: str = "error") -> None:
+        self.reason = reason
+        self.kind = kind
+        super().__init__(reason)
+
+
+class RunCancelled(WorkcrewError):
+    pass
+
+
+class UnknownModel(WorkcrewError):
+    """A model with no entry in the price table: refusing to guess its cost."""

@@ -1,0 +1,95 @@
+"""The provider interface: a model answers one turn of an agent's conversation.
+
+Requests and responses use the Anthropic Messages shapes (content blocks as dicts) so that the
+simulated model, the HTTP simulator and the real API are interchangeable under one agent loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import UsageError, WorkcrewError
+from ..pricing import Usage
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+
+@dataclass
+class ModelRequest:
+    model: str
+    system: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    max_tokens: int
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    output_schema: dict[str, Any] | None = None
+    effort: str | None = None
+    # what the scenario engine and telemetry match on; never part of the prompt
+    label: str | None = None
+    role: str = "agent"
+    agent_type: str | None = None
+    prompt: str = ""
+
+
+@dataclass
+class ModelResponse:
+    content: list[dict[str, Any]]
+    stop_reason: str
+    usage: Usage
+    model: str
+    request_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(b.get("text", "") for b in self.content if b.get("type") == "text")
+
+    @property
+    def tool_uses(self) -> list[dict[str, Any]]:
+        return [b for b in self.content if b.get("type") == "tool_use"]
+
+
+class TransientModelError(WorkcrewError):
+    """A fault worth retrying: rate limit, overload, server error, dropped or stalled stream."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None,
+                 rate_limited: bool = False) -> None:
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        self.rate_limited = rate_limited
+        super().__init__(reason)
+
+
+class FatalModelError(WorkcrewError):
+    """A fault retrying cannot fix: bad request, authentication, refusal, context overflow."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        self.reason = reason
+        self.status = status
+        super().__init__(reason)
+
+
+class ModelClient(Protocol):
+    name: str
+
+    async def turn(self, request: ModelRequest) -> ModelResponse: ...
+
+    async def count_tokens(self, request: ModelRequest) -> int: ...
+
+    async def aclose(self) -> None: ...
+
+
+def make_client(settings: Settings) -> ModelClient:
+    """The model client the settings ask for."""
+    if settings.provider == "simulated":
+        from .simulated import SimulatedModel
+
+        return SimulatedModel.from_settings(settings)
+    if settings.provider == "anthropic":
+        try:
+            from .anthropic import AnthropicModel
+        except ImportError as exc:  # pragma: no cover - the SDK is a hard dependency
+            raise UsageError(f"the anthropic provider is unavailable: {exc}") from None
+        return AnthropicModel.from_settings(settings)
+    raise UsageError(f"unknown provider {settings.provider!r}: use 'simulated' or 'anthropic'")

@@ -1,0 +1,107 @@
+"""The in-process simulated model: answers from a scenario at zero cost, in microseconds."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import anyio
+
+from ..pricing import Usage
+from ..scenario import Answer, Scenario, Turn, estimate_tokens
+from ..settings import Settings
+from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError
+
+
+def request_text(request: ModelRequest) -> str:
+    """Everything the model would read, flattened, for the deterministic token count."""
+    parts: list[str] = [json.dumps(t, sort_keys=True) for t in request.tools]
+    parts += [str(b.get("text", "")) for b in request.system]
+    for message in request.messages:
+        content = message["content"]
+        if isinstance(content, str):
+            parts.append(content)
+            continue
+        for block in content:
+            kind = block.get("type")
+            if kind == "text":
+                parts.append(str(block.get("text", "")))
+            elif kind == "tool_use":
+                parts.append(json.dumps(block.get("input", {}), sort_keys=True))
+            elif kind == "tool_result":
+                inner = block.get("content", "")
+                parts.append(inner if isinstance(inner, str) else json.dumps(inner, sort_keys=True))
+    if request.output_schema is not None:
+        parts.append(json.dumps(request.output_schema, sort_keys=True))
+    return "\n".join(parts)
+
+
+def turn_of(request: ModelRequest) -> Turn:
+    last = request.messages[-1] if request.messages else {"content": ""}
+    content = last.get("content")
+    answering = isinstance(content, list) and any(b.get("type") == "tool_result" for b in content)
+    return Turn(
+        label=request.label or "",
+        role=request.role,
+        prompt=request.prompt,
+        schema=request.output_schema,
+        answering_tools=answering,
+        input_text=request_text(request),
+    )
+
+
+def answer_blocks(answer: Answer) -> tuple[list[dict[str, Any]], str]:
+    if answer.tool_calls:
+        blocks = [
+            {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:16]}", "name": c["name"], "input": c.get("input", {})}
+            for c in answer.tool_calls
+        ]
+        return blocks, "tool_use"
+    return [{"type": "text", "text": answer.text}], answer.respond.stop_reason or "end_turn"
+
+
+class SimulatedModel:
+    name = "simulated"
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SimulatedModel:
+        return cls(Scenario.load(settings.scenario))
+
+    async def turn(self, request: ModelRequest) -> ModelResponse:
+        turn = turn_of(request)
+        answer = self.scenario.answer(turn)
+        if answer.latency_ms:
+            await anyio.sleep(answer.latency_ms / 1000)
+        respond = answer.respond
+        if respond.stall_s:
+            await anyio.sleep(respond.stall_s)
+            raise TransientModelError(f"the model stream stalled for {respond.stall_s:g} s")
+        if respond.error:
+            status = respond.error
+            message = respond.message or f"simulated HTTP {status}"
+            if status == 429 or status >= 500:
+                raise TransientModelError(message, status=status, retry_after=respond.retry_after,
+                                          rate_limited=status == 429)
+            raise FatalModelError(message, status=status)
+        if respond.disconnect:
+            raise TransientModelError("the connection dropped mid-response")
+        blocks, stop_reason = answer_blocks(answer)
+        if respond.invalid_json:
+            raise TransientModelError("the response body was not valid JSON")
+        usage = Usage(
+            input_tokens=estimate_tokens(turn.input_text),
+            output_tokens=estimate_tokens(json.dumps(blocks)) if answer.tool_calls else estimate_tokens(answer.text),
+        )
+        if answer.usage:
+            usage = Usage.from_dict({**usage.to_dict(), **answer.usage})
+        return ModelResponse(blocks, stop_reason, usage, request.model, request_id=f"req_sim_{uuid.uuid4().hex[:12]}")
+
+    async def count_tokens(self, request: ModelRequest) -> int:
+        return estimate_tokens(request_text(request))
+
+    async def aclose(self) -> None:
+        return None

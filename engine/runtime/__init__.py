@@ -1,0 +1,1 @@
+"""Running workflows: scheduler, primitives, run lifecycle."""

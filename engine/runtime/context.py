@@ -1,0 +1,458 @@
+"""The primitives a script calls: agent, parallel, pipeline, phase, log, workflow, check, report, ask."""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import shlex
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from pydantic import BaseModel
+
+from ..agent_loop import AgentSpec, run_agent
+from ..budget import ScriptBudget
+from ..errors import AgentFailed, BudgetExceeded, LimitExceeded, ScriptError, UsageError, WorkcrewError
+from ..findings import Patch, make_finding
+from ..pricing import price_of
+from ..schema import ResultSchema, to_jsonable
+from ..workflow import Workflow, dialect_module
+from .routing import infer_role, route_model
+from .state import AgentRecord, RunState
+
+# failure reasons of agents awaited inside one parallel()/pipeline() slot
+_slot_failures: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("slot_failures", default=None)
+
+
+class AgentText(str):
+    """An agent's text answer; ``.patch`` holds what it changed when it ran isolated."""
+
+    patch: Patch | None = None
+    agent_id: str | None = None
+
+
+class AgentDict(dict[str, Any]):
+    """An agent's structured answer; ``.patch`` holds what it changed when it ran isolated."""
+
+    patch: Patch | None = None
+    agent_id: str | None = None
+
+
+class ParallelResult(list[Any]):
+    """Results in input order (``None`` where a task failed) with the accounting of the call."""
+
+    def __init__(self, values: list[Any], reasons: dict[int, str]) -> None:
+        super().__init__(values)
+        self.launched = len(values)
+        self.failed = len(reasons)
+        self.succeeded = self.launched - self.failed
+        self.reasons = dict(sorted(reasons.items()))
+
+    def __repr__(self) -> str:
+        return f"{list.__repr__(self)} (launched={self.launched}, succeeded={self.succeeded}, failed={self.failed})"
+
+
+def _stage_arity(stage: Callable[..., Any]) -> int:
+    try:
+        params = inspect.signature(stage).parameters.values()
+    except (TypeError, ValueError):
+        return 3
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 3
+    return min(3, sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, WorkcrewError) else f"{type(exc).__name__}: {text}"
+
+
+class ScriptContext:
+    """One workflow level (the run's script, or a child started by ``workflow()``)."""
+
+    def __init__(self, state: RunState, workflow: Workflow, args: Any, *, depth: int = 0) -> None:
+        self.state = state
+        self.workflow = workflow
+        self.args = args
+        self.depth = depth
+        self.current_phase: str | None = None
+        self.prefix = f"[{workflow.name}] " if depth else ""
+        self.group = f"▸ {workflow.name}" if depth else None
+        self.budget = ScriptBudget(state.budget)
+
+    def script_globals(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent, "parallel": self.parallel, "pipeline": self.pipeline, "phase": self.phase,
+            "log": self.log, "workflow": self.run_workflow, "args": self.args, "budget": self.budget,
+            "check": self.check, "report": self.report, "ask": self.ask,
+        }
+
+    def tick(self) -> bool:
+        return self.state.tick()
+
+    def print(self, *values: Any, sep: str = " ", end: str = "") -> None:
+        self.log(sep.join(str(v) for v in values))
+
+    # -- display ---------------------------------------------------------------------------------
+
+    def phase(self, title: str) -> None:
+        self.state.ensure_alive()
+        if self.depth:
+            return  # a child's agents group under "▸ name"
+        title = str(title)
+        self.current_phase = title
+        if title not in self.state.phases:
+            self.state.phases.append(title)
+        self.state.emit("phase_started", title=title)
+
+    def log(self, message: Any) -> None:
+        self.state.ensure_alive()
+        self.state.log(self.prefix + str(message))
+
+    # -- agents ----------------------------------------------------------------------------------
+
+    async def agent(
+        self,
+        prompt: str,
+        *,
+        schema: Any = None,
+        label: str | None = None,
+        phase: str | None = None,
+        model: str | None = None,
+        effort: str | None = None,
+        isolation: str | None = None,
+        agent_type: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        state = self.state
+        state.ensure_alive()
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise TypeError("agent() needs a non-empty prompt string")
+        if isolation not in (None, "worktree"):
+            raise ValueError(f"isolation must be None or 'worktree', not {isolation!r}")
+        if effort not in (None, "low", "medium", "high", "xhigh", "max"):
+            raise ValueError(f"effort must be one of low, medium, high, xhigh, max, not {effort!r}")
+        result_schema = ResultSchema(schema) if schema is not None else None
+        if state.launched >= state.settings.max_agents:
+            raise LimitExceeded(
+                f"agent() was called more than {state.settings.max_agents} times in this run (the lifetime cap). "
+                "A loop on budget.remaining() without a budget runs until this cap: give the run a budget or "
+                "bound the loop."
+            )
+        group = phase or self.group or self.current_phase
+        role = infer_role(agent_type, group, label)
+        model_id = route_model(state.settings, self.workflow.meta, explicit=model, phase=group, role=role)
+        price_of(model_id)  # unknown model: fail loudly here rather than cost $0 later
+        state.launched += 1
+        record = AgentRecord(
+            id=f"a{state.launched:04d}", seq=state.launched, label=label, phase=group, role=role,
+            agent_type=agent_type, model=model_id, prompt=prompt, isolation=isolation,
+        )
+        state.agents[record.id] = record
+        state.save_agent(record)
+        state.emit("agent_queued", agent=record.view())
+        spec = AgentSpec(
+            prompt=prompt, model=model_id, label=label, schema=result_schema, effort=effort, agent_type=agent_type,
+            max_tokens=state.settings.max_tokens, max_turns=state.settings.max_turns,
+            schema_attempts=state.settings.schema_attempts, retries=state.settings.api_retries,
+        )
+        return await self._execute(record, spec, timeout if timeout is not None else state.settings.agent_timeout_s)
+
+    async def _execute(self, record: AgentRecord, spec: AgentSpec, timeout: float) -> Any:
+        state = self.state
+        while True:
+            outcome = None
+            failure: AgentFailed | None = None
+            async with state.scheduler.slot():
+                state.ensure_alive()
+                record.state = "running"
+                record.started_at = time.time()
+                record.restart_requested = False
+                state.save_agent(record, "state", "started_at")
+                state.emit("agent_started", agent=record.view())
+                with anyio.CancelScope() as scope:
+                    record.cancel_scope = scope
+                    environment = None
+                    try:
+                        with anyio.fail_after(timeout):
+                            environment = await state.environment(state, record)
+                            outcome = await run_agent(
+                                state.client, spec, tools=environment.toolbox,
+                                budget=state.budget if state.budget.limited else None,
+                                on_progress=lambda data: self._progress(record, data),
+                                on_rate_limit=state.scheduler.on_rate_limit,
+                            )
+                            record.patch = await environment.finish(True)
+                    except AgentFailed as exc:
+                        failure = exc
+                    except TimeoutError:
+                        failure = AgentFailed(f"timed out after {timeout:g} s", kind="timeout")
+                    except WorkcrewError as exc:
+                        failure = AgentFailed(str(exc), kind="error")
+                    finally:
+                        if outcome is None and environment is not None:
+                            with anyio.CancelScope(shield=True):
+                                await environment.finish(False)
+                record.cancel_scope = None
+                if scope.cancelled_caught:
+                    if record.restart_requested:
+                        record.state = "queued"
+                        state.emit("agent_queued", agent=record.view(), restarted=True)
+                        continue
+                    failure = AgentFailed("skipped by the user", kind="skipped")
+            return self._finish(record, outcome, failure)
+
+    def _progress(self, record: AgentRecord, data: dict[str, Any]) -> None:
+        if "tool" in data:
+            record.tool_calls += 1
+            record.last_tool = str(data["tool"])
+        if "turn" in data:
+            record.turns = int(data["turn"])
+        self.state.emit("agent_progress", agent=record.view(), **{k: v for k, v in data.items() if k != "usage"})
+
+    def _finish(self, record: AgentRecord, outcome: Any, failure: AgentFailed | None) -> Any:
+        state = self.state
+        record.finished_at = time.time()
+        if outcome is not None:
+            record.usage = outcome.usage
+            record.attempts = outcome.attempts
+            record.retries = outcome.retries
+            record.turns = outcome.turns
+            record.tool_calls = outcome.tool_calls
+            record.last_tool = outcome.last_tool
+            record.cost_usd = price_of(record.model).cost(outcome.usage)
+            state.usage.add(outcome.usage)
+            state.cost_usd += record.cost_usd
+        if failure is not None:
+            record.state = "skipped" if failure.kind == "skipped" else "failed"
+            record.error = failure.reason
+            record.error_kind = failure.kind
+            state.failed += 1
+            state.failure_reasons[failure.kind] = state.failure_reasons.get(failure.kind, 0) + 1
+            state.save_agent(record, "state", "finished_at", "error", "error_kind", "usage", "cost_usd",
+                             "attempts", "retries", "turns", "tool_calls", "last_tool")
+            state.emit("agent_failed", agent=record.view())
+            slot = _slot_failures.get()
+            if slot is not None:
+                slot.append(f"{record.label or record.id}: {failure.reason}")
+            if failure.kind == "budget":
+                raise BudgetExceeded(failure.reason)
+            return None
+        assert outcome is not None
+        record.state = "succeeded"
+        state.succeeded += 1
+        state.scheduler.on_success()
+        value = outcome.value
+        if record.patch is not None:
+            if isinstance(value, str):
+                value = AgentText(value)
+            elif isinstance(value, dict):
+                value = AgentDict(value)
+            if isinstance(value, AgentText | AgentDict):
+                value.patch = record.patch
+                value.agent_id = record.id
+        if state.store is not None:
+            state.store.upsert_agent(
+                state.run_id, record.id, state="succeeded", finished_at=record.finished_at,
+                result=to_jsonable(outcome.value), patch=record.patch.model_dump() if record.patch else None,
+                cost_usd=record.cost_usd, attempts=record.attempts, retries=record.retries, turns=record.turns,
+                tool_calls=record.tool_calls, last_tool=record.last_tool, **record.usage.to_dict(),
+            )
+        state.emit("agent_finished", agent=record.view())
+        return value
+
+    # -- fan-out ---------------------------------------------------------------------------------
+
+    def _check_items(self, what: str, count: int) -> None:
+        limit = self.state.settings.max_items
+        if count > limit:
+            raise LimitExceeded(
+                f"{what}() takes at most {limit} items per call; got {count}. Split the list into batches."
+            )
+
+    async def parallel(self, tasks: Iterable[Any]) -> ParallelResult:
+        """Run awaitables or zero-argument callables concurrently; a barrier. Failures become None."""
+        self.state.ensure_alive()
+        items = list(tasks)
+        try:
+            self._check_items("parallel", len(items))
+        except LimitExceeded:
+            _close_all(items)
+            raise
+        results: list[Any] = [None] * len(items)
+        reasons: dict[int, str] = {}
+
+        async def run_one(index: int, task: Any) -> None:
+            failures: list[str] = []
+            _slot_failures.set(failures)
+            try:
+                value = task() if callable(task) and not inspect.isawaitable(task) else task
+                if inspect.isawaitable(value):
+                    value = await value
+            except Exception as exc:
+                reasons[index] = _describe(exc)
+                return
+            results[index] = value
+            if value is None and failures:
+                reasons[index] = failures[-1]
+
+        async with anyio.create_task_group() as group:
+            for index, task in enumerate(items):
+                group.start_soon(run_one, index, task)
+        outcome = ParallelResult(results, reasons)
+        self._note_failures("parallel", outcome)
+        return outcome
+
+    async def pipeline(self, items: Iterable[Any], *stages: Callable[..., Any]) -> ParallelResult:
+        """Each item runs through the stages on its own (no barrier). A raising stage makes the item None."""
+        self.state.ensure_alive()
+        values = list(items)
+        self._check_items("pipeline", len(values))
+        for stage in stages:
+            if not callable(stage):
+                raise TypeError(f"pipeline() stages must be callables, not {type(stage).__name__}")
+        arities = [_stage_arity(s) for s in stages]
+        results: list[Any] = [None] * len(values)
+        reasons: dict[int, str] = {}
+
+        async def run_item(index: int, item: Any) -> None:
+            failures: list[str] = []
+            _slot_failures.set(failures)
+            previous = item
+            for number, (stage, arity) in enumerate(zip(stages, arities, strict=True), start=1):
+                try:
+                    value = stage(*(previous, item, index)[:arity])
+                    if inspect.isawaitable(value):
+                        value = await value
+                except Exception as exc:
+                    reasons[index] = f"stage {number}: {_describe(exc)}"
+                    return
+                previous = value
+            results[index] = previous
+            if previous is None and failures:
+                reasons[index] = failures[-1]
+
+        async with anyio.create_task_group() as group:
+            for index, item in enumerate(values):
+                group.start_soon(run_item, index, item)
+        outcome = ParallelResult(results, reasons)
+        self._note_failures("pipeline", outcome)
+        return outcome
+
+    def _note_failures(self, what: str, outcome: ParallelResult) -> None:
+        if outcome.failed:
+            first = next(iter(outcome.reasons.values()))
+            self.log(f"{what}(): {outcome.failed} of {outcome.launched} failed (first: {first})")
+
+    # -- nesting -----------------------------------------------------------------------------------
+
+    async def run_workflow(self, name_or_path: str, args: Any = None) -> Any:
+        self.state.ensure_alive()
+        if self.depth >= 1:
+            raise LimitExceeded(
+                "workflow() nests only one level: this workflow was itself started by workflow(). "
+                "Inline the inner workflow's steps instead."
+            )
+        from ..discovery import resolve
+
+        child = resolve(str(name_or_path), self.state.settings.workspace)
+        if child.problems:
+            raise ScriptError(child.problems)
+        context = ScriptContext(self.state, child, args, depth=self.depth + 1)
+        self.state.log(f"workflow {child.name} started")
+        result = await dialect_module(child.dialect).execute(child.compiled(), context)
+        self.state.log(f"workflow {child.name} finished")
+        return result
+
+    # -- beyond Claude Code's set --------------------------------------------------------------------
+
+    async def check(self, command: str, *, cwd: str | None = None, timeout: float = 600,
+                    isolation: Any = None) -> dict[str, Any]:
+        """Run an allowlisted command (the tests, a linter) and return its exit code and output."""
+        self.state.ensure_alive()
+        settings = self.state.settings
+        argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+        if not argv:
+            raise UsageError("check() needs a command")
+        if not _allowed(argv, settings.command_allowlist):
+            raise UsageError(
+                f"command {argv[0]!r} is not in the allowlist ({', '.join(settings.command_allowlist)}); "
+                "add it to command_allowlist in workcrew.toml"
+            )
+        from ..isolation import check_directory
+
+        async with check_directory(self.state, isolation, cwd) as folder:
+            started = time.monotonic()
+            result = await _run_command(argv, folder, min(timeout, settings.command_timeout_s))
+            result["duration_s"] = round(time.monotonic() - started, 3)
+        self.state.emit("check", command=command, exit_code=result["exit_code"], duration_s=result["duration_s"])
+        return result
+
+    def report(self, finding: Any) -> str:
+        """Emit a finding now; the editor shows it while the run goes on. Returns its id."""
+        self.state.ensure_alive()
+        if isinstance(finding, BaseModel):
+            finding = finding.model_dump()
+        if isinstance(finding, dict):
+            finding = dict(finding)
+            fix = finding.get("fix")
+            if isinstance(fix, AgentText | AgentDict):
+                finding["fix"] = fix.patch.model_dump() if fix.patch else None
+            elif isinstance(fix, Patch):
+                finding["fix"] = fix.model_dump()
+        made = make_finding(finding, run_id=self.state.run_id)
+        state = self.state
+        state.findings[made.id] = made
+        data = made.model_dump(mode="json")
+        if state.store is not None:
+            state.store.add_finding(state.run_id, made.id, made.fingerprint, data)
+        state.emit("finding", finding=data)
+        return made.id
+
+    async def ask(self, question: str, choices: list[str] | None = None) -> str | None:
+        """Ask the person running the workflow; None when nobody can answer (headless runs)."""
+        self.state.ensure_alive()
+        state = self.state
+        state.emit("ask", question=question, choices=choices)
+        if state.asker is None:
+            state.log(f"ask(): no one to answer {question!r} in a headless run; continuing with None")
+            return None
+        answer = await state.asker(str(question), [str(c) for c in choices] if choices else None)
+        state.log(f"ask(): {question!r} → {answer!r}")
+        return answer
+
+
+def _allowed(argv: list[str], allowlist: list[str]) -> bool:
+    for entry in allowlist:
+        prefix = shlex.split(entry)
+        if argv[: len(prefix)] == prefix:
+            return True
+    return False
+
+
+async def _run_command(argv: list[str], cwd: Path, timeout: float) -> dict[str, Any]:
+    limit = 64_000
+    try:
+        with anyio.fail_after(timeout):
+            done = await anyio.run_process(argv, cwd=cwd, check=False)
+    except TimeoutError:
+        return {"exit_code": -1, "stdout": "", "stderr": f"timed out after {timeout:g} s", "timed_out": True}
+    except OSError as exc:
+        return {"exit_code": 127, "stdout": "", "stderr": f"cannot run {argv[0]!r}: {exc.strerror}"}
+    return {
+        "exit_code": done.returncode,
+        "stdout": done.stdout.decode("utf-8", "replace")[-limit:],
+        "stderr": done.stderr.decode("utf-8", "replace")[-limit:],
+    }
+
+
+def _close_all(items: list[Any]) -> None:
+    for item in items:
+        if inspect.iscoroutine(item):
+            item.close()
+
+
+Awaitables = list[Awaitable[Any]]

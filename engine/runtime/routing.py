@@ -1,0 +1,48 @@
+"""Which model an agent runs on, and which role it plays (for routing and cost priors)."""
+
+from __future__ import annotations
+
+from ..meta import WorkflowMeta
+from ..pricing import resolve_model
+from ..settings import Settings
+
+ROLES = ("finder", "verifier", "fixer", "synthesizer")
+_PHASE_WORDS = {
+    "finder": ("find", "scan", "discover", "search", "sweep", "read", "understand", "audit", "scope", "map"),
+    "verifier": ("verif", "refut", "review", "check", "judge", "vote", "skeptic", "validat"),
+    "fixer": ("fix", "patch", "transform", "migrat", "implement", "repair", "edit"),
+    "synthesizer": ("report", "synth", "summar", "merge", "combine", "final"),
+}
+
+
+def infer_role(agent_type: str | None, phase: str | None, label: str | None) -> str | None:
+    if agent_type in ROLES:
+        return agent_type
+    for text in (phase, label, agent_type):
+        lowered = (text or "").lower()
+        for role, words in _PHASE_WORDS.items():
+            if any(w in lowered for w in words):
+                return role
+    return None
+
+
+def route_model(
+    settings: Settings,
+    meta: WorkflowMeta | None,
+    *,
+    explicit: str | None,
+    phase: str | None,
+    role: str | None,
+) -> str:
+    """agent(model=) > meta.phases[].model > settings phase model > settings role model > default."""
+    if explicit:
+        return resolve_model(explicit)
+    if meta is not None and meta.phase_model(phase):
+        return resolve_model(str(meta.phase_model(phase)))
+    if phase and phase in settings.models.phases:
+        return resolve_model(settings.models.phases[phase])
+    if meta is not None and meta.model:
+        return resolve_model(meta.model)
+    if settings.provider == "simulated" and settings.models.default == "simulated":
+        return "simulated"
+    return resolve_model(settings.models.for_role(role))

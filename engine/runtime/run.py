@@ -1,0 +1,218 @@
+"""Starting a run and controlling it: ``start(workflow, args, settings) -> RunHandle``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+import traceback
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from ..budget import Budget
+from ..errors import ScriptError, WorkcrewError
+from ..events import Event
+from ..providers.base import ModelClient, make_client
+from ..schema import to_jsonable
+from ..settings import Settings
+from ..store import RunStore, StoreError
+from ..workflow import Workflow, dialect_module
+from .context import ScriptContext
+from .state import Asker, EnvironmentFactory, RunState, ScriptInterrupted
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str  # succeeded | failed | cancelled
+    result: Any = None
+    error: str | None = None
+    agents: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    logs: list[str] = field(default_factory=list)
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+    findings: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        agents = {k: self.agents.get(k, 0) for k in ("launched", "succeeded", "failed", "cached")}
+        return {
+            "run_id": self.run_id, "status": self.status, "result": self.result, "error": self.error,
+            "agents": agents, "usage": self.usage, "duration_s": round(self.duration_s, 3), "logs": self.logs,
+            "failure_reasons": self.failure_reasons, "findings": self.findings,
+        }
+
+
+def new_run_id() -> str:
+    return "wf_" + secrets.token_hex(6)
+
+
+class RunHandle:
+    """A run in progress: watch its events, pause, resume, cancel, skip or restart agents, await the result."""
+
+    def __init__(self, state: RunState, workflow: Workflow, args: Any) -> None:
+        self.state = state
+        self.workflow = workflow
+        self.args = args
+        self.run_id = state.run_id
+        self._task: asyncio.Task[RunResult] | None = None
+
+    def events(self, *, replay: bool = True) -> AsyncIterator[Event]:
+        return self.state.bus.subscribe(replay=replay)
+
+    async def result(self) -> RunResult:
+        assert self._task is not None
+        return await asyncio.shield(self._task)
+
+    @property
+    def done(self) -> bool:
+        return self._task is not None and self._task.done()
+
+    def cancel(self) -> None:
+        self.state.cancelled = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def pause(self) -> None:
+        self.state.scheduler.pause()
+        self.state.emit("run_paused")
+
+    def resume(self) -> None:
+        self.state.scheduler.resume()
+        self.state.emit("run_resumed")
+
+    @property
+    def paused(self) -> bool:
+        return self.state.scheduler.paused
+
+    def skip(self, agent_id: str) -> bool:
+        record = self.state.agents.get(agent_id)
+        if record is None or record.cancel_scope is None:
+            return False
+        record.cancel_scope.cancel()
+        return True
+
+    def restart(self, agent_id: str) -> bool:
+        record = self.state.agents.get(agent_id)
+        if record is None or record.cancel_scope is None:
+            return False
+        record.restart_requested = True
+        record.cancel_scope.cancel()
+        return True
+
+    def tree(self) -> dict[str, Any]:
+        tree = self.state.tree()
+        tree["workflow"] = self.workflow.name
+        tree["status"] = "paused" if self.paused else ("running" if not self.done else self._final_status())
+        return tree
+
+    def _final_status(self) -> str:
+        if self._task is None or self._task.cancelled():
+            return "cancelled"
+        return self._task.result().status if self._task.exception() is None else "failed"
+
+
+def start(
+    workflow: Workflow,
+    args: Any = None,
+    settings: Settings | None = None,
+    *,
+    client: ModelClient | None = None,
+    store: RunStore | None = None,
+    asker: Asker | None = None,
+    environment: EnvironmentFactory | None = None,
+    run_id: str | None = None,
+    estimate: dict[str, Any] | None = None,
+) -> RunHandle:
+    """Start ``workflow`` in the running event loop and return its handle at once.
+
+    Raises :class:`ScriptError` before anything is spent when the script has problems.
+    """
+    settings = settings or Settings()
+    if workflow.problems:
+        raise ScriptError(workflow.problems)
+    compiled = workflow.compiled()
+    client = client or make_client(settings)
+    budget = Budget(settings.budget_tokens, settings.budget_usd)
+    state = RunState(run_id or new_run_id(), settings, client, store, budget, asker, environment)
+    budget._on_warning = lambda mark, message: state.emit("budget_warning", fraction=mark, message=message,
+                                                           spent_tokens=budget.spent_tokens,
+                                                           spent_usd=round(budget.spent_usd, 6))
+    if store is not None:
+        store.create_run(
+            id=state.run_id, workflow=workflow.name,
+            description=workflow.meta.description if workflow.meta else None,
+            script_path=str(workflow.path) if workflow.path else None, script_source=workflow.source,
+            dialect=workflow.dialect, workspace=str(settings.workspace), args=to_jsonable(args), status="running",
+            created_at=time.time(), provider=settings.provider,
+            settings=json.loads(settings.model_dump_json()), budget_tokens=settings.budget_tokens,
+            budget_usd=settings.budget_usd, estimate=estimate,
+        )
+    handle = RunHandle(state, workflow, args)
+    handle._task = asyncio.get_running_loop().create_task(_drive(handle, compiled), name=f"workcrew-run-{state.run_id}")
+    return handle
+
+
+async def _drive(handle: RunHandle, compiled: Any) -> RunResult:
+    state = handle.state
+    workflow = handle.workflow
+    context = ScriptContext(state, workflow, handle.args)
+    state.emit("run_started", workflow=workflow.name,
+               phases=[p.title for p in (workflow.meta.phases if workflow.meta else [])],
+               description=workflow.meta.description if workflow.meta else "")
+    status, result, error = "succeeded", None, None
+    heartbeat = asyncio.get_running_loop().create_task(state.heartbeat())
+    try:
+        value = await dialect_module(workflow.dialect).execute(compiled, context)
+        result = to_jsonable(value)
+    except ScriptInterrupted as exc:
+        status, error = "failed", str(exc.as_error())
+    except asyncio.CancelledError:
+        status, error = "cancelled", "cancelled by the user"
+    except WorkcrewError as exc:
+        status, error = "failed", str(exc)
+    except Exception as exc:
+        status, error = "failed", _script_traceback(exc, workflow)
+    finally:
+        heartbeat.cancel()
+    return await _finish(handle, status, result, error)
+
+
+def _script_traceback(exc: BaseException, workflow: Workflow) -> str:
+    """The error with the script's own frames only (file:line), not the engine's."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == workflow.display_path]
+    where = f" at {frames[-1].filename}:{frames[-1].lineno - 1}" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+async def _finish(handle: RunHandle, status: str, result: Any, error: str | None) -> RunResult:
+    state = handle.state
+    duration = time.time() - state.started
+    outcome = RunResult(
+        run_id=state.run_id, status=status, result=result, error=error, agents=state.counts(),
+        usage=state.usage_view(), duration_s=duration, logs=list(state.logs),
+        failure_reasons=dict(state.failure_reasons), findings=len(state.findings),
+    )
+    if state.launched != state.succeeded + state.failed + state.cached:
+        outcome.agents["unfinished"] = state.launched - state.succeeded - state.failed - state.cached
+    state.emit("run_finished", status=status, error=error, agents=outcome.agents, usage=outcome.usage,
+               duration_s=round(duration, 3))
+    store = state.store
+    if store is not None:
+        store.update_run(
+            state.run_id, status=status, finished_at=time.time(), result=result, error=error,
+            launched=state.launched, succeeded=state.succeeded, failed=state.failed, cached=state.cached,
+            cost_usd=state.cost_usd, **state.usage.to_dict(),
+        )
+        with anyio.CancelScope(shield=True):
+            try:
+                await anyio.to_thread.run_sync(store.flush)
+            except StoreError as exc:
+                # the result is still returned; the user learns the record is incomplete
+                outcome.error = f"{outcome.error + '; ' if outcome.error else ''}{exc}"
+    state.bus.close()
+    return outcome

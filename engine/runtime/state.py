@@ -1,0 +1,218 @@
+"""What a run and its nested workflow share: settings, model client, slots, counters, budget, store, events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from ..agent_loop import ToolBox
+from ..budget import Budget
+from ..errors import ScriptTimeout
+from ..events import Event, EventBus, EventType
+from ..findings import Finding, Patch
+from ..pricing import Usage
+from ..providers.base import ModelClient
+from ..settings import Settings
+from ..store import RunStore
+from .scheduler import Scheduler
+
+Asker = Callable[[str, list[str] | None], Awaitable[str | None]]
+
+
+@dataclass
+class AgentRecord:
+    id: str
+    seq: int
+    label: str | None
+    phase: str | None
+    role: str | None
+    agent_type: str | None
+    model: str
+    prompt: str
+    isolation: str | None = None
+    state: str = "queued"  # queued | running | succeeded | failed | cached | skipped
+    queued_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    attempts: int = 0
+    retries: int = 0
+    turns: int = 0
+    tool_calls: int = 0
+    last_tool: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    patch: Patch | None = None
+    cancel_scope: anyio.CancelScope | None = None
+    restart_requested: bool = False
+
+    def elapsed(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.finished_at or time.time()) - self.started_at
+
+    def view(self) -> dict[str, Any]:
+        """The agent as the progress views draw it."""
+        return {
+            "id": self.id, "seq": self.seq, "label": self.label, "phase": self.phase, "role": self.role,
+            "model": self.model, "state": self.state, "tokens": self.usage.total_tokens,
+            "usage": self.usage.to_dict(), "cost_usd": round(self.cost_usd, 6), "elapsed_s": round(self.elapsed(), 3),
+            "attempts": self.attempts, "retries": self.retries, "tool_calls": self.tool_calls,
+            "last_tool": self.last_tool, "error": self.error, "error_kind": self.error_kind,
+            "prompt_preview": self.prompt[:160], "has_patch": self.patch is not None,
+        }
+
+
+class AgentEnvironment:
+    """Where an agent works: its tools and, when isolated, its private copy of the workspace."""
+
+    toolbox: ToolBox | None = None
+
+    async def finish(self, succeeded: bool) -> Patch | None:
+        return None
+
+
+EnvironmentFactory = Callable[["RunState", AgentRecord], Awaitable[AgentEnvironment]]
+
+
+async def no_tools(state: RunState, record: AgentRecord) -> AgentEnvironment:
+    return AgentEnvironment()
+
+
+class RunState:
+    def __init__(self, run_id: str, settings: Settings, client: ModelClient, store: RunStore | None,
+                 budget: Budget, asker: Asker | None = None,
+                 environment: EnvironmentFactory | None = None) -> None:
+        self.run_id = run_id
+        self.settings = settings
+        self.client = client
+        self.store = store
+        self.bus = EventBus(run_id)
+        self.scheduler = Scheduler(settings.concurrency)
+        self.budget = budget
+        self.asker = asker
+        self.environment: EnvironmentFactory = environment or _default_environment()
+        self.agents: dict[str, AgentRecord] = {}
+        self.findings: dict[str, Finding] = {}
+        self.logs: list[str] = []
+        self.phases: list[str] = []
+        self.usage = Usage()
+        self.cost_usd = 0.0
+        self.launched = 0
+        self.succeeded = 0
+        self.failed = 0
+        self.cached = 0
+        self.failure_reasons: dict[str, int] = {}
+        self.started = time.time()
+        self.beat = time.monotonic()
+        self.script_dead: str | None = None
+        self.cancelled = False
+        if store is not None:
+            self.bus.listen(self._persist)
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def emit(self, type_: EventType, **data: Any) -> Event:
+        return self.bus.emit(type_, **data)
+
+    def _persist(self, event: Event) -> None:
+        assert self.store is not None
+        self.store.add_event(self.run_id, event.seq, event.ts, event.type, event.data)
+
+    def log(self, message: str) -> None:
+        self.logs.append(message)
+        if self.store is not None:
+            self.store.add_log(self.run_id, len(self.logs), message)
+        self.emit("log", message=message)
+
+    # -- liveness ------------------------------------------------------------------------------
+
+    def tick(self) -> bool:
+        if self.script_dead is not None:
+            raise ScriptInterrupted(self.script_dead)
+        if time.monotonic() - self.beat > self.settings.sync_slice_s:
+            self.script_dead = (
+                f"the script ran synchronous code for over {self.settings.sync_slice_s:g} s without awaiting "
+                "(a busy loop?); it was stopped"
+            )
+            raise ScriptInterrupted(self.script_dead)
+        return True
+
+    def ensure_alive(self) -> None:
+        if self.script_dead is not None:
+            raise ScriptInterrupted(self.script_dead)
+
+    async def heartbeat(self) -> None:
+        while True:
+            self.beat = time.monotonic()
+            await anyio.sleep(0.05)
+
+    # -- agents --------------------------------------------------------------------------------
+
+    def save_agent(self, record: AgentRecord, *fields: str) -> None:
+        if self.store is None:
+            return
+        row: dict[str, Any] = {}
+        names = fields or ("seq", "label", "phase", "role", "agent_type", "model", "state", "prompt", "queued_at")
+        for name in names:
+            if name == "usage":
+                row.update(record.usage.to_dict())
+            elif name == "patch":
+                row["patch"] = record.patch.model_dump() if record.patch else None
+            else:
+                row[name] = getattr(record, name)
+        self.store.upsert_agent(self.run_id, record.id, **row)
+
+    def tree(self) -> dict[str, Any]:
+        """The whole run as phases → agents, for progress views."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for record in self.agents.values():
+            groups.setdefault(record.phase or "", []).append(record.view())
+        order = [p for p in self.phases if p in groups] + [p for p in groups if p not in self.phases]
+        phases = []
+        for title in order:
+            agents = groups[title]
+            phases.append({
+                "title": title or "(no phase)",
+                "agents": agents,
+                "done": sum(a["state"] in ("succeeded", "failed", "cached", "skipped") for a in agents),
+                "total": len(agents),
+                "tokens": sum(a["tokens"] for a in agents),
+                "cost_usd": round(sum(a["cost_usd"] for a in agents), 6),
+            })
+        return {"run_id": self.run_id, "phases": phases, "counts": self.counts(), "usage": self.usage_view(),
+                "paused": self.scheduler.paused}
+
+    def counts(self) -> dict[str, int]:
+        running = sum(r.state == "running" for r in self.agents.values())
+        return {"launched": self.launched, "succeeded": self.succeeded, "failed": self.failed,
+                "cached": self.cached, "running": running}
+
+    def usage_view(self) -> dict[str, Any]:
+        return {**self.usage.to_dict(), "cost_usd": round(self.cost_usd, 6)}
+
+
+class ScriptInterrupted(BaseException):
+    """Stops a runaway script; a BaseException so `except Exception` in the script cannot swallow it."""
+
+    def as_error(self) -> ScriptTimeout:
+        return ScriptTimeout(str(self))
+
+
+def _default_environment() -> EnvironmentFactory:
+    try:
+        from ..isolation import workspace_environment
+    except ImportError:
+        return no_tools
+    return workspace_environment
+
+
+@asynccontextmanager
+async def noop() -> AsyncIterator[None]:
+    yield

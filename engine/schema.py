@@ -1,0 +1,142 @@
+"""Result schemas: JSON Schema dicts or pydantic model classes, validation, and minimal instances."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+from pydantic import BaseModel, ValidationError
+
+from .errors import WorkcrewError
+
+JsonSchema = dict[str, Any]
+
+
+class SchemaError(WorkcrewError):
+    """A schema that no answer could satisfy, or that is not a schema at all."""
+
+
+class ResultSchema:
+    """A schema given to ``agent(schema=...)``: validates answers and describes itself as JSON Schema."""
+
+    def __init__(self, spec: Any) -> None:
+        self.model: type[BaseModel] | None = None
+        if isinstance(spec, type) and issubclass(spec, BaseModel):
+            self.model = spec
+            self.json_schema: JsonSchema = spec.model_json_schema()
+        elif isinstance(spec, dict):
+            self.json_schema = spec
+        else:
+            raise SchemaError(
+                f"schema must be a JSON Schema dict or a pydantic model class, not {type(spec).__name__}"
+            )
+        try:
+            jsonschema.Draft202012Validator.check_schema(self.json_schema)
+        except jsonschema.SchemaError as exc:
+            raise SchemaError(f"invalid JSON Schema: {exc.message}") from None
+        root_type = self.json_schema.get("type")
+        if root_type not in (None, "object"):
+            raise SchemaError(f"the schema root must be an object, not {root_type!r}")
+        props = self.json_schema.get("properties", {})
+        missing = [name for name in self.json_schema.get("required", []) if name not in props]
+        if missing and self.model is None:
+            raise SchemaError(f"required names missing from properties: {', '.join(missing)}")
+        self._validator = jsonschema.Draft202012Validator(self.json_schema)
+
+    def validate(self, value: Any) -> tuple[Any, list[str]]:
+        """(validated value, []) or (None, [error messages])."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(_strip_fences(value))
+            except json.JSONDecodeError as exc:
+                return None, [f"the answer is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
+        if self.model is not None:
+            try:
+                return self.model.model_validate(value), []
+            except ValidationError as exc:
+                return None, [
+                    f"{'/'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
+                ]
+        errors = sorted(self._validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        if errors:
+            return None, [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
+        return value, []
+
+    def minimal_instance(self) -> Any:
+        return minimal_instance(self.json_schema)
+
+
+def _strip_fences(text: str) -> str:
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
+        if stripped.rstrip().endswith("```"):
+            stripped = stripped.rstrip()[:-3]
+    return stripped
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON data for a result (pydantic models dumped, tuples as lists)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def minimal_instance(schema: JsonSchema, root: JsonSchema | None = None, depth: int = 0) -> Any:
+    """The smallest value that satisfies ``schema`` (first enum value, required keys only, minItems items)."""
+    root = root or schema
+    if depth > 32:
+        return None
+    if "$ref" in schema:
+        ref = str(schema["$ref"])
+        target: Any = root
+        for part in ref.lstrip("#/").split("/"):
+            if part:
+                target = target.get(part, {}) if isinstance(target, dict) else {}
+        return minimal_instance(target, root, depth + 1)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if "default" in schema:
+        return schema["default"]
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
+            return minimal_instance(options[0], root, depth + 1)
+    if schema.get("allOf"):
+        merged: JsonSchema = {}
+        for part in schema["allOf"]:
+            merged.update(part)
+        return minimal_instance(merged, root, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), kind[0] if kind else None)
+    if kind == "object" or (kind is None and "properties" in schema):
+        props = schema.get("properties", {})
+        return {name: minimal_instance(props.get(name, {}), root, depth + 1) for name in schema.get("required", [])}
+    if kind == "array":
+        count = int(schema.get("minItems", 0))
+        return [minimal_instance(schema.get("items", {}), root, depth + 1) for _ in range(count)]
+    if kind == "string":
+        fmt = schema.get("format")
+        samples = {"date-time": "2026-01-01T00:00:00Z", "date": "2026-01-01", "uri": "https://example.com",
+                   "email": "a@example.com", "uuid": "00000000-0000-0000-0000-000000000000"}
+        text = samples.get(str(fmt), "x")
+        return text * max(1, int(schema.get("minLength", 1))) if fmt not in samples else text
+    if kind == "integer":
+        return int(schema.get("minimum", 0))
+    if kind == "number":
+        return float(schema.get("minimum", 0))
+    if kind == "boolean":
+        return False
+    if kind == "null":
+        return None
+    return {}

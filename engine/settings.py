@@ -1,0 +1,189 @@
+"""Run settings: defaults < workcrew.toml / [tool.workcrew] < environment < explicit overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import UsageError
+
+ApprovalPolicy = Literal["always", "threshold", "never"]
+
+DEFAULT_SECRET_PATTERNS = [
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa*",
+    "id_ed25519*",
+    "id_ecdsa*",
+    "*credentials*",
+    "*secret*",
+    ".npmrc",
+    ".pypirc",
+    ".netrc",
+    ".git-credentials",
+    ".aws/**",
+    ".ssh/**",
+    ".gnupg/**",
+]
+
+DEFAULT_COMMAND_ALLOWLIST = [
+    "pytest",
+    "python -m pytest",
+    "python3 -m pytest",
+    "npm test",
+    "npm run",
+    "make",
+    "cargo test",
+    "go test",
+    "ruff",
+    "mypy",
+    "git diff",
+    "git status",
+    "ls",
+    "cat",
+]
+
+
+class ModelRouting(BaseModel):
+    """Default model per role; phases can override by title."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default: str = "claude-sonnet-5-5"
+    finder: str | None = "claude-haiku-5-5"
+    verifier: str | None = "claude-haiku-5-5"
+    fixer: str | None = "claude-sonnet-5-5"
+    synthesizer: str | None = "claude-sonnet-5-5"
+    orchestrator: str | None = "claude-sonnet-5-5"
+    phases: dict[str, str] = Field(default_factory=dict)
+
+    def for_role(self, role: str | None) -> str:
+        if role:
+            value = getattr(self, role, None)
+            if isinstance(value, str):
+                return value
+        return self.default
+
+
+class Settings(BaseModel):
+    """Everything that shapes a run. Field names are the keys of ``workcrew.toml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Literal["simulated", "anthropic"] = "simulated"
+    scenario: Path | None = None
+    models: ModelRouting = Field(default_factory=ModelRouting)
+    concurrency: int = Field(16, ge=1, le=256)
+    max_agents: int = Field(1000, ge=1, le=100_000)
+    max_items: int = Field(4096, ge=1)
+    max_script_bytes: int = 512 * 1024
+    agent_timeout_s: float = Field(600.0, gt=0)
+    sync_slice_s: float = Field(3.0, gt=0, description="longest synchronous stretch of script code")
+    max_tokens: int = Field(8192, ge=1, description="max output tokens per model turn")
+    max_turns: int = Field(40, ge=1)
+    schema_attempts: int = Field(5, ge=1, le=20)
+    budget_tokens: int | None = Field(None, ge=0)
+    budget_usd: float | None = Field(None, ge=0)
+    approval: ApprovalPolicy = "always"
+    approval_threshold_usd: float = 1.0
+    approval_threshold_agents: int = 25
+    state_dir: Path | None = None
+    workspace: Path = Field(default_factory=Path.cwd)
+    secret_patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_SECRET_PATTERNS))
+    excludes: list[str] = Field(default_factory=list)
+    command_allowlist: list[str] = Field(default_factory=lambda: list(DEFAULT_COMMAND_ALLOWLIST))
+    command_timeout_s: float = 600.0
+    max_file_bytes: int = 1_000_000
+    api_retries: int = Field(6, ge=0)
+    stall_timeout_s: float = Field(60.0, gt=0)
+    base_url: str | None = None
+
+    def resolved_state_dir(self) -> Path:
+        return (self.state_dir or self.workspace / ".workcrew").resolve()
+
+    def merged(self, **overrides: Any) -> Settings:
+        data = self.model_dump()
+        for key, value in overrides.items():
+            if value is not None:
+                data[key] = value
+        return _validate(data, "overrides")
+
+
+def _validate(data: dict[str, Any], origin: str) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise UsageError(f"invalid settings in {origin}:\n" + "\n".join(lines)) from None
+
+
+def _file_settings(workspace: Path) -> tuple[dict[str, Any], str]:
+    toml_path = workspace / "workcrew.toml"
+    if toml_path.is_file():
+        try:
+            return tomllib.loads(toml_path.read_text("utf-8")), str(toml_path)
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"{toml_path}: {exc}") from None
+    pyproject = workspace / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"{pyproject}: {exc}") from None
+        section = data.get("tool", {}).get("workcrew")
+        if isinstance(section, dict):
+            return section, f"{pyproject} [tool.workcrew]"
+    return {}, "defaults"
+
+
+def _env_settings(env: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if env.get("WORKCREW_PROVIDER"):
+        out["provider"] = env["WORKCREW_PROVIDER"]
+    if env.get("WORKCREW_SCENARIO"):
+        out["scenario"] = env["WORKCREW_SCENARIO"]
+    if env.get("WORKCREW_STATE_DIR"):
+        out["state_dir"] = env["WORKCREW_STATE_DIR"]
+    if env.get("WORKCREW_MODEL"):
+        out["models"] = {"default": env["WORKCREW_MODEL"]}
+    if env.get("ANTHROPIC_BASE_URL"):
+        out["base_url"] = env["ANTHROPIC_BASE_URL"]
+    return out
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(
+    workspace: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> Settings:
+    """Settings for ``workspace``: file, then environment, then ``overrides`` (None values ignored)."""
+    ws = (workspace or Path.cwd()).resolve()
+    file_data, origin = _file_settings(ws)
+    data: dict[str, Any] = {"workspace": ws}
+    data = _deep_merge(data, file_data)
+    data = _deep_merge(data, _env_settings(dict(os.environ) if env is None else env))
+    clean = {k: v for k, v in (overrides or {}).items() if v is not None}
+    data = _deep_merge(data, clean)
+    data["workspace"] = ws
+    settings = _validate(data, origin)
+    if settings.scenario is not None and not settings.scenario.is_absolute():
+        settings = settings.model_copy(update={"scenario": (Path.cwd() / settings.scenario).resolve()})
+    return settings

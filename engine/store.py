@@ -1,0 +1,330 @@
+"""The run store: one SQLite database (WAL) per state folder.
+
+Writes go through one writer thread in batches, so the event loop never waits on the disk and a
+second process can read a run while it is being written.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  workflow TEXT NOT NULL,
+  description TEXT,
+  script_path TEXT,
+  script_source TEXT,
+  dialect TEXT,
+  workspace TEXT,
+  args TEXT,
+  status TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  finished_at REAL,
+  result TEXT,
+  error TEXT,
+  provider TEXT,
+  settings TEXT,
+  budget_tokens INTEGER,
+  budget_usd REAL,
+  estimate TEXT,
+  launched INTEGER DEFAULT 0,
+  succeeded INTEGER DEFAULT 0,
+  failed INTEGER DEFAULT 0,
+  cached INTEGER DEFAULT 0,
+  input_tokens INTEGER DEFAULT 0,
+  output_tokens INTEGER DEFAULT 0,
+  cache_creation_input_tokens INTEGER DEFAULT 0,
+  cache_read_input_tokens INTEGER DEFAULT 0,
+  cost_usd REAL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS agents (
+  run_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  seq INTEGER,
+  label TEXT,
+  phase TEXT,
+  role TEXT,
+  agent_type TEXT,
+  model TEXT,
+  state TEXT,
+  prompt TEXT,
+  queued_at REAL,
+  started_at REAL,
+  finished_at REAL,
+  input_tokens INTEGER DEFAULT 0,
+  output_tokens INTEGER DEFAULT 0,
+  cache_creation_input_tokens INTEGER DEFAULT 0,
+  cache_read_input_tokens INTEGER DEFAULT 0,
+  cost_usd REAL DEFAULT 0,
+  attempts INTEGER DEFAULT 0,
+  retries INTEGER DEFAULT 0,
+  turns INTEGER DEFAULT 0,
+  tool_calls INTEGER DEFAULT 0,
+  last_tool TEXT,
+  error TEXT,
+  error_kind TEXT,
+  result TEXT,
+  patch TEXT,
+  PRIMARY KEY (run_id, id)
+);
+CREATE TABLE IF NOT EXISTS events (
+  run_id TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, type TEXT NOT NULL, data TEXT,
+  PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS logs (
+  run_id TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_run ON logs(run_id, seq);
+CREATE TABLE IF NOT EXISTS findings (
+  run_id TEXT NOT NULL, id TEXT NOT NULL, fingerprint TEXT NOT NULL, data TEXT NOT NULL, ts REAL NOT NULL,
+  PRIMARY KEY (run_id, id)
+);
+CREATE INDEX IF NOT EXISTS findings_fp ON findings(fingerprint);
+CREATE TABLE IF NOT EXISTS dismissals (
+  fingerprint TEXT PRIMARY KEY, ts REAL NOT NULL, reason TEXT
+);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+RUN_COLUMNS = (
+    "id", "workflow", "description", "script_path", "script_source", "dialect", "workspace", "args", "status",
+    "created_at", "finished_at", "result", "error", "provider", "settings", "budget_tokens", "budget_usd",
+    "estimate", "launched", "succeeded", "failed", "cached", "input_tokens", "output_tokens",
+    "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd",
+)
+JSON_COLUMNS = {"args", "result", "settings", "estimate", "patch", "data"}
+
+_STOP = object()
+
+
+def _encode(column: str, value: Any) -> Any:
+    if column in JSON_COLUMNS and value is not None:
+        return json.dumps(value)
+    return value
+
+
+def _decode_row(row: sqlite3.Row) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in row.keys():  # noqa: SIM118 - sqlite3.Row is not a mapping
+        value = row[key]
+        if key in JSON_COLUMNS and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        out[key] = value
+    return out
+
+
+class StoreError(Exception):
+    pass
+
+
+class RunStore:
+    """Runs, agents, events, logs and findings under ``state_dir/workcrew.db``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = Path(state_dir)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the state folder {self.state_dir}: {exc.strerror}") from None
+        self.path = self.state_dir / "workcrew.db"
+        self._local = threading.local()
+        with self._read() as db:
+            db.executescript(SCHEMA)
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            db.commit()
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._writer_lock = threading.Lock()
+        self.write_errors: list[str] = []
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect()
+            self._local.db = db
+        yield db
+
+    # -- writes (queued, batched) --------------------------------------------------------------
+
+    def _ensure_writer(self) -> None:
+        with self._writer_lock:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(target=self._write_loop, name="workcrew-store", daemon=True)
+                self._writer.start()
+
+    def _submit(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._ensure_writer()
+        self._queue.put((sql, params))
+
+    def _write_loop(self) -> None:
+        db = self._connect()
+        while True:
+            item = self._queue.get()
+            batch = [item]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = False
+            flushes: list[threading.Event] = []
+            try:
+                for entry in batch:
+                    if entry is _STOP:
+                        stop = True
+                    elif isinstance(entry, threading.Event):
+                        flushes.append(entry)
+                    else:
+                        db.execute(*entry)
+                db.commit()
+            except sqlite3.Error as exc:
+                db.rollback()
+                self.write_errors.append(f"{type(exc).__name__}: {exc}")
+                # retry one statement at a time so one bad row does not lose the batch
+                for entry in batch:
+                    if isinstance(entry, tuple):
+                        try:
+                            db.execute(*entry)
+                            db.commit()
+                        except sqlite3.Error as exc2:
+                            self.write_errors.append(f"{type(exc2).__name__}: {exc2}")
+            for event in flushes:
+                event.set()
+            if stop:
+                db.close()
+                return
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every queued write is on disk."""
+        if self._writer is None:
+            return
+        done = threading.Event()
+        self._queue.put(done)
+        if not done.wait(timeout):
+            raise StoreError(f"the run store did not finish writing within {timeout:g} s")
+        if self.write_errors:
+            errors, self.write_errors = self.write_errors, []
+            raise StoreError("writing the run store failed: " + "; ".join(errors[:3]))
+
+    def close(self) -> None:
+        if self._writer is not None and self._writer.is_alive():
+            self._queue.put(_STOP)
+            self._writer.join(30)
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- run records ---------------------------------------------------------------------------
+
+    def create_run(self, **fields: Any) -> None:
+        cols = [c for c in RUN_COLUMNS if c in fields]
+        self._submit(
+            f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            tuple(_encode(c, fields[c]) for c in cols),
+        )
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        cols = [c for c in RUN_COLUMNS if c in fields and c != "id"]
+        if not cols:
+            return
+        self._submit(
+            f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+            (*(_encode(c, fields[c]) for c in cols), run_id),
+        )
+
+    def upsert_agent(self, run_id: str, agent_id: str, **fields: Any) -> None:
+        cols = list(fields)
+        placeholders = ", ".join("?" for _ in cols)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols)
+        self._submit(
+            f"INSERT INTO agents (run_id, id, {', '.join(cols)}) VALUES (?, ?, {placeholders}) "
+            f"ON CONFLICT(run_id, id) DO UPDATE SET {updates}",
+            (run_id, agent_id, *(_encode(c, fields[c]) for c in cols)),
+        )
+
+    def add_event(self, run_id: str, seq: int, ts: float, type_: str, data: dict[str, Any]) -> None:
+        self._submit("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
+                     (run_id, seq, ts, type_, json.dumps(data, default=str)))
+
+    def add_log(self, run_id: str, seq: int, message: str) -> None:
+        self._submit("INSERT INTO logs VALUES (?, ?, ?, ?)", (run_id, seq, time.time(), message))
+
+    def add_finding(self, run_id: str, finding_id: str, fingerprint: str, data: dict[str, Any]) -> None:
+        self._submit("INSERT OR REPLACE INTO findings VALUES (?, ?, ?, ?, ?)",
+                     (run_id, finding_id, fingerprint, json.dumps(data), time.time()))
+
+    def dismiss(self, fingerprint: str, reason: str | None = None) -> None:
+        self._submit("INSERT OR REPLACE INTO dismissals VALUES (?, ?, ?)", (fingerprint, time.time(), reason))
+
+    def set_value(self, key: str, value: Any) -> None:
+        self._submit("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, json.dumps(value)))
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self._read() as db:
+            return [_decode_row(r) for r in db.execute(sql, params).fetchall()]
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            rows = self._query("SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC", (run_id + "%",))
+            if len(rows) != 1:
+                return None
+        return rows[0]
+
+    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._query(
+            "SELECT id, workflow, status, created_at, finished_at, launched, succeeded, failed, cached, "
+            "input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, error "
+            "FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
+
+    def get_agents(self, run_id: str) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM agents WHERE run_id = ? ORDER BY seq", (run_id,))
+
+    def get_events(self, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after_seq))
+
+    def get_logs(self, run_id: str) -> list[str]:
+        return [r["message"] for r in self._query("SELECT message FROM logs WHERE run_id = ? ORDER BY seq", (run_id,))]
+
+    def get_findings(self, run_id: str) -> list[dict[str, Any]]:
+        return [r["data"] for r in self._query("SELECT data FROM findings WHERE run_id = ? ORDER BY ts", (run_id,))]
+
+    def find_finding(self, finding_id: str) -> tuple[str, dict[str, Any]] | None:
+        rows = self._query("SELECT run_id, data FROM findings WHERE id = ? ORDER BY ts DESC LIMIT 1", (finding_id,))
+        return (rows[0]["run_id"], rows[0]["data"]) if rows else None
+
+    def dismissed(self) -> set[str]:
+        return {r["fingerprint"] for r in self._query("SELECT fingerprint FROM dismissals")}
+
+    def get_value(self, key: str) -> Any:
+        rows = self._query("SELECT value FROM kv WHERE key = ?", (key,))
+        return json.loads(rows[0]["value"]) if rows else None
