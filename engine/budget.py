@@ -36,7 +36,7 @@ class Budget:
         self.reserved_tokens = 0
         self.reserved_usd = 0.0
         self.refused = 0
-        self._on_warning = on_warning
+        self.on_warning = on_warning
         self._warned: set[float] = set()
         self._lock = threading.Lock()
 
@@ -92,13 +92,13 @@ class Budget:
         return max(parts, default=0.0)
 
     def _maybe_warn(self) -> None:
-        if self._on_warning is None or not self.limited:
+        if self.on_warning is None or not self.limited:
             return
         used = self.fraction_used()
         for mark in self.WARN_AT:
             if used >= mark and mark not in self._warned:
                 self._warned.add(mark)
-                self._on_warning(mark, f"{used:.0%} of the budget spent")
+                self.on_warning(mark, f"{used:.0%} of the budget spent")
 
 
 class ScriptBudget:

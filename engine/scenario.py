@@ -31,10 +31,9 @@ class Match(BaseModel):
 
 
 class Respond(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
     text: str | None = None
     json_: Any = Field(None, alias="json")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     tool_calls: list[dict[str, Any]] | None = None
     error: int | None = None
     retry_after: float | None = None
@@ -165,7 +164,7 @@ class Scenario:
         return Answer(index, respond, rule.latency_ms or self.model.default_latency_ms, rule.usage, text, tool_calls)
 
     def _default(self, turn: Turn) -> Answer:
-        return Answer(None, Respond(), self.model.default_latency_ms, None, self._default_text(turn), [])
+        return Answer(None, Respond.model_validate({}), self.model.default_latency_ms, None, self._default_text(turn), [])
 
     @staticmethod
     def _default_text(turn: Turn) -> str:

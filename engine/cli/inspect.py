@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -121,16 +122,16 @@ def show_cmd(run_id: str, workspace: Path | None, state_dir: Path | None, as_jso
         console.print(f"{len(findings)} findings; `workcrew report {run['id']}` for the report")
 
 
-def _by(agents: list[dict[str, object]], key: str) -> list[dict[str, object]]:
-    groups: dict[str, dict[str, object]] = {}
+def _by(agents: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
     for agent in agents:
         name = str(agent.get(key) or "")
         row = groups.setdefault(name, {"key": name, "agents": 0, "cost_usd": 0.0, "input_tokens": 0,
                                        "output_tokens": 0})
-        row["agents"] = int(row["agents"]) + 1  # type: ignore[call-overload]
-        row["cost_usd"] = float(row["cost_usd"]) + float(agent.get("cost_usd") or 0)  # type: ignore[arg-type]
-        row["input_tokens"] = int(row["input_tokens"]) + int(agent.get("input_tokens") or 0)  # type: ignore[call-overload]
-        row["output_tokens"] = int(row["output_tokens"]) + int(agent.get("output_tokens") or 0)  # type: ignore[call-overload]
+        row["agents"] += 1
+        row["cost_usd"] += float(agent.get("cost_usd") or 0)
+        row["input_tokens"] += int(agent.get("input_tokens") or 0)
+        row["output_tokens"] += int(agent.get("output_tokens") or 0)
     return list(groups.values())
 
 

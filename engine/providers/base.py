@@ -91,5 +91,6 @@ def make_client(settings: Settings) -> ModelClient:
             from .anthropic import AnthropicModel
         except ImportError as exc:  # pragma: no cover - the SDK is a hard dependency
             raise UsageError(f"the anthropic provider is unavailable: {exc}") from None
-        return AnthropicModel.from_settings(settings)
+        client: ModelClient = AnthropicModel.from_settings(settings)
+        return client
     raise UsageError(f"unknown provider {settings.provider!r}: use 'simulated' or 'anthropic'")

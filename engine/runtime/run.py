@@ -139,9 +139,11 @@ def start(
     client = client or make_client(settings)
     budget = Budget(settings.budget_tokens, settings.budget_usd)
     state = RunState(run_id or new_run_id(), settings, client, store, budget, asker, environment)
-    budget._on_warning = lambda mark, message: state.emit("budget_warning", fraction=mark, message=message,
-                                                           spent_tokens=budget.spent_tokens,
-                                                           spent_usd=round(budget.spent_usd, 6))
+    def warn(mark: float, message: str) -> None:
+        state.emit("budget_warning", fraction=mark, message=message, spent_tokens=budget.spent_tokens,
+                   spent_usd=round(budget.spent_usd, 6))
+
+    budget.on_warning = warn
     if store is not None:
         store.create_run(
             id=state.run_id, workflow=workflow.name,
@@ -185,7 +187,7 @@ async def _drive(handle: RunHandle, compiled: Any) -> RunResult:
 def _script_traceback(exc: BaseException, workflow: Workflow) -> str:
     """The error with the script's own frames only (file:line), not the engine's."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == workflow.display_path]
-    where = f" at {frames[-1].filename}:{frames[-1].lineno - 1}" if frames else ""
+    where = f" at {frames[-1].filename}:{(frames[-1].lineno or 1) - 1}" if frames else ""
     return f"{type(exc).__name__}: {exc}{where}"
 
 
@@ -197,8 +199,9 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
         usage=state.usage_view(), duration_s=duration, logs=list(state.logs),
         failure_reasons=dict(state.failure_reasons), findings=len(state.findings),
     )
-    if state.launched != state.succeeded + state.failed + state.cached:
-        outcome.agents["unfinished"] = state.launched - state.succeeded - state.failed - state.cached
+    unfinished = state.launched - state.succeeded - state.failed - state.cached
+    if unfinished:
+        outcome.agents["unfinished"] = unfinished
     state.emit("run_finished", status=status, error=error, agents=outcome.agents, usage=outcome.usage,
                duration_s=round(duration, 3))
     store = state.store

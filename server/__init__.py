@@ -1,0 +1,1 @@
+"""Workcrew's language server (pygls): workflows from the editor, findings as diagnostics."""
