@@ -27,6 +27,9 @@ prose and no code fences:
 {schema}"""
 
 
+READ_ONLY_TOOLS = frozenset({"read_file", "list_dir", "glob", "grep"})
+
+
 class ToolBox(Protocol):
     """The tools an agent may call; see ``tools.py`` for the workspace tools."""
 
@@ -70,6 +73,7 @@ class AgentOutcome:
     attempts: int = 0
     retries: int = 0
     tool_calls: int = 0
+    tool_errors: int = 0
     last_tool: str | None = None
     transcript: list[dict[str, Any]] = field(default_factory=list)
 
@@ -159,19 +163,8 @@ async def run_agent(
             on_progress({"turn": outcome.turns, "usage": outcome.usage.to_dict()})
 
         if response.stop_reason == "tool_use" or response.tool_uses:
-            results = []
-            for use in response.tool_uses:
-                outcome.tool_calls += 1
-                outcome.last_tool = str(use.get("name"))
-                if on_progress is not None:
-                    on_progress({"tool": outcome.last_tool, "input": use.get("input", {})})
-                if tools is None:
-                    text, is_error = f"unknown tool {use.get('name')!r}: this agent has no tools", True
-                else:
-                    text, is_error = await tools.call(str(use.get("name")), dict(use.get("input") or {}))
-                results.append({"type": "tool_result", "tool_use_id": use.get("id"), "content": text,
-                                "is_error": is_error})
-            messages.append({"role": "user", "content": results})
+            messages.append({"role": "user", "content": await _run_tools(response.tool_uses, tools, outcome,
+                                                                         on_progress)})
             continue
         if response.stop_reason == "pause_turn":
             messages.pop()
@@ -209,6 +202,39 @@ async def run_agent(
             "content": "Your answer does not validate against the schema:\n- " + "\n- ".join(errors[:20])
             + "\nAnswer again with only the corrected JSON.",
         })
+
+
+async def _run_tools(uses: list[dict[str, Any]], tools: ToolBox | None, outcome: AgentOutcome,
+                     on_progress: ProgressHook | None) -> list[dict[str, Any]]:
+    """Parallel tool calls: read-only ones run concurrently, a batch with edits or commands runs in call order
+    (so a command sees the edit asked before it). Results come back in call order, first in the user turn."""
+    results: list[dict[str, Any]] = [{} for _ in uses]
+
+    async def one(index: int, use: dict[str, Any]) -> None:
+        name = str(use.get("name"))
+        if tools is None:
+            text, is_error = f"unknown tool {name!r}: this agent has no tools", True
+        else:
+            text, is_error = await tools.call(name, dict(use.get("input") or {}))
+        if is_error:
+            outcome.tool_errors += 1
+            if on_progress is not None:
+                on_progress({"tool_error": name, "message": text[:300]})
+        results[index] = {"type": "tool_result", "tool_use_id": use.get("id"), "content": text, "is_error": is_error}
+
+    for use in uses:
+        outcome.tool_calls += 1
+        outcome.last_tool = str(use.get("name"))
+        if on_progress is not None:
+            on_progress({"tool": outcome.last_tool, "input": use.get("input", {})})
+    if all(use.get("name") in READ_ONLY_TOOLS for use in uses):
+        async with anyio.create_task_group() as group:
+            for index, use in enumerate(uses):
+                group.start_soon(one, index, use)
+    else:
+        for index, use in enumerate(uses):
+            await one(index, use)
+    return results
 
 
 def _final_text(messages: list[dict[str, Any]]) -> str:

@@ -26,6 +26,9 @@ class Budget:
     """
 
     WARN_AT = (0.75, 0.9)
+    # the prompt is reserved a little above its count: the count (the API's, or the local one offline)
+    # is an estimate of what is billed, and the guarantee must hold even when it is slightly low
+    INPUT_MARGIN = 0.02
 
     def __init__(self, total_tokens: int | None = None, total_usd: float | None = None,
                  on_warning: Callable[[float, str], None] | None = None) -> None:
@@ -36,6 +39,7 @@ class Budget:
         self.reserved_tokens = 0
         self.reserved_usd = 0.0
         self.refused = 0
+        self.overruns = 0  # turns billed above their reservation (should stay 0; shown when not)
         self.on_warning = on_warning
         self._warned: set[float] = set()
         self._lock = threading.Lock()
@@ -46,9 +50,10 @@ class Budget:
 
     def reserve(self, model: str, input_tokens: int, max_tokens: int) -> Reservation:
         price = price_of(model)
-        tokens = input_tokens + max_tokens
+        prompt = math.ceil(max(0, input_tokens) * (1 + self.INPUT_MARGIN))
+        tokens = prompt + max(0, max_tokens)
         # worst case: the whole prompt written to the cache (the dearest input rate) plus full output
-        usd = (input_tokens * max(price.input, price.cache_write) + max_tokens * price.output) / 1_000_000
+        usd = (prompt * max(price.input, price.cache_write) + max(0, max_tokens) * price.output) / 1_000_000
         with self._lock:
             if self.total_tokens is not None and self.spent_tokens + self.reserved_tokens + tokens > self.total_tokens:
                 self.refused += 1
@@ -72,6 +77,8 @@ class Budget:
         with self._lock:
             self.reserved_tokens -= reservation.tokens
             self.reserved_usd -= reservation.usd
+            if usage.total_tokens > reservation.tokens or cost > reservation.usd + 1e-12:
+                self.overruns += 1
             self.spent_tokens += usage.total_tokens
             self.spent_usd += cost
         self._maybe_warn()

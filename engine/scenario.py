@@ -40,6 +40,7 @@ class Respond(BaseModel):
     stall_s: float | None = None
     disconnect: bool = False
     invalid_json: bool = False
+    mid_stream: bool = False  # with ``error``: an in-band SSE error event after the stream started
     stop_reason: str | None = None
     message: str | None = None
 
@@ -138,15 +139,19 @@ class Scenario:
             raise UsageError(f"invalid scenario {source}:\n" + "\n".join(lines)) from None
 
     def answer(self, turn: Turn) -> Answer:
+        # every rule whose patterns fit counts the call, even when an earlier rule answers it, so
+        # rules with the same patterns and call 1, 2, 3 script a sequence of answers
         with self._lock:
+            chosen: int | None = None
             for index, rule in enumerate(self.model.rules):
                 if not self._fits(index, turn):
                     continue
                 self._calls[index] += 1
-                if rule.match.call is not None and rule.match.call != self._calls[index]:
-                    continue
-                return self._build(index, rule, turn)
-        return self._default(turn)
+                if chosen is None and (rule.match.call is None or rule.match.call == self._calls[index]):
+                    chosen = index
+        if chosen is None:
+            return self._default(turn)
+        return self._build(chosen, self.model.rules[chosen], turn)
 
     def _fits(self, index: int, turn: Turn) -> bool:
         values = {"label": turn.label, "role": turn.role, "prompt": turn.prompt}

@@ -105,6 +105,7 @@ class Settings(BaseModel):
     api_retries: int = Field(6, ge=0)
     stall_timeout_s: float = Field(60.0, gt=0)
     base_url: str | None = None
+    anthropic_platform: Literal["anthropic", "bedrock", "vertex"] = "anthropic"  # which client of the SDK
 
     def resolved_state_dir(self) -> Path:
         return (self.state_dir or self.workspace / ".workcrew").resolve()

@@ -6,8 +6,9 @@ second process can read a run while it is being written.
 
 from __future__ import annotations
 
+import collections
+import functools
 import json
-import queue
 import sqlite3
 import threading
 import time
@@ -128,12 +129,81 @@ def _decode_row(row: sqlite3.Row) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _upsert_sql(cols: tuple[str, ...]) -> str:
+    # the same few column sets recur for every agent: build each statement once
+    placeholders = ", ".join("?" for _ in cols)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols)
+    return (f"INSERT INTO agents (run_id, id, {', '.join(cols)}) VALUES (?, ?, {placeholders}) "
+            f"ON CONFLICT(run_id, id) DO UPDATE SET {updates}")
+
+
+def _params(params: Any) -> tuple[Any, ...]:
+    """Rows are queued as tuples; an event's data is queued as a dict and encoded here, off the event loop."""
+    if isinstance(params, _Deferred):
+        return params.encode()
+    return tuple(params)
+
+
+_EVENT_SQL = "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)"
+_LOG_SQL = "INSERT INTO logs VALUES (?, ?, ?, ?)"
+_AGENT = "agent upsert"  # queued as (run_id, agent_id, {column: value}); merged per agent by the writer
+
+
+def _plan(rows: list[tuple[str, Any]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """Turn one batch of queued writes into few executemany calls.
+
+    Several updates of one agent in a batch (queued, started, finished) become one row; events and
+    logs are append-only and go in one call each; other statements keep their order.
+    """
+    ordered: list[tuple[str, list[tuple[Any, ...]]]] = []
+    agents: dict[tuple[str, str], dict[str, Any]] = {}
+    events: list[tuple[Any, ...]] = []
+    logs: list[tuple[Any, ...]] = []
+    for sql, params in rows:
+        if sql == _AGENT:
+            run_id, agent_id, fields = params
+            agents.setdefault((run_id, agent_id), {}).update(fields)
+        elif sql == _EVENT_SQL:
+            events.append(_params(params))
+        elif sql == _LOG_SQL:
+            logs.append(_params(params))
+        elif ordered and ordered[-1][0] == sql:
+            ordered[-1][1].append(_params(params))
+        else:
+            ordered.append((sql, [_params(params)]))
+    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for (run_id, agent_id), fields in agents.items():
+        cols = tuple(fields)
+        by_columns.setdefault(cols, []).append((run_id, agent_id, *(_encode(c, fields[c]) for c in cols)))
+    ordered += [(_upsert_sql(cols), params) for cols, params in by_columns.items()]
+    ordered += [(sql, params) for sql, params in ((_EVENT_SQL, events), (_LOG_SQL, logs)) if params]
+    return ordered
+
+
+class _Deferred:
+    """Parameters whose JSON encoding the writer thread does."""
+
+    __slots__ = ("json_index", "values")
+
+    def __init__(self, values: tuple[Any, ...], json_index: int) -> None:
+        self.values = values
+        self.json_index = json_index
+
+    def encode(self) -> tuple[Any, ...]:
+        values = list(self.values)
+        values[self.json_index] = json.dumps(values[self.json_index], default=str)
+        return tuple(values)
+
+
 class StoreError(Exception):
     pass
 
 
 class RunStore:
     """Runs, agents, events, logs and findings under ``state_dir/workcrew.db``."""
+
+    WRITE_INTERVAL_S = 0.1  # how often queued writes reach the disk (a reader sees a run at most this late)
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = Path(state_dir)
@@ -147,7 +217,8 @@ class RunStore:
             db.executescript(SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             db.commit()
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._pending: collections.deque[Any] = collections.deque()
+        self._wake = threading.Event()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
         self.write_errors: list[str] = []
@@ -179,53 +250,64 @@ class RunStore:
                 self._writer.start()
 
     def _submit(self, sql: str, params: tuple[Any, ...]) -> None:
-        self._ensure_writer()
-        self._queue.put((sql, params))
+        # a plain deque append: no lock hand-off or thread wake-up per row, so the event loop pays
+        # almost nothing per write; the writer drains the queue every WRITE_INTERVAL_S
+        if self._writer is None:
+            self._ensure_writer()
+        self._pending.append((sql, params))
 
     def _write_loop(self) -> None:
         db = self._connect()
         while True:
-            item = self._queue.get()
-            batch = [item]
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            self._wake.wait(self.WRITE_INTERVAL_S)
+            self._wake.clear()
+            batch: list[Any] = []
+            while self._pending:
+                batch.append(self._pending.popleft())
             stop = False
             flushes: list[threading.Event] = []
-            try:
-                for entry in batch:
-                    if entry is _STOP:
-                        stop = True
-                    elif isinstance(entry, threading.Event):
-                        flushes.append(entry)
-                    else:
-                        db.execute(*entry)
-                db.commit()
-            except sqlite3.Error as exc:
-                db.rollback()
-                self.write_errors.append(f"{type(exc).__name__}: {exc}")
-                # retry one statement at a time so one bad row does not lose the batch
-                for entry in batch:
-                    if isinstance(entry, tuple):
-                        try:
-                            db.execute(*entry)
-                            db.commit()
-                        except sqlite3.Error as exc2:
-                            self.write_errors.append(f"{type(exc2).__name__}: {exc2}")
+            rows: list[tuple[str, Any]] = []
+            for entry in batch:
+                if entry is _STOP:
+                    stop = True
+                elif isinstance(entry, threading.Event):
+                    flushes.append(entry)
+                else:
+                    rows.append(entry)
+            self._write(db, rows)
             for event in flushes:
                 event.set()
             if stop:
                 db.close()
                 return
 
+    def _write(self, db: sqlite3.Connection, rows: list[tuple[str, Any]]) -> None:
+        if not rows:
+            return
+        statements = _plan(rows)
+        try:
+            for sql, params in statements:
+                db.executemany(sql, params)
+            db.commit()
+        except sqlite3.Error as exc:
+            db.rollback()
+            self.write_errors.append(f"{type(exc).__name__}: {exc}")
+            # retry row by row so one bad row does not lose the batch
+            for sql, params in statements:
+                for row in params:
+                    try:
+                        db.execute(sql, row)
+                        db.commit()
+                    except sqlite3.Error as exc2:
+                        self.write_errors.append(f"{type(exc2).__name__}: {exc2}")
+
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every queued write is on disk."""
         if self._writer is None:
             return
         done = threading.Event()
-        self._queue.put(done)
+        self._pending.append(done)
+        self._wake.set()
         if not done.wait(timeout):
             raise StoreError(f"the run store did not finish writing within {timeout:g} s")
         if self.write_errors:
@@ -234,7 +316,8 @@ class RunStore:
 
     def close(self) -> None:
         if self._writer is not None and self._writer.is_alive():
-            self._queue.put(_STOP)
+            self._pending.append(_STOP)
+            self._wake.set()
             self._writer.join(30)
         db = getattr(self._local, "db", None)
         if db is not None:
@@ -260,21 +343,14 @@ class RunStore:
         )
 
     def upsert_agent(self, run_id: str, agent_id: str, **fields: Any) -> None:
-        cols = list(fields)
-        placeholders = ", ".join("?" for _ in cols)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in cols)
-        self._submit(
-            f"INSERT INTO agents (run_id, id, {', '.join(cols)}) VALUES (?, ?, {placeholders}) "
-            f"ON CONFLICT(run_id, id) DO UPDATE SET {updates}",
-            (run_id, agent_id, *(_encode(c, fields[c]) for c in cols)),
-        )
+        self._submit(_AGENT, (run_id, agent_id, fields))
 
     def add_event(self, run_id: str, seq: int, ts: float, type_: str, data: dict[str, Any]) -> None:
-        self._submit("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
-                     (run_id, seq, ts, type_, json.dumps(data, default=str)))
+        # event data is not mutated after emit, so encoding it later on the writer thread is safe
+        self._submit(_EVENT_SQL, _Deferred((run_id, seq, ts, type_, data), 4))  # type: ignore[arg-type]
 
     def add_log(self, run_id: str, seq: int, message: str) -> None:
-        self._submit("INSERT INTO logs VALUES (?, ?, ?, ?)", (run_id, seq, time.time(), message))
+        self._submit(_LOG_SQL, (run_id, seq, time.time(), message))
 
     def add_finding(self, run_id: str, finding_id: str, fingerprint: str, data: dict[str, Any]) -> None:
         self._submit("INSERT OR REPLACE INTO findings VALUES (?, ?, ?, ?, ?)",
@@ -324,6 +400,12 @@ class RunStore:
 
     def dismissed(self) -> set[str]:
         return {r["fingerprint"] for r in self._query("SELECT fingerprint FROM dismissals")}
+
+    def runs_with_estimate(self, workflow: str, provider: str, limit: int = 5) -> list[dict[str, Any]]:
+        """The latest succeeded runs of ``workflow`` on ``provider`` that carry an estimate (for calibration)."""
+        return self._query(
+            "SELECT * FROM runs WHERE workflow = ? AND provider = ? AND status = 'succeeded' "
+            "AND estimate IS NOT NULL ORDER BY created_at DESC LIMIT ?", (workflow, provider, limit))
 
     def get_value(self, key: str) -> Any:
         rows = self._query("SELECT value FROM kv WHERE key = ?", (key,))

@@ -8,8 +8,12 @@ from importlib.metadata import entry_points
 import click
 
 from .common import EXIT_USAGE
+from .estimate import estimate_cmd
 from .inspect import check_cmd, list_cmd, runs_cmd, show_cmd
+from .new import new_cmd
+from .report import report_cmd, save_cmd
 from .run import run_cmd
+from .simulate import simulate_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -18,7 +22,8 @@ def cli() -> None:
     """Run dynamic workflows: many LLM agents in parallel, verified, within a budget you approve."""
 
 
-for command in (run_cmd, check_cmd, runs_cmd, show_cmd, list_cmd):
+for command in (run_cmd, check_cmd, runs_cmd, show_cmd, list_cmd, new_cmd, simulate_cmd, estimate_cmd,
+                report_cmd, save_cmd):
     cli.add_command(command)
 
 

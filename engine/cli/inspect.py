@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..calibration import estimate_vs_actual
 from ..discovery import discover
 from ..errors import WorkcrewError
 from ..workflow import load_workflow
@@ -96,13 +97,23 @@ def show_cmd(run_id: str, workspace: Path | None, state_dir: Path | None, as_jso
     if as_json:
         run.pop("script_source", None)
         emit_json({"run": run, "agents": agents, "logs": logs, "findings": findings,
-                   "by_phase": _by(agents, "phase"), "by_model": _by(agents, "model")})
+                   "by_phase": _by(agents, "phase"), "by_model": _by(agents, "model"),
+                   "estimate_vs_actual": estimate_vs_actual(run)})
         return
     console = Console()
     console.print(f"[bold]{run['workflow']}[/bold] {run['id']} · {run['status']}"
                   + (f" · [red]{run['error']}[/red]" if run["error"] else ""), highlight=False)
     console.print(f"agents: {run['launched']} launched, {run['succeeded']} succeeded, {run['failed']} failed · "
                   f"cost {money(run['cost_usd'])}")
+    compared = estimate_vs_actual(run)  # cost issue #4: what the run was approved at vs what it spent
+    if compared is not None:
+        tok, usd = compared["tokens"], compared["cost_usd"]
+        console.print(f"estimate vs actual: tokens {tokens(tok['estimate']['expected'])} "
+                      f"({tokens(tok['estimate']['low'])}–{tokens(tok['estimate']['high'])}) vs {tokens(tok['actual'])}"
+                      f" · cost {money(usd['estimate']['expected'])} ({money(usd['estimate']['low'])}–"
+                      f"{money(usd['estimate']['high'])}) vs {money(usd['actual'])}"
+                      + ("" if tok["in_range"] and usd["in_range"] else " · outside the estimated range"),
+                      highlight=False)
     table = Table()
     for column in ("agent", "phase", "label", "model", "state", "tokens", "cost", "time", "error"):
         table.add_column(column)

@@ -96,6 +96,13 @@ def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: 
         for problem in workflow.problems:
             click.echo(str(problem), err=True)
         sys.exit(EXIT_USAGE)
+    # -- approval (cost, issue #4): estimate → policy / --yes / remembered consent → ask on a terminal;
+    #    exits 2 when approval is needed and cannot be given; the approved cap becomes the USD budget
+    from .estimate import approve_run
+
+    settings, estimate = approve_run(workflow, args, settings, yes=yes, quiet=as_json,
+                                     budget_given=budget_tokens is not None or budget_usd is not None)
+    # -- end of the approval step
     console = Console(stderr=True)
     if settings.provider == "simulated" and not as_json:
         console.print("[dim]Using the simulated model (no API calls, no cost). "
@@ -106,7 +113,7 @@ def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: 
         fail(str(exc))
     store = open_store(settings)
     try:
-        outcome = anyio.run(_run, workflow, args, settings, client, store, console, as_json, yes)
+        outcome = anyio.run(_run, workflow, args, settings, client, store, console, as_json, yes, estimate)
     except ScriptError as exc:
         fail(str(exc))
     except UsageError as exc:
@@ -121,8 +128,8 @@ def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: 
 
 
 async def _run(workflow: Any, args: Any, settings: Settings, client: Any, store: Any, console: Console,
-               as_json: bool, yes: bool) -> RunResult:
-    handle = start(workflow, args, settings, client=client, store=store)
+               as_json: bool, yes: bool, estimate: dict[str, Any] | None = None) -> RunResult:
+    handle = start(workflow, args, settings, client=client, store=store, estimate=estimate)
     try:
         if as_json or not console.is_terminal:
             return await handle.result()

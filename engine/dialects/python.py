@@ -78,8 +78,9 @@ def parse(source: str, path: str) -> Parsed:
         else:
             meta, errors = validate_meta(value)
             problems += [Problem(path, first.lineno - 1, 1, "meta", e) for e in errors]
+    modules = sandbox.module_aliases(function)
     for statement in body:
-        problems += sandbox.check_tree(statement, path, line_offset=1, col_offset=len(_INDENT))
+        problems += sandbox.check_tree(statement, path, line_offset=1, col_offset=len(_INDENT), modules=modules)
     return Parsed(tree, meta, problems)
 
 
@@ -103,6 +104,7 @@ async def execute(code: CodeType, ctx: ScriptContext) -> Any:
     namespace: dict[str, Any] = {
         "__builtins__": sandbox.safe_builtins(ctx.print),
         sandbox.TICK_NAME: ctx.tick,
+        **sandbox.GUARDS,
         **ctx.script_globals(),
     }
     exec(code, namespace)

@@ -41,20 +41,34 @@ FORBIDDEN_BUILTINS = {
     "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "getattr", "setattr",
     "delattr", "input", "breakpoint", "help", "memoryview", "type", "object", "dir", "id", "exit", "quit",
     "__build_class__", "__loader__", "__spec__", "copyright", "credits", "license", "bytearray",
+    "BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit", "hash", "format",
+}
+BUILTIN_HINTS = {
+    "BaseException": "catch Exception instead: BaseException would also catch the engine's stop signal",
+    "hash": "hash() of text changes from process to process, so a replay would differ",
+    "format": "use an f-string",
+    "getattr": "name the attribute directly",
+    "type": "use isinstance()",
 }
 
 FORBIDDEN_ATTRIBUTE_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_", "func_", "im_")
 FORBIDDEN_ATTRIBUTES = {
     "mro", "format", "format_map", "with_traceback", "im_class", "im_func", "im_self", "parse_file",
-    "from_orm", "update_forward_refs", "model_rebuild",
+    "parse_raw", "parse_obj_as", "from_orm", "update_forward_refs", "model_rebuild", "from_attributes",
 }
+# itertools / iter() shapes that never end; consuming one inside a C builtin cannot be interrupted
+UNBOUNDED_ITERATORS = {"count", "cycle", "repeat"}
+C_CONSUMERS = {"list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "max", "min", "all", "any", "bytes",
+               "str", "join", "extend", "update", "prod", "fsum", "Counter", "deque", "OrderedDict", "reversed"}
+MAX_INT_BITS = 1_000_000  # about 300,000 decimal digits
+MAX_REPEAT = 100_000_000  # elements or characters made by one `*` or range()
 
 SAFE_BUILTIN_NAMES = [
     "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "dict", "divmod", "enumerate",
-    "filter", "float", "frozenset", "hash", "hex", "int", "isinstance", "issubclass", "iter", "len", "list",
+    "filter", "float", "frozenset", "hex", "int", "isinstance", "issubclass", "iter", "len", "list",
     "map", "max", "min", "next", "oct", "ord", "pow", "range", "repr", "reversed", "round", "set", "slice",
-    "sorted", "str", "sum", "tuple", "zip", "property", "classmethod", "staticmethod", "super", "aiter", "anext", "complex", "NotImplemented",
-    "Ellipsis", "BaseException", "Exception", "ArithmeticError", "AssertionError", "AttributeError",
+    "sorted", "str", "sum", "tuple", "zip", "property", "classmethod", "staticmethod", "super", "aiter", "anext",
+    "complex", "NotImplemented", "Ellipsis", "Exception", "ArithmeticError", "AssertionError", "AttributeError",
     "IndexError", "KeyError", "LookupError", "NotImplementedError", "OverflowError", "RecursionError",
     "RuntimeError", "StopIteration", "StopAsyncIteration", "TypeError", "ValueError", "ZeroDivisionError",
     "UnicodeError", "TimeoutError",
@@ -78,10 +92,33 @@ MODULE_EXPORTS: dict[str, list[str]] = {
                  "conlist", "constr", "conint", "confloat", "PositiveInt", "NonNegativeInt", "PositiveFloat",
                  "StrictStr", "StrictInt", "StrictBool"],
 }
+class ScriptModel(pydantic.BaseModel):
+    """The ``pydantic.BaseModel`` scripts see: it never reads attributes of arbitrary objects.
+
+    ``from_attributes`` validation calls ``getattr`` with names taken from field aliases, which are
+    plain strings, so it would walk into dunder attributes the static check forbids by name.
+    """
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.model_config.get("from_attributes"):
+            raise TypeError("from_attributes is not available in workflow scripts; validate dicts instead")
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("from_attributes"):
+            raise TypeError("from_attributes is not available in workflow scripts; validate dicts instead")
+        return super().model_validate(obj, *args, **kwargs)
+
+
+ScriptModel.__name__ = ScriptModel.__qualname__ = "BaseModel"
+
 _MODULES: dict[str, types.ModuleType] = {
     "json": json, "re": re, "math": math, "itertools": itertools, "collections": collections,
     "textwrap": textwrap, "enum": enum, "dataclasses": dataclasses, "typing": typing, "pydantic": pydantic,
 }
+_OVERRIDES: dict[str, dict[str, Any]] = {"pydantic": {"BaseModel": ScriptModel}}
 ALLOWED_MODULES = set(MODULE_EXPORTS)
 
 
@@ -92,8 +129,10 @@ class SafeModule:
 
     def __init__(self, name: str) -> None:
         module = _MODULES[name]
+        values = {n: getattr(module, n) for n in MODULE_EXPORTS[name] if hasattr(module, n)}
+        values.update(_OVERRIDES.get(name, {}))
         object.__setattr__(self, "_wc_name", name)
-        object.__setattr__(self, "_values", {n: getattr(module, n) for n in MODULE_EXPORTS[name] if hasattr(module, n)})
+        object.__setattr__(self, "_values", values)
 
     def __getattr__(self, item: str) -> Any:
         values = object.__getattribute__(self, "_values")
@@ -118,9 +157,84 @@ def _safe_import(name: str, globals: Any = None, locals: Any = None, fromlist: A
     return _SAFE_MODULES[name]
 
 
+# -- runtime guards: operations whose one C call could run for minutes ----------------------------------
+
+
+def _int_bits(value: Any) -> int:
+    return value.bit_length() if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def guarded_pow(base: Any, exponent: Any, modulo: Any = None) -> Any:
+    if modulo is None and isinstance(exponent, int) and exponent > 1 and abs(_int_bits(base)) > 1:
+        bits = _int_bits(base) * exponent
+        if bits > MAX_INT_BITS:
+            raise OverflowError(
+                f"{base.bit_length()}-bit ** {exponent} would be about {bits:,} bits; workflow scripts cap "
+                f"integers at {MAX_INT_BITS:,} bits because one such step cannot be interrupted"
+            )
+    return pow(base, exponent, modulo) if modulo is not None else base**exponent
+
+
+def guarded_lshift(value: Any, count: Any) -> Any:
+    if isinstance(count, int) and _int_bits(value) and _int_bits(value) + count > MAX_INT_BITS:
+        raise OverflowError(f"<< {count:,} would make an integer over {MAX_INT_BITS:,} bits")
+    return value << count
+
+
+def guarded_mul(left: Any, right: Any) -> Any:
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
+            raise MemoryError(
+                f"repeating {len(seq):,} items {times:,} times is over the {MAX_REPEAT:,} limit for workflow scripts"
+            )
+    return left * right
+
+
+def guarded_range(*args: int) -> range:
+    made = range(*args)
+    if len(made) > MAX_REPEAT:
+        raise MemoryError(f"range() of {len(made):,} numbers is over the {MAX_REPEAT:,} limit for workflow scripts")
+    return made
+
+
+def checked_type(value: Any) -> Any:
+    """An annotation's value, refused when it holds text: pydantic would eval() that text later."""
+    _check_type(value, 0)
+    return value
+
+
+def _check_type(value: Any, depth: int) -> None:
+    if depth > 20:
+        return
+    if isinstance(value, str | typing.ForwardRef):
+        raise TypeError(
+            f"annotation {value!r} is text; pydantic would evaluate it as code. Write the type itself"
+        )
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_type(item, depth + 1)
+        return
+    origin = typing.get_origin(value)
+    if origin is typing.Literal:
+        return
+    arguments = typing.get_args(value)
+    if origin is typing.Annotated:
+        arguments = arguments[:1]
+    for item in arguments:
+        _check_type(item, depth + 1)
+
+
+GUARDS: dict[str, Any] = {
+    "__wc_pow__": guarded_pow, "__wc_lshift__": guarded_lshift, "__wc_mul__": guarded_mul,
+    "__wc_type__": checked_type,
+}
+
+
 def safe_builtins(print_fn: Callable[..., None]) -> dict[str, Any]:
     table: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
     table["print"] = print_fn
+    table["pow"] = guarded_pow
+    table["range"] = guarded_range
     table["__import__"] = _safe_import
     # class statements need these two; scripts cannot name them (no leading underscores)
     table["__build_class__"] = builtins.__build_class__
@@ -132,10 +246,11 @@ def safe_builtins(print_fn: Callable[..., None]) -> dict[str, Any]:
 
 
 class _Checker(ast.NodeVisitor):
-    def __init__(self, path: str, line_offset: int, col_offset: int) -> None:
+    def __init__(self, path: str, line_offset: int, col_offset: int, modules: dict[str, str]) -> None:
         self.path = path
         self.line_offset = line_offset
         self.col_offset = col_offset
+        self.modules = modules  # local name -> allowed module it is bound to by `import`
         self.problems: list[Problem] = []
 
     def add(self, node: ast.AST, rule: str, message: str) -> None:
@@ -184,7 +299,8 @@ class _Checker(ast.NodeVisitor):
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in FORBIDDEN_BUILTINS:
-            self.add(node, "forbidden-builtin", f"{node.id!r} is not available in workflow scripts")
+            hint = f" ({BUILTIN_HINTS[node.id]})" if node.id in BUILTIN_HINTS else ""
+            self.add(node, "forbidden-builtin", f"{node.id!r} is not available in workflow scripts{hint}")
         else:
             self._check_name(node, node.id, "name")
 
@@ -197,6 +313,11 @@ class _Checker(ast.NodeVisitor):
             self.add(node, "forbidden-attribute", f"attribute {attr!r} is not allowed in workflow scripts{hint}")
         if isinstance(node.value, ast.Name) and node.value.id in NONDETERMINISTIC_MODULES:
             self.add(node, "determinism", f"{node.value.id}.{attr} is not deterministic")
+        elif isinstance(node.value, ast.Name) and node.value.id in self.modules and not attr.startswith("_"):
+            module = self.modules[node.value.id]
+            if attr not in MODULE_EXPORTS[module]:
+                self.add(node, "module-attribute", f"{module}.{attr} is not available in workflow scripts "
+                         "(only the documented names of allowed modules are)")
         self.generic_visit(node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
@@ -234,22 +355,78 @@ class _Checker(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _check_annotation(self, node: ast.expr) -> None:
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-                self.add(sub, "string-annotation", "string annotations are evaluated later; write the type itself")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            self.add(node, "string-annotation", "string annotations are evaluated later; write the type itself")
+            return
+        if isinstance(node, ast.Subscript):
+            head = node.value
+            name = head.attr if isinstance(head, ast.Attribute) else head.id if isinstance(head, ast.Name) else ""
+            if name == "Literal":
+                return  # Literal["a", "b"] holds values, not types
+            if name == "Annotated":
+                first = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) and node.slice.elts else node.slice
+                self._check_annotation(first)  # the metadata after the type may be any value
+                return
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self._check_annotation(child)
 
     def visit_keyword(self, node: ast.keyword) -> None:
         if node.arg is not None:
             self._check_name(node, node.arg, "keyword")
+            if node.arg == "from_attributes":
+                self.add(node, "forbidden-attribute", "from_attributes is not available in workflow scripts "
+                         "(it reads attributes by name); validate dicts instead")
         self.generic_visit(node)
 
     def visit_Global(self, node: ast.Global) -> None:
         self.add(node, "global", "'global' is not allowed; keep state in variables of the script body")
 
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        for name in node.names:
+            self._check_name(node, name, "name")
+
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is None:
+            self.add(node, "broad-except", "a bare 'except:' would also catch the engine's stop signal; "
+                     "write 'except Exception:'")
         if node.name:
             self._check_name(node, node.name, "exception name")
         self.generic_visit(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for key in node.keys:
+            if isinstance(key, ast.Constant) and key.value == "from_attributes":
+                self.add(key, "forbidden-attribute", "from_attributes is not available in workflow scripts "
+                         "(it reads attributes by name); validate dicts instead")
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, ast.In | ast.NotIn) and self._unbounded(right):
+                self._unbounded_problem(right, "'in'")
+        self.generic_visit(node)
+
+    def visit_Starred(self, node: ast.Starred) -> None:
+        if self._unbounded(node.value):
+            self._unbounded_problem(node.value, "'*' unpacking")
+        self.generic_visit(node)
+
+    def _unbounded(self, node: ast.expr) -> bool:
+        """An iterator that never ends: itertools.count(), cycle(), repeat(x), iter(f, sentinel)."""
+        if not isinstance(node, ast.Call):
+            return False
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name == "iter":
+            return len(node.args) == 2
+        if name == "repeat":
+            return len(node.args) < 2 and not any(k.arg == "times" for k in node.keywords)
+        return name in ("count", "cycle")
+
+    def _unbounded_problem(self, node: ast.expr, how: str) -> None:
+        self.add(node, "unbounded", f"{how} consumes an endless iterator in one step that cannot be interrupted; "
+                 "bound it (zip with a list, itertools.islice) or loop with 'for'")
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -257,6 +434,11 @@ class _Checker(ast.NodeVisitor):
             dotted = f"{func.value.id}.{func.attr}"
             if dotted in {"datetime.now", "datetime.utcnow", "date.today", "os.urandom"}:
                 self.add(node, "determinism", f"{dotted}() is not deterministic")
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name in C_CONSUMERS:
+            for arg in node.args:
+                if self._unbounded(arg):
+                    self._unbounded_problem(arg, f"{name}()")
         self.generic_visit(node)
 
     def visit_MatchAs(self, node: ast.MatchAs) -> None:
@@ -264,7 +446,23 @@ class _Checker(ast.NodeVisitor):
             self._check_name(node, node.name, "name")
         self.generic_visit(node)
 
-    def visit_Starred(self, node: ast.Starred) -> None:
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self._check_name(node, node.name, "name")
+        self.generic_visit(node)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self._check_name(node, node.rest, "name")
+        self.generic_visit(node)
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        # `case C(attr=x)` reads x = subject.attr: the same rules as writing the attribute out
+        for attr in node.kwd_attrs:
+            if attr.startswith("_"):
+                self.add(node, "private-attribute", f"attribute {attr!r} starts with '_'; introspection is not allowed")
+            elif attr in FORBIDDEN_ATTRIBUTES or attr.startswith(FORBIDDEN_ATTRIBUTE_PREFIXES):
+                self.add(node, "forbidden-attribute", f"attribute {attr!r} is not allowed in workflow scripts")
         self.generic_visit(node)
 
 
@@ -277,8 +475,20 @@ def _annotations(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]
     return out
 
 
-def check_tree(tree: ast.AST, path: str, *, line_offset: int = 0, col_offset: int = 0) -> list[Problem]:
-    checker = _Checker(path, line_offset, col_offset)
+def module_aliases(tree: ast.AST) -> dict[str, str]:
+    """Names bound to allowed modules by ``import m`` / ``import m as n`` anywhere in the script."""
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in MODULE_EXPORTS:
+                    out[alias.asname or alias.name] = alias.name
+    return out
+
+
+def check_tree(tree: ast.AST, path: str, *, line_offset: int = 0, col_offset: int = 0,
+               modules: dict[str, str] | None = None) -> list[Problem]:
+    checker = _Checker(path, line_offset, col_offset, module_aliases(tree) if modules is None else modules)
     checker.visit(tree)
     unique = {(p.line, p.col, p.rule, p.message): p for p in checker.problems}
     return sorted(unique.values(), key=lambda p: (p.line, p.col))
@@ -297,6 +507,8 @@ class _Instrument(ast.NodeTransformer):
     def _prefix(self, node: Any) -> Any:
         self.generic_visit(node)
         node.body.insert(0, self._tick(node))
+        if getattr(node, "returns", None) is not None:
+            node.returns = self._checked(node.returns)
         return node
 
     visit_For = visit_AsyncFor = visit_While = _prefix
@@ -318,6 +530,40 @@ class _Instrument(ast.NodeTransformer):
         return node
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+    # `a ** b`, `a << b` and `seq * n` go through guards: one such C step cannot be interrupted by a tick
+    _GUARDED_OPS: dict[type[ast.operator], str] = {ast.Pow: "__wc_pow__", ast.LShift: "__wc_lshift__",
+                                                   ast.Mult: "__wc_mul__"}
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        self.generic_visit(node)
+        guard = self._GUARDED_OPS.get(type(node.op))
+        if guard is None:
+            return node
+        return ast.copy_location(ast.Call(ast.Name(guard, ast.Load()), [node.left, node.right], []), node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
+        self.generic_visit(node)
+        guard = self._GUARDED_OPS.get(type(node.op))
+        if guard is None or not isinstance(node.target, ast.Name):
+            return node
+        value = ast.Call(ast.Name(guard, ast.Load()), [ast.Name(node.target.id, ast.Load()), node.value], [])
+        return ast.copy_location(ast.Assign([node.target], value), node)
+
+    # annotations pass through a check that refuses text, which pydantic would otherwise eval()
+    def _checked(self, annotation: ast.expr) -> ast.expr:
+        return ast.copy_location(ast.Call(ast.Name("__wc_type__", ast.Load()), [annotation], []), annotation)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
+        self.generic_visit(node)
+        node.annotation = self._checked(node.annotation)
+        return node
+
+    def visit_arg(self, node: ast.arg) -> Any:
+        self.generic_visit(node)
+        if node.annotation is not None:
+            node.annotation = self._checked(node.annotation)
+        return node
 
 
 def instrument(tree: ast.Module) -> ast.Module:

@@ -30,6 +30,9 @@ class ModelRequest:
     role: str = "agent"
     agent_type: str | None = None
     prompt: str = ""
+    # prompt caching: providers put cache breakpoints on the shared prefix (tools → system → the
+    # shared head of the first prompt) and on the moving end of the agent's own history
+    cache: bool = True
 
 
 @dataclass

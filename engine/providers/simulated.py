@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import uuid
 from typing import Any
 
 import anyio
@@ -14,9 +14,22 @@ from ..settings import Settings
 from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError
 
 
+_TOOL_TEXT: dict[tuple[str, str], str] = {}
+
+
+def _tool_text(tool: dict[str, Any]) -> str:
+    # every agent sends the same tool definitions; encoding them once per (name, description) keeps the
+    # simulated model's per-turn cost down (it runs 1000s of turns in dry runs and benchmarks)
+    key = (str(tool.get("name")), str(tool.get("description")))
+    text = _TOOL_TEXT.get(key)
+    if text is None:
+        text = _TOOL_TEXT[key] = json.dumps(tool, sort_keys=True)
+    return text
+
+
 def request_text(request: ModelRequest) -> str:
     """Everything the model would read, flattened, for the deterministic token count."""
-    parts: list[str] = [json.dumps(t, sort_keys=True) for t in request.tools]
+    parts: list[str] = [_tool_text(t) for t in request.tools]
     parts += [str(b.get("text", "")) for b in request.system]
     for message in request.messages:
         content = message["content"]
@@ -51,10 +64,13 @@ def turn_of(request: ModelRequest) -> Turn:
     )
 
 
+_IDS = itertools.count(1)  # ids need only be unique; a counter is cheaper than uuid4 and reproducible
+
+
 def answer_blocks(answer: Answer) -> tuple[list[dict[str, Any]], str]:
     if answer.tool_calls:
         blocks = [
-            {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:16]}", "name": c["name"], "input": c.get("input", {})}
+            {"type": "tool_use", "id": f"toolu_{next(_IDS):016x}", "name": c["name"], "input": c.get("input", {})}
             for c in answer.tool_calls
         ]
         return blocks, "tool_use"
@@ -98,7 +114,7 @@ class SimulatedModel:
         )
         if answer.usage:
             usage = Usage.from_dict({**usage.to_dict(), **answer.usage})
-        return ModelResponse(blocks, stop_reason, usage, request.model, request_id=f"req_sim_{uuid.uuid4().hex[:12]}")
+        return ModelResponse(blocks, stop_reason, usage, request.model, request_id=f"req_sim_{next(_IDS):012x}")
 
     async def count_tokens(self, request: ModelRequest) -> int:
         return estimate_tokens(request_text(request))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from pydantic import BaseModel
 
 from ..agent_loop import AgentSpec, run_agent
@@ -226,6 +227,9 @@ class ScriptContext:
             record.cost_usd = price_of(record.model).cost(outcome.usage)
             state.usage.add(outcome.usage)
             state.cost_usd += record.cost_usd
+            if not state.budget.limited:
+                # without limits no turn is reserved; budget.spent() in scripts must still report usage
+                state.budget.charge(record.model, outcome.usage)
         if failure is not None:
             record.state = "skipped" if failure.kind == "skipped" else "failed"
             record.error = failure.reason
@@ -302,6 +306,7 @@ class ScriptContext:
         async with anyio.create_task_group() as group:
             for index, task in enumerate(items):
                 group.start_soon(run_one, index, task)
+                await self._spaced(index)
         outcome = ParallelResult(results, reasons)
         self._note_failures("parallel", outcome)
         return outcome
@@ -338,9 +343,21 @@ class ScriptContext:
         async with anyio.create_task_group() as group:
             for index, item in enumerate(values):
                 group.start_soon(run_item, index, item)
+                await self._spaced(index)
         outcome = ParallelResult(results, reasons)
         self._note_failures("pipeline", outcome)
         return outcome
+
+    SPAWN_BATCH = 16
+
+    async def _spaced(self, index: int) -> None:
+        """Yield to the event loop after every batch of spawned tasks.
+
+        Spawning thousands of tasks in one loop step would run all their set-up before the first agent
+        reaches its model call, and hold up every timer meanwhile; batches keep the loop responsive.
+        """
+        if index % self.SPAWN_BATCH == self.SPAWN_BATCH - 1:
+            await anyio.lowlevel.checkpoint()
 
     def _note_failures(self, what: str, outcome: ParallelResult) -> None:
         if outcome.failed:

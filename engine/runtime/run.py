@@ -37,13 +37,14 @@ class RunResult:
     logs: list[str] = field(default_factory=list)
     failure_reasons: dict[str, int] = field(default_factory=dict)
     findings: int = 0
+    report_path: str | None = None  # <state_dir>/runs/<run_id>/report.md once written
 
     def to_json(self) -> dict[str, Any]:
         agents = {k: self.agents.get(k, 0) for k in ("launched", "succeeded", "failed", "cached")}
         return {
             "run_id": self.run_id, "status": self.status, "result": self.result, "error": self.error,
             "agents": agents, "usage": self.usage, "duration_s": round(self.duration_s, 3), "logs": self.logs,
-            "failure_reasons": self.failure_reasons, "findings": self.findings,
+            "failure_reasons": self.failure_reasons, "findings": self.findings, "report": self.report_path,
         }
 
 
@@ -171,17 +172,38 @@ async def _drive(handle: RunHandle, compiled: Any) -> RunResult:
     try:
         value = await dialect_module(workflow.dialect).execute(compiled, context)
         result = to_jsonable(value)
-    except ScriptInterrupted as exc:
-        status, error = "failed", str(exc.as_error())
     except asyncio.CancelledError:
         status, error = "cancelled", "cancelled by the user"
-    except WorkcrewError as exc:
-        status, error = "failed", str(exc)
-    except Exception as exc:
-        status, error = "failed", _script_traceback(exc, workflow)
+    except (KeyboardInterrupt, SystemExit):
+        heartbeat.cancel()
+        raise
+    except BaseException as exc:  # the script's own error, possibly wrapped by a task group
+        status, error = "failed", _failure_message(exc, workflow)
+        if state.cancelled and _leaf(exc) is None:
+            status, error = "cancelled", "cancelled by the user"
     finally:
         heartbeat.cancel()
     return await _finish(handle, status, result, error)
+
+
+def _leaf(exc: BaseException) -> BaseException | None:
+    """The one meaningful error inside (nested) exception groups; None when there is only cancellation."""
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [leaf for leaf in (_leaf(e) for e in exc.exceptions) if leaf is not None]
+        interrupted = [leaf for leaf in leaves if isinstance(leaf, ScriptInterrupted)]
+        return (interrupted or leaves or [None])[0]
+    if isinstance(exc, asyncio.CancelledError):
+        return None
+    return exc
+
+
+def _failure_message(exc: BaseException, workflow: Workflow) -> str:
+    leaf = _leaf(exc) or exc
+    if isinstance(leaf, ScriptInterrupted):
+        return str(leaf.as_error())
+    if isinstance(leaf, WorkcrewError):
+        return str(leaf)
+    return _script_traceback(leaf, workflow)
 
 
 def _script_traceback(exc: BaseException, workflow: Workflow) -> str:
@@ -202,6 +224,15 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
     unfinished = state.launched - state.succeeded - state.failed - state.cached
     if unfinished:
         outcome.agents["unfinished"] = unfinished
+        # agents stopped with the run: record why instead of leaving them "running" forever
+        reason = "cancelled with the run" if status == "cancelled" else "stopped: the run ended"
+        for record in state.agents.values():
+            if record.state in ("queued", "running"):
+                record.state = "cancelled"
+                record.error = reason
+                record.error_kind = "cancelled"
+                record.finished_at = time.time()
+                state.save_agent(record, "state", "error", "error_kind", "finished_at")
     state.emit("run_finished", status=status, error=error, agents=outcome.agents, usage=outcome.usage,
                duration_s=round(duration, 3))
     store = state.store
@@ -217,5 +248,18 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
             except StoreError as exc:
                 # the result is still returned; the user learns the record is incomplete
                 outcome.error = f"{outcome.error + '; ' if outcome.error else ''}{exc}"
+            await _write_report(store, outcome)
     state.bus.close()
     return outcome
+
+
+async def _write_report(store: RunStore, outcome: RunResult) -> None:
+    """report.md in the state folder; a report problem is logged and never fails the run."""
+    from ..report import write_report
+
+    try:
+        path = await anyio.to_thread.run_sync(write_report, store, outcome.run_id)
+    except Exception as exc:
+        outcome.logs.append(f"report: could not write report.md: {type(exc).__name__}: {exc}")
+    else:
+        outcome.report_path = str(path)

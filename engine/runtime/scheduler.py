@@ -47,13 +47,20 @@ class Scheduler:
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         borrower = object()
-        while True:
-            await self._running.wait()
-            await self._limiter.acquire_on_behalf_of(borrower)
-            if self._running.is_set():
-                break
-            # paused while we waited: give the slot back and wait for resume
-            self._limiter.release_on_behalf_of(borrower)
+        try:
+            # fast path (a free slot, nobody queued, not paused): no checkpoint, so an agent that can
+            # start goes straight to its model call instead of queueing behind every other ready task
+            if not self._running.is_set():
+                raise anyio.WouldBlock
+            self._limiter.acquire_on_behalf_of_nowait(borrower)
+        except anyio.WouldBlock:
+            while True:
+                await self._running.wait()
+                await self._limiter.acquire_on_behalf_of(borrower)
+                if self._running.is_set():
+                    break
+                # paused while we waited: give the slot back and wait for resume
+                self._limiter.release_on_behalf_of(borrower)
         try:
             yield
         finally:

@@ -69,6 +69,9 @@ class AgentRecord:
         }
 
 
+PERSISTED_AGENT_KEYS = ("id", "label", "phase", "state", "tokens", "cost_usd", "error", "error_kind")
+
+
 class AgentEnvironment:
     """Where an agent works: its tools and, when isolated, its private copy of the workspace."""
 
@@ -86,6 +89,8 @@ async def no_tools(state: RunState, record: AgentRecord) -> AgentEnvironment:
 
 
 class RunState:
+    TICK_GAP_S = 1.0  # a pause between two ticks this long means the script was not the one running
+
     def __init__(self, run_id: str, settings: Settings, client: ModelClient, store: RunStore | None,
                  budget: Budget, asker: Asker | None = None,
                  environment: EnvironmentFactory | None = None) -> None:
@@ -111,6 +116,9 @@ class RunState:
         self.failure_reasons: dict[str, int] = {}
         self.started = time.time()
         self.beat = time.monotonic()
+        self._seen_beat = self.beat
+        self._slice_start = self.beat
+        self._last_tick = self.beat
         self.script_dead: str | None = None
         self.cancelled = False
         if store is not None:
@@ -123,7 +131,12 @@ class RunState:
 
     def _persist(self, event: Event) -> None:
         assert self.store is not None
-        self.store.add_event(self.run_id, event.seq, event.ts, event.type, event.data)
+        data = event.data
+        agent = data.get("agent")
+        if agent is not None:
+            # the agents table holds the full record; the stored event keeps what a timeline needs
+            data = {**data, "agent": {k: agent[k] for k in PERSISTED_AGENT_KEYS}}
+        self.store.add_event(self.run_id, event.seq, event.ts, event.type, data)
 
     def log(self, message: str) -> None:
         self.logs.append(message)
@@ -134,12 +147,23 @@ class RunState:
     # -- liveness ------------------------------------------------------------------------------
 
     def tick(self) -> bool:
+        """Called by the instrumented script in every loop, call and comprehension step.
+
+        A synchronous stretch starts when the heartbeat task has run since the previous tick (so the
+        event loop was free) or after a long gap between ticks (the script was not running, e.g. another
+        run held the loop). A stretch longer than ``sync_slice_s`` is a busy loop: the script is stopped.
+        """
         if self.script_dead is not None:
             raise ScriptInterrupted(self.script_dead)
-        if time.monotonic() - self.beat > self.settings.sync_slice_s:
+        now = time.monotonic()
+        if self.beat != self._seen_beat or now - self._last_tick > self.TICK_GAP_S:
+            self._seen_beat = self.beat
+            self._slice_start = now
+        self._last_tick = now
+        if now - self._slice_start > self.settings.sync_slice_s:
             self.script_dead = (
                 f"the script ran synchronous code for over {self.settings.sync_slice_s:g} s without awaiting "
-                "(a busy loop?); it was stopped"
+                "(a busy loop or runaway recursion?); it was stopped"
             )
             raise ScriptInterrupted(self.script_dead)
         return True

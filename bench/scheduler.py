@@ -1,0 +1,71 @@
+"""Scheduler overhead: 1000 agents with 20 ms simulated latency at concurrency 16, with the run store.
+
+Prints makespan / ideal, where ideal = ceil(1000 / 16) x 20 ms (perfect packing, zero overhead), and the
+peak RSS of the process. Targets: ratio <= 1.10, peak RSS < 300 MB.
+
+    .venv/bin/python bench/scheduler.py [--agents 1000] [--concurrency 16] [--latency-ms 20] [--mode parallel]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+
+from workcrew.engine import RunStore, Settings, load_workflow, start
+from workcrew.engine.providers.simulated import SimulatedModel
+from workcrew.engine.scenario import Scenario
+
+SCRIPTS = {
+    "parallel": "out = await parallel([agent(f'task {i}', label=f'a{i}') for i in range(args['n'])])\n"
+                "return out.succeeded\n",
+    "pipeline": "out = await pipeline(list(range(args['n'])), lambda i: agent(f'task {i}', label=f'a{i}'))\n"
+                "return out.succeeded\n",
+}
+
+
+async def measure(mode: str, agents: int, concurrency: int, latency_ms: float, state: Path) -> tuple[float, float]:
+    source = 'meta = {"name": "bench", "description": "scheduler benchmark"}\n' + SCRIPTS[mode]
+    workflow = load_workflow("<inline>", source=source)
+    settings = Settings(workspace=state, state_dir=state / "state", concurrency=concurrency, max_agents=agents,
+                        models={"default": "simulated"})
+    store = RunStore(settings.resolved_state_dir())
+    client = SimulatedModel(Scenario.from_data({"default_latency_ms": latency_ms}))
+    started, cpu = time.perf_counter(), time.process_time()
+    handle = start(workflow, {"n": agents}, settings, client=client, store=store)
+    result = await handle.result()  # includes flushing the store to disk
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    store.close()
+    if result.status != "succeeded" or result.result != agents:
+        sys.exit(f"benchmark run failed: {result.status} {result.error} {result.result}")
+    return elapsed, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--mode", choices=sorted(SCRIPTS), default="parallel")
+    ns = parser.parse_args()
+    ideal = math.ceil(ns.agents / ns.concurrency) * ns.latency_ms / 1000
+    with tempfile.TemporaryDirectory() as folder:
+        makespan, cpu = anyio.run(measure, ns.mode, ns.agents, ns.concurrency, ns.latency_ms, Path(folder))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"{ns.agents} agents, {ns.latency_ms:g} ms latency, concurrency {ns.concurrency}, {ns.mode}")
+    print(f"makespan = {makespan * 1000:.0f} ms, ideal = {ideal * 1000:.0f} ms")
+    print(f"engine CPU = {cpu * 1000:.0f} ms ({cpu / ns.agents * 1e6:.0f} us per agent, all threads)")
+    print(f"load average = {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other processes inflate the makespan)")
+    print(f"makespan/ideal = {makespan / ideal:.2f}  (target <= 1.10)")
+    print(f"peak RSS = {peak_mb:.0f} MB  (target < 300 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+meta = {
+    "name": "skill-audit",
+    "description": "Audit agent skills (.claude/skills/**) for duplicated, outdated and conflicting instructions, each issue verified by skeptics",
+    "when_to_use": "When a project's skills or agent instructions have grown by accretion and agents follow them inconsistently",
+    "phases": [{"title": "Scope"}, {"title": "Read"}, {"title": "Compare"}, {"title": "Verify"}, {"title": "Report"}],
+    "args": {
+        "paths": "list of skill files to audit (default: a scout agent lists .claude/skills/**)",
+        "skeptics": "independent verifiers per issue (default 3); a majority must uphold an issue to confirm it",
+    },
+}
+
+import json
+
+FILES = {
+    "type": "object",
+    "required": ["files"],
+    "properties": {"files": {"type": "array", "items": {"type": "string"}}},
+}
+READING = {
+    "type": "object",
+    "required": ["instructions", "outdated"],
+    "properties": {
+        "instructions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["line", "text"],
+                "properties": {"line": {"type": "integer", "minimum": 1}, "text": {"type": "string"},
+                               "topic": {"type": "string"}},
+            },
+        },
+        "outdated": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["line", "title", "evidence", "recommendation"],
+                "properties": {
+                    "line": {"type": "integer", "minimum": 1},
+                    "title": {"type": "string"},
+                    "snippet": {"type": "string"},
+                    "evidence": {"type": "string"},
+                    "recommendation": {"type": "string"},
+                    "fix": {"type": "object", "required": ["old", "new"],
+                            "properties": {"old": {"type": "string"}, "new": {"type": "string"}}},
+                },
+            },
+        },
+    },
+}
+ISSUES = {
+    "type": "object",
+    "required": ["issues"],
+    "properties": {
+        "issues": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kind", "title", "places", "recommendation"],
+                "properties": {
+                    "kind": {"enum": ["duplicated", "conflicting"]},
+                    "title": {"type": "string"},
+                    "places": {
+                        "type": "array",
+                        "minItems": 2,
+                        "items": {
+                            "type": "object",
+                            "required": ["path", "line"],
+                            "properties": {"path": {"type": "string"}, "line": {"type": "integer", "minimum": 1},
+                                           "text": {"type": "string"}},
+                        },
+                    },
+                    "recommendation": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+VERDICT = {
+    "type": "object",
+    "required": ["refuted", "reason"],
+    "properties": {"refuted": {"type": "boolean"}, "reason": {"type": "string"}},
+}
+
+opts = args if isinstance(args, dict) else {}
+skeptics = int(opts.get("skeptics") or 3)
+need = skeptics // 2 + 1
+dropped = []
+
+phase("Scope")
+paths = opts.get("paths")
+if isinstance(paths, str):
+    paths = [paths]
+if not paths:
+    scout = await agent(
+        "List every skill and agent-instruction file under .claude/skills/ (SKILL.md and the files they include), "
+        "workspace-relative.",
+        schema=FILES, label="scope", phase="Scope",
+    )
+    if scout is None:
+        return {"summary": "Nothing audited: the scout agent that lists the skill files failed.",
+                "dropped": [{"item": "scope", "reason": "the scout agent failed"}]}
+    paths = scout["files"]
+paths = [str(p) for p in paths]
+log(f"auditing {len(paths)} skill files")
+
+phase("Read")
+readings = await parallel([
+    agent(
+        f"Read the skill file {p}. List its instructions (line, text, topic). Then check each instruction against "
+        "the project as it is now (files, commands, tools it names) and list the outdated ones: line, title, the "
+        "snippet, evidence of what changed, a recommendation and, when the change is local, an exact-text fix "
+        "{old, new} where old occurs once in the file.",
+        schema=READING, label=f"read {p}", phase="Read",
+    )
+    for p in paths
+])
+read = {}
+for index, p in enumerate(paths):
+    if readings[index] is None:
+        dropped.append({"item": p, "reason": f"not audited: {readings.reasons.get(index, 'the reader failed')}"})
+    else:
+        read[p] = readings[index]
+
+phase("Compare")
+candidates = []
+for p, reading in read.items():
+    for item in reading["outdated"]:
+        candidates.append({
+            "kind": "outdated", "title": item["title"], "recommendation": item["recommendation"],
+            "places": [{"path": p, "line": item["line"], "text": item.get("snippet") or ""}],
+            "evidence": item["evidence"], "fix": item.get("fix"),
+        })
+if len(read) >= 2:
+    listing = json.dumps({p: r["instructions"] for p, r in read.items()}, indent=1)
+    compared = await agent(
+        "These are the instructions of several agent skills, by file. Find instructions that are duplicated "
+        "(the same rule stated in several files) or conflicting (rules that cannot both be followed). For each "
+        "give the kind, a title, every place (path, line, text) and a recommended change.\n\n" + listing,
+        schema=ISSUES, label="compare skills", phase="Compare",
+    )
+    if compared is None:
+        dropped.append({"item": "cross-file comparison",
+                        "reason": "the comparing agent failed: duplicated and conflicting instructions were not checked"})
+    else:
+        candidates += compared["issues"]
+log(f"{len(candidates)} candidate issues to verify")
+
+
+def decide(votes):
+    returned = [v for v in votes if v is not None]
+    upheld = len([v for v in returned if not v["refuted"]])
+    refutes = len(returned) - upheld
+    if upheld >= need:
+        verdict = "confirmed"
+    elif refutes >= need:
+        verdict = "refuted"
+    else:
+        verdict = "unverified"
+    return verdict, {"confirm": upheld, "refute": refutes, "missing": len(votes) - len(returned)}
+
+
+async def judge(issue):
+    first = issue["places"][0]
+    where = "; ".join(f"{pl['path']}:{pl['line']} {pl.get('text') or ''}" for pl in issue["places"])
+    ballots = await parallel([
+        agent(
+            f"You are skeptic #{i}. Try to REFUTE this claim that skill instructions are {issue['kind']}: "
+            f"{issue['title']}. Places: {where}. Read the files and the project yourself. Answer refuted=true if "
+            "the claim is wrong or you are unsure; refuted=false only if you confirmed it.",
+            schema=VERDICT, label=f"verify {first['path']}:{first['line']}#{i}", phase="Verify",
+        )
+        for i in range(skeptics)
+    ])
+    verdict, votes = decide(ballots)
+    evidence = [{"path": pl["path"], "line": pl["line"], "note": f"{issue['kind']}: {pl.get('text') or 'see this line'}"}
+                for pl in issue["places"][1:]]
+    if issue.get("evidence"):
+        evidence.append({"path": first["path"], "line": first["line"], "note": issue["evidence"]})
+    for index, ballot in enumerate(ballots):
+        if ballot is not None:
+            evidence.append({"note": f"skeptic #{index} {'refuted' if ballot['refuted'] else 'upheld'}: {ballot['reason']}"})
+    for index, reason in ballots.reasons.items():
+        evidence.append({"note": f"skeptic #{index} gave no vote: {reason}"})
+    finding = {
+        "title": issue["title"],
+        "message": f"Recommended change: {issue['recommendation']}",
+        "severity": "warning" if verdict == "confirmed" and issue["kind"] == "conflicting" else "info",
+        "category": f"skill-{issue['kind']}",
+        "location": {"path": first["path"], "start_line": first["line"], "snippet": first.get("text") or None},
+        "evidence": evidence,
+        "verdict": verdict,
+        "votes": votes,
+        "confidence": round(votes["confirm"] / skeptics, 2),
+    }
+    fix = issue.get("fix")
+    if fix and fix.get("old"):
+        finding["fix"] = {"title": issue["recommendation"], "edits": [{"path": first["path"], "old": fix["old"],
+                                                                      "new": fix["new"]}]}
+    if verdict != "refuted":
+        report(finding)
+    return finding
+
+
+phase("Verify")
+judged = await parallel([judge(issue) for issue in candidates])
+for index, item in enumerate(judged):
+    if item is None:
+        dropped.append({"item": candidates[index]["title"], "reason": f"not verified: {judged.reasons.get(index)}"})
+checked = [f for f in judged if f is not None]
+
+phase("Report")
+confirmed = [f for f in checked if f["verdict"] == "confirmed"]
+unverified = [f for f in checked if f["verdict"] == "unverified"]
+refuted = [{"title": f["title"], "location": f["location"], "votes": f["votes"], "verdict": "refuted",
+            "reason": "; ".join(dict.fromkeys(e["note"].split(" refuted: ", 1)[1] for e in f["evidence"]
+                                              if " refuted: " in e["note"] and e["note"].startswith("skeptic #")))}
+           for f in checked if f["verdict"] == "refuted"]
+kinds = {}
+for f in confirmed:
+    kinds[f["category"]] = kinds.get(f["category"], 0) + 1
+affected = sorted({f["location"]["path"] for f in confirmed} | {e["path"] for f in confirmed for e in f["evidence"] if e.get("path")})
+summary = (f"Audited {len(read)} of {len(paths)} skill files: {len(confirmed)} confirmed issues "
+           f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items())) or 'none'}), {len(unverified)} unverified, "
+           f"{len(refuted)} refuted.")
+log(summary)
+return {
+    "summary": summary,
+    "files": paths,
+    "affected_files": affected,
+    "counts": {"candidates": len(checked), "confirmed": len(confirmed), "unverified": len(unverified),
+               "refuted": len(refuted), "dropped": len(dropped)},
+    "confirmed": confirmed,
+    "unverified": unverified,
+    "refuted": refuted,
+    "dropped": dropped,
+}

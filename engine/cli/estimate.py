@@ -1,0 +1,102 @@
+"""``workcrew estimate`` and the approval step of ``workcrew run``: show the cost before anything is spent."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+
+from ..approval import approved_settings, decide, estimate_text, prompt_text, remember, remembered, summary_line
+from ..discovery import resolve
+from ..errors import UnknownModel, WorkcrewError
+from ..estimate import Estimate, estimate, unknown_model_message
+from ..settings import Settings
+from ..workflow import Workflow
+from .common import EXIT_USAGE, emit_json, fail, json_option, open_store
+from .run import build_settings, parse_args_json, run_options
+
+
+def compute_estimate(workflow: Workflow, args: Any, settings: Settings, scope: list[str] | None = None) -> Estimate:
+    """The estimate, calibrated from this project's earlier runs; exits 2 with a clear message when it cannot be made."""
+    store = open_store(settings)
+    try:
+        return anyio.run(lambda: estimate(workflow, args, scope, settings, store=store))
+    except UnknownModel as exc:
+        fail(f"{unknown_model_message(exc)}. Nothing was run.")
+    except WorkcrewError as exc:
+        fail(f"cannot estimate {workflow.name!r}: {exc}")
+    finally:
+        store.close()
+
+
+@click.command("estimate")
+@click.argument("target", metavar="SCRIPT_OR_NAME")
+@run_options
+@click.option("--scope", "scope", multiple=True, metavar="PATH",
+              help="A file the agents work on (repeatable); counted as read by the agents that name it.")
+@json_option
+def estimate_cmd(target: str, args_json: str | None, provider: str | None, scenario: Path | None,
+                 concurrency: int | None, max_agents: int | None, budget_tokens: int | None,
+                 budget_usd: float | None, model: str | None, workspace: Path | None, state_dir: Path | None,
+                 scope: tuple[str, ...], as_json: bool) -> None:
+    """Estimate agents, tokens, USD and minutes of a run (low / expected / high) without spending anything."""
+    args = parse_args_json(args_json)
+    settings = build_settings(workspace, provider, scenario, concurrency, max_agents, budget_tokens, budget_usd,
+                              model, state_dir)
+    try:
+        workflow = resolve(target, settings.workspace)
+    except WorkcrewError as exc:
+        fail(str(exc))
+    if workflow.problems:
+        for problem in workflow.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_USAGE)
+    result = compute_estimate(workflow, args, settings, list(scope) or None)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    click.echo(f"Estimate for {workflow.name!r} ({result.provider}; "
+               f"{'scenario answers' if result.basis == 'scenario' else 'priors for a real model'}):")
+    click.echo(estimate_text(result))
+    click.echo(f"  budget   a run approved at this estimate is capped at {result.budget_usd:.4f} USD")
+
+
+# -- the approval step of `workcrew run` -------------------------------------------------------------------
+
+ANSWERS = {"y": "yes", "yes": "yes", "a": "always", "always": "always"}
+
+
+def approve_run(workflow: Workflow, args: Any, settings: Settings, *, yes: bool, budget_given: bool,
+                quiet: bool, interactive: bool | None = None) -> tuple[Settings, dict[str, Any]]:
+    """Estimate, decide by policy, ask on a terminal; returns the run's settings and the estimate to store.
+
+    Exits 2 when approval is needed but nobody can give it (stdin is not a terminal and no --yes),
+    when the user declines, or when the estimate cannot be made (an unknown model, for instance).
+    """
+    result = compute_estimate(workflow, args, settings)
+    store = open_store(settings)
+    try:
+        consent = remembered(store, workflow.name, settings.workspace)
+        decision = decide(result, settings, yes=yes, consent=consent)
+        if decision.ask:
+            if not (sys.stdin.isatty() if interactive is None else interactive):
+                fail(f"this run needs approval ({decision.reason}) and there is no terminal to ask on. "
+                     f"Estimate: {summary_line(result)}. Pass --yes to approve it (the run is then capped at "
+                     f"${result.budget_usd:.4f}), or set approval = \"never\" or \"threshold\" in workcrew.toml. "
+                     "Nothing was spent.")
+            click.echo(prompt_text(result, workflow, decision), err=True)
+            answer = click.prompt("Run it? [y/N/always]", default="N", show_default=False, err=True)
+            choice = ANSWERS.get(str(answer).strip().lower())
+            if choice is None:
+                fail("not approved; nothing was spent.")
+            if choice == "always":
+                remember(store, workflow.name, settings.workspace)
+                click.echo(f"Will not ask again for {workflow.name!r} in {settings.workspace}.", err=True)
+        elif not quiet:
+            click.echo(f"estimate: {summary_line(result)} ({decision.reason})", err=True)
+    finally:
+        store.close()
+    return approved_settings(settings, result, budget_given=budget_given), result.to_json()

@@ -1,0 +1,1 @@
+"""Helpers of the JavaScript dialect: tokenizer, static checks, and the QuickJS host bridge."""

@@ -1,0 +1,403 @@
+"""The Python side of the QuickJS bridge: one JS context per workflow level, run on the event loop.
+
+Python enters the engine (start the body, settle a promise, run a fan-out slot), runs the jobs that
+became ready, then drains the guest's outbox of JSON messages (``prelude.js``). Async calls in it
+become asyncio tasks that await the same :class:`ScriptContext` methods the Python dialect calls;
+when one ends, its result settles the guest's promise. Every entry runs under QuickJS's time limit
+(which is why the guest never calls Python directly: the binding refuses callables under a limit),
+so a busy loop is interrupted after ``sync_slice_s``; the interrupt cannot be caught by the script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import math
+import re
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import _quickjs
+
+from ...errors import (
+    AgentFailed,
+    BudgetExceeded,
+    LimitExceeded,
+    ScriptTimeout,
+    UnknownModel,
+    UsageError,
+    WorkcrewError,
+    WorkflowNotFound,
+)
+from ...runtime.state import ScriptInterrupted
+from ...schema import to_jsonable
+
+if TYPE_CHECKING:
+    from ...runtime.context import ScriptContext
+
+# the prelude is evaluated this many lines down, so its stack frames never look like the script's
+PRELUDE_LINE = 600_000
+MEMORY_LIMIT = 256 * 1024 * 1024  # bytes per workflow level
+STACK_LIMIT = 1024 * 1024
+BODY_PREFIX = "(async function __wc_body() {"
+BODY_SUFFIX = "\n})"
+
+AGENT_OPTIONS = {
+    "label": "label", "phase": "phase", "schema": "schema", "model": "model", "effort": "effort",
+    "isolation": "isolation", "agentType": "agent_type", "timeout": "timeout",
+}
+# Claude Code options Workcrew does not implement: logged, never silently dropped
+UNSUPPORTED_AGENT_OPTIONS = {"disallowedTools", "bashCommandClamp", "stallMs"}
+
+_ERRORS: dict[str, Callable[[str], WorkcrewError]] = {
+    "LimitExceeded": LimitExceeded, "BudgetExceeded": BudgetExceeded, "UsageError": UsageError,
+    "WorkflowNotFound": WorkflowNotFound, "ScriptTimeout": ScriptTimeout, "UnknownModel": UnknownModel,
+    "AgentFailed": AgentFailed,
+}
+_FRAME = re.compile(r"<input>:(\d+):(\d+)")
+
+
+@functools.cache
+def prelude_source() -> str:
+    text = resources.files(__package__).joinpath("prelude.js").read_text(encoding="utf-8")
+    return "\n" * (PRELUDE_LINE - 1) + text
+
+
+class JsError(WorkcrewError):
+    """An exception thrown by script code: its JS name and message (``where`` adds the script line)."""
+
+    def __init__(self, name: str | None, message: str, line: int | None = None, path: str | None = None) -> None:
+        self.js_name = name
+        self.js_message = message
+        self.line = line
+        self.path = path
+        super().__init__(f"{name}: {message}" if name else f"uncaught {message}")
+
+    def where(self) -> str:
+        """The message with the script's file and line, like the Python dialect's uncaught errors."""
+        if self.line is None or self.path is None:
+            return str(self)
+        return f"{self} at {self.path}:{self.line}"
+
+
+class UncaughtJsError(WorkcrewError):
+    """The body threw and nothing caught it: the run fails with the JS message and line."""
+
+
+class _JsValue:
+    """Stands in Python for a value that stays in the JS context (a fan-out slot's result)."""
+
+    def __repr__(self) -> str:
+        return "<js value>"
+
+
+JS_VALUE = _JsValue()
+
+
+def script_line(stack: str) -> int | None:
+    """The innermost frame of the stack that is in the script, not in the prelude."""
+    for match in _FRAME.finditer(stack):
+        line = int(match.group(1))
+        if line < PRELUDE_LINE:
+            return line
+    return None
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, JsError):
+        return {"name": exc.js_name or "Error", "message": exc.js_message, "wc": None}
+    if isinstance(exc, WorkcrewError):
+        return {"name": type(exc).__name__, "message": str(exc), "wc": True}
+    return {"name": type(exc).__name__, "message": str(exc) or type(exc).__name__, "wc": None}
+
+
+@dataclass
+class Compiled:
+    path: str
+    wrapped: str  # the body as one async function expression; line numbers as in the file
+
+
+class JsHost:
+    """Runs one compiled script at one workflow level and bridges it to ``ctx``."""
+
+    def __init__(self, compiled: Compiled, ctx: ScriptContext) -> None:
+        self.compiled = compiled
+        self.ctx = ctx
+        self.loop = asyncio.get_running_loop()
+        self.finished: asyncio.Future[Any] = self.loop.create_future()
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.timers: set[int] = set()
+        self.slots: dict[tuple[int, int, int], asyncio.Future[Any]] = {}
+        self.noted_options: set[str] = set()
+        self._cancelled = False
+        self.js: Any = None
+        self._settle: Any = None
+        self._run_slot: Any = None
+        self._drain: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def run(self) -> Any:
+        settings = self.ctx.state.settings
+        js = _quickjs.Context()
+        self.js = js
+        js.set_memory_limit(MEMORY_LIMIT)
+        js.set_max_stack_size(STACK_LIMIT)
+        js.set_time_limit(settings.sync_slice_s)
+        try:
+            self._enter(js.eval, prelude_source())
+            self._settle = js.get("__wc_settle")
+            self._run_slot = js.get("__wc_run")
+            self._drain = js.get("__wc_drain")
+            start = js.get("__wc_start")
+            args = self.ctx.args
+            total = self.ctx.budget.total
+            self._enter(js.get("__wc_init"), "" if args is None else json.dumps(to_jsonable(args)),
+                        "" if total is None else json.dumps(total))
+            body = self._enter(js.eval, self.compiled.wrapped)
+            self._enter(start, body, *self._budget())
+            self._check_stuck()
+            result = await self.finished
+            # agents the script started without awaiting finish and are accounted for, like in-flight ones
+            floating = [t for i, t in self.tasks.items() if i not in self.timers]
+            if floating:
+                await asyncio.gather(*floating, return_exceptions=True)
+            if self.finished.exception() is not None:  # a floating task failed the run after all
+                return self.finished.result()
+            return result
+        finally:
+            for task in list(self.tasks.values()):
+                task.cancel()
+            self.tasks.clear()
+            for future in self.slots.values():
+                future.cancel()
+            # drop the context (and the callables that point back here) now, not at the next GC
+            self._settle = self._run_slot = self._drain = self.js = None
+
+    def _fail(self, exc: BaseException) -> None:
+        if not self.finished.done():
+            self.finished.set_exception(exc)
+
+    def _check_stuck(self) -> None:
+        if not self.tasks and not self.finished.done():
+            self._fail(WorkcrewError(
+                "the script is waiting for a promise that can never settle (nothing it awaits is running)"))
+
+    # -- entering the engine --------------------------------------------------------------------------
+
+    def _enter(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Call into QuickJS, run the jobs that became ready, act on the outbox; engine faults end the run."""
+        js = self.js
+        if js is None:
+            return None
+        try:
+            value = function(*args)
+            while js.execute_pending_job():
+                pass
+            messages = self._drain() if self._drain is not None else ""
+        except _quickjs.JSException as exc:
+            raise self._engine_fault(str(exc)) from None
+        if messages:
+            for message in json.loads(messages):
+                self._message(message)
+            if self._cancelled:  # a cleared timer may have been the last thing the script waited for
+                self._cancelled = False
+                self._check_stuck()
+        return value
+
+    def _budget(self) -> tuple[int, float]:
+        remaining = self.ctx.budget.remaining()
+        return self.ctx.budget.spent(), -1 if math.isinf(remaining) else remaining
+
+    def _engine_fault(self, text: str) -> BaseException:
+        state = self.ctx.state
+        if "interrupted" in text.split("\n", 1)[0]:
+            state.script_dead = state.script_dead or (
+                f"the script ran synchronous code for over {state.settings.sync_slice_s:g} s without awaiting "
+                "(a busy loop or runaway recursion?); it was stopped"
+            )
+            error: BaseException = ScriptInterrupted(state.script_dead)
+        elif "out of memory" in text:
+            error = WorkcrewError(
+                f"the script ran out of memory (the limit is {MEMORY_LIMIT // (1024 * 1024)} MiB per workflow)")
+        else:
+            first = text.split("\n", 1)[0]
+            name, _, message = first.partition(": ")
+            error = UncaughtJsError(JsError(name or None, message or first, script_line(text),
+                                            self.compiled.path).where())
+        self._fail(error)
+        return error
+
+    def _settle_js(self, call_id: int, ok: bool, payload: str) -> None:
+        if self._settle is not None:
+            self._enter(self._settle, call_id, ok, payload, *self._budget())
+
+    # -- the guest's outbox ---------------------------------------------------------------------------
+
+    def _message(self, message: list[Any]) -> None:
+        kind = message[0]
+        ctx = self.ctx
+        try:
+            if kind == "call":
+                self._start_call(int(message[1]), str(message[2]), message[3])
+            elif kind == "log":
+                ctx.log(message[1])
+            elif kind == "print":
+                ctx.print(message[1])
+            elif kind == "phase":
+                ctx.phase(message[1])
+            elif kind == "slot":
+                self._slot_done(message[1:])
+            elif kind == "done":
+                if not self.finished.done():
+                    self.finished.set_result(json.loads(message[1]))
+            elif kind == "fail":
+                error = self._from_js(message[1])
+                self._fail(UncaughtJsError(error.where()) if isinstance(error, JsError) else error)
+            elif kind == "cancel":
+                call_id = int(message[1])
+                self.timers.discard(call_id)
+                task = self.tasks.pop(call_id, None)
+                if task is not None:
+                    task.cancel()
+                self._cancelled = True
+        except ScriptInterrupted as exc:
+            self._fail(exc)
+
+    def _start_call(self, call_id: int, name: str, payload: str) -> None:
+        handler = self._ASYNC.get(name)
+        if handler is None:
+            self._fail(WorkcrewError(f"internal error: unknown host call {name!r}"))
+            return
+        if name == "sleep":
+            self.timers.add(call_id)
+        # created in whatever coroutine entered the engine, so the task inherits its context: an agent
+        # started by a parallel() slot reports its failure to that slot, as in the Python dialect
+        self.tasks[call_id] = self.loop.create_task(self._run_call(call_id, handler, json.loads(payload)))
+
+    async def _run_call(self, call_id: int, handler: Callable[[JsHost, Any], Coroutine[Any, Any, Any]],
+                        data: Any) -> None:
+        try:
+            try:
+                value = await handler(self, data)
+            except asyncio.CancelledError:
+                raise
+            except (ScriptInterrupted, BaseExceptionGroup) as exc:
+                self._fail(exc)
+                return
+            except Exception as exc:
+                self._settle_js(call_id, False, json.dumps(error_payload(exc)))
+            else:
+                self._settle_js(call_id, True, json.dumps(to_jsonable(value)))
+        except ScriptInterrupted:
+            return  # already recorded as the run's failure by _engine_fault
+        except WorkcrewError:
+            return  # an engine fault while settling; recorded by _engine_fault
+        finally:
+            self.tasks.pop(call_id, None)
+            self.timers.discard(call_id)
+        self._check_stuck()
+
+    # -- async host calls --------------------------------------------------------------------------
+
+    async def _agent(self, data: dict[str, Any]) -> Any:
+        options: dict[str, Any] = {}
+        for key, value in (data.get("opts") or {}).items():
+            if key in AGENT_OPTIONS:
+                options[AGENT_OPTIONS[key]] = value
+            elif key in UNSUPPORTED_AGENT_OPTIONS:
+                if key not in self.noted_options:
+                    self.noted_options.add(key)
+                    self.ctx.log(f"agent(): option {key!r} is not supported by Workcrew and was ignored")
+            else:
+                raise TypeError(f"agent(): unknown option {key!r}; the options are {', '.join(AGENT_OPTIONS)}")
+        return await self.ctx.agent(data.get("prompt"), **options)  # type: ignore[arg-type]
+
+    async def _parallel(self, data: dict[str, Any]) -> dict[str, Any]:
+        call, count = int(data["call"]), int(data["n"])
+        tasks = [functools.partial(self._slot, call, i, 0, JS_VALUE) for i in range(count)]
+        return self._accounting(await self.ctx.parallel(tasks))
+
+    async def _pipeline(self, data: dict[str, Any]) -> dict[str, Any]:
+        call, count, stages = int(data["call"]), int(data["n"]), int(data["stages"])
+
+        def stage_runner(stage: int) -> Callable[[Any, Any, int], Coroutine[Any, Any, Any]]:
+            def run(previous: Any, item: Any, index: int) -> Coroutine[Any, Any, Any]:
+                return self._slot(call, index, stage, previous)
+            return run
+
+        outcome = await self.ctx.pipeline([JS_VALUE] * count, *(stage_runner(k) for k in range(stages)))
+        return self._accounting(outcome)
+
+    @staticmethod
+    def _accounting(outcome: Any) -> dict[str, Any]:
+        return {
+            "nulls": [i for i, value in enumerate(outcome) if value is None],
+            "launched": outcome.launched, "succeeded": outcome.succeeded, "failed": outcome.failed,
+            "reasons": {str(k): v for k, v in outcome.reasons.items()},
+        }
+
+    async def _slot(self, call: int, index: int, stage: int, previous: Any) -> Any:
+        """One thunk or pipeline stage: run it in JS and wait until its promise settles."""
+        future: asyncio.Future[Any] = self.loop.create_future()
+        self.slots[(call, index, stage)] = future
+        self._enter(self._run_slot, call, index, stage, previous is None, *self._budget())
+        return await future
+
+    def _slot_done(self, data: list[Any]) -> None:
+        call, index, stage, ok, detail = data
+        future = self.slots.pop((int(call), int(index), int(stage)), None)
+        if future is None or future.done():
+            return
+        if ok:
+            future.set_result(None if detail else JS_VALUE)
+        else:
+            future.set_exception(self._from_js(detail))
+
+    async def _workflow(self, data: dict[str, Any]) -> Any:
+        return await self.ctx.run_workflow(str(data["target"]), data.get("args"))
+
+    async def _sleep(self, data: dict[str, Any]) -> None:
+        await asyncio.sleep(max(0.0, float(data.get("ms") or 0)) / 1000)
+
+    async def _check(self, data: dict[str, Any]) -> Any:
+        opts = data.get("opts") or {}
+        unknown = set(opts) - {"cwd", "timeout", "isolation"}
+        if unknown:
+            raise TypeError(f"check(): unknown option {sorted(unknown)[0]!r}; the options are cwd, timeout, isolation")
+        command = data.get("command")
+        if not isinstance(command, str | list):
+            raise TypeError("check() takes a command string (or a list of arguments)")
+        return await self.ctx.check(command, **opts)  # type: ignore[arg-type]
+
+    async def _ask(self, data: dict[str, Any]) -> Any:
+        return await self.ctx.ask(data["question"], data.get("choices"))
+
+    async def _report(self, data: Any) -> Any:
+        try:
+            return self.ctx.report(data)
+        except Exception as exc:
+            # the script may not await report(): say what went wrong in the log as well
+            self.ctx.log(f"report(): {exc}")
+            raise
+
+    _ASYNC: dict[str, Callable[[JsHost, Any], Coroutine[Any, Any, Any]]] = {
+        "agent": _agent, "parallel": _parallel, "pipeline": _pipeline, "workflow": _workflow,
+        "sleep": _sleep, "check": _check, "ask": _ask, "report": _report,
+    }
+
+    # -- errors from JS ------------------------------------------------------------------------------
+
+    def _from_js(self, data: dict[str, Any]) -> WorkcrewError:
+        """A thrown JS value as a Python error; Workcrew's own errors come back as themselves."""
+        kind = data.get("wc")
+        if kind:
+            maker = _ERRORS.get(str(kind), WorkcrewError)
+            return maker(str(data.get("message", "")))
+        message = str(data.get("message", ""))
+        if data.get("name") == "InternalError" and message == "out of memory":
+            message += f" (the limit is {MEMORY_LIMIT // (1024 * 1024)} MiB per workflow)"
+        return JsError(data.get("name"), message, script_line(str(data.get("stack") or "")), self.compiled.path)

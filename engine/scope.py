@@ -1,0 +1,702 @@
+"""Scope: the files a workflow works on, from what the user pointed at.
+
+The user points at a selection in one file, files and folders in the explorer, their open editors, or
+the whole workspace. :func:`compute_scope` turns that into a file list with sizes and a token
+estimate, and says what it left out and why: ``.gitignore`` rules (every level, negations, anchored
+patterns, plus ``.git/info/exclude`` and the global excludes file), default excludes (VCS folders,
+virtual environments, ``node_modules``, build output, caches), binaries, files over the size cap, the
+user's ``excludes`` and secret files, which are never included and never read.
+
+It is fast on large trees: one ``os.scandir`` pass, ignored folders pruned before descending, each
+ignore file compiled once into a single regular expression, sizes from ``stat`` (contents are read
+only to sniff a small prefix of files whose extension says nothing), tokens estimated as bytes / 4.
+
+Rules for explicit picks: a file the user names (selection, explorer, open editor) is included even if
+``.gitignore`` or a default exclude would drop it during a walk (they chose it), but secret, binary,
+over-size, outside-the-workspace and the ``excludes`` setting still apply; a refused pick is reported
+in :attr:`Scope.refused` with the reason. Folders the user names are walked with the same rules as
+the whole workspace.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from stat import S_ISREG
+from typing import Any
+
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
+from .errors import UsageError
+from .settings import Settings
+
+# -- what is left out by default -----------------------------------------------------------------
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+DEFAULT_EXCLUDED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".bzr", "_darcs", ".jj",
+    ".venv", "venv", "env", ".env",  # also any folder holding pyvenv.cfg (see _is_virtualenv)
+    "node_modules", "bower_components", "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache",
+    ".ruff_cache", ".hypothesis", ".eggs", "build", "dist", "target", "out", ".next", ".nuxt",
+    ".gradle", ".idea", ".vs", ".cache", ".parcel-cache", ".turbo", ".terraform", ".workcrew",
+    ".claude",  # worktrees and saved workflows: not the user's code
+    "coverage", "htmlcov", ".coverage_html",
+})
+DEFAULT_EXCLUDED_SUFFIXES = (
+    ".min.js", ".min.css", ".map", ".pyc", ".pyo", ".lock", "-lock.json", ".lockb", ".log",
+    ".egg-info", ".DS_Store", ".coverage",
+)
+BINARY_EXTENSIONS = _words("""
+png jpg jpeg gif bmp ico icns webp tiff tif psd heic avif svgz
+mp3 mp4 m4a m4v mov avi mkv webm wav flac ogg opus aac wma wmv
+zip gz tgz bz2 xz zst 7z rar tar jar war ear whl egg apk ipa dmg iso img deb rpm msi cab
+exe dll so dylib a lib o obj bin dat class pyd pdb wasm node
+pdf doc docx xls xlsx ppt pptx odt ods odp epub
+ttf otf woff woff2 eot
+sqlite sqlite3 db mdb parquet feather arrow avro orc npy npz pkl pickle h5 hdf5 pt pth onnx ckpt safetensors
+pyc pyo
+""")
+# Extensions known to be text: no need to open the file to sniff for a NUL byte.
+TEXT_EXTENSIONS = _words("""
+py pyi pyx pxd ipynb js jsx mjs cjs ts tsx mts cts vue svelte astro json jsonc json5 yaml yml toml ini cfg conf
+md markdown rst txt adoc org tex bib csv tsv xml html htm xhtml css scss sass less svg
+c h cc cpp cxx hh hpp hxx m mm cs fs fsx vb java kt kts scala groovy gradle go rs swift dart zig nim
+rb php pl pm lua r jl ex exs erl hrl hs elm clj cljs edn ml mli sql graphql gql proto thrift
+sh bash zsh fish ps1 psm1 bat cmd mk cmake make dockerfile tf tfvars hcl nix
+gitignore gitattributes editorconfig env example sample template tpl j2 jinja mustache hbs
+lock sum mod properties gemspec podspec rake cabal patch diff
+""")
+SNIFF_BYTES = 8192
+SAMPLE_LIMIT = 20  # sample paths kept per exclusion reason
+
+# Reasons, as they appear in ``Scope.excluded`` and ``Scope.excluded_counts``.
+GITIGNORE = "gitignore"
+DEFAULT = "default-exclude"
+VIRTUALENV = "virtualenv"
+BINARY = "binary"
+TOO_LARGE = "too-large"
+SECRET = "secret"
+USER_EXCLUDE = "excludes-setting"
+SYMLINK_OUTSIDE = "symlink-outside-workspace"
+SYMLINK_DIR = "symlinked-folder"
+UNREADABLE = "unreadable"
+SPECIAL = "not-a-regular-file"
+
+
+# -- the request and the result ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Selection:
+    """A range of lines the user selected in one file.
+
+    ``path`` is absolute or relative to the workspace; lines are 1-based and inclusive (an LSP range
+    ``{start: {line: 9}, end: {line: 19}}`` is ``start_line=10, end_line=20``). ``text`` is the
+    selected text as the editor has it (possibly unsaved).
+    """
+
+    path: str
+    start_line: int
+    end_line: int
+    text: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "start_line": self.start_line, "end_line": self.end_line, "text": self.text}
+
+
+@dataclass
+class ScopeRequest:
+    """What the user pointed at. With nothing set, the whole workspace is the scope."""
+
+    workspace: Path
+    selection: Selection | None = None
+    paths: Sequence[Path | str] = ()  # explorer selection: files and folders
+    open_files: Sequence[Path | str] = ()
+    whole_workspace: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self.selection is None and not self.paths and not self.open_files
+
+
+@dataclass(slots=True)
+class ScopeFile:
+    """One file in scope: workspace-relative POSIX path, size, estimated tokens, selected lines if any."""
+
+    path: str
+    bytes: int
+    tokens: int
+    lines: tuple[int, int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "bytes": self.bytes, "tokens": self.tokens}
+        if self.lines is not None:
+            out["lines"] = list(self.lines)
+        return out
+
+
+@dataclass
+class Scope:
+    """The files a workflow works on, and what was left out and why."""
+
+    workspace: Path
+    files: list[ScopeFile]
+    selection: Selection | None = None
+    excluded: dict[str, list[str]] = field(default_factory=dict)  # reason -> sample paths (capped)
+    excluded_counts: dict[str, int] = field(default_factory=dict)  # reason -> how many entries
+    refused: dict[str, str] = field(default_factory=dict)  # explicit pick -> why it is not in scope
+    sources: list[str] = field(default_factory=list)  # what the user pointed at, for display
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(f.tokens for f in self.files)
+
+    @property
+    def paths(self) -> list[str]:
+        return [f.path for f in self.files]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workspace": str(self.workspace),
+            "sources": list(self.sources),
+            "files": [f.to_json() for f in self.files],
+            "selection": self.selection.to_json() if self.selection else None,
+            "total_files": len(self.files),
+            "total_bytes": self.total_bytes,
+            "total_tokens": self.total_tokens,
+            "excluded": {k: list(v) for k, v in self.excluded.items()},
+            "excluded_counts": dict(self.excluded_counts),
+            "refused": dict(self.refused),
+        }
+
+    def summary(self, limit: int = 200) -> str:
+        """Plain text for the orchestrator's prompt: what was pointed at, the files, what was left out.
+
+        Secret files are counted, never named. At most ``limit`` files are listed; the rest are counted.
+        """
+        lines = [f"Workspace: {self.workspace}"]
+        if self.sources:
+            lines.append("The user pointed at: " + "; ".join(self.sources))
+        lines.append(f"Files in scope: {len(self.files):,} ({self.total_bytes:,} bytes, "
+                     f"about {self.total_tokens:,} tokens)")
+        for item in self.files[:limit]:
+            extra = f"  [lines {item.lines[0]}-{item.lines[1]} selected]" if item.lines else ""
+            lines.append(f"  {item.path}  ({item.bytes:,} bytes, ~{item.tokens:,} tokens){extra}")
+        if len(self.files) > limit:
+            lines.append(f"  ... and {len(self.files) - limit:,} more files (not listed here; all are in args['files'])")
+        if self.excluded_counts:
+            parts = []
+            for reason, count in sorted(self.excluded_counts.items()):
+                samples = "" if reason == SECRET else ", ".join(self.excluded.get(reason, [])[:3])
+                parts.append(f"{reason} {count:,}" + (f" (e.g. {samples})" if samples else ""))
+            lines.append("Left out: " + "; ".join(parts))
+        for pick, why in self.refused.items():
+            lines.append(f"Refused: {pick}: {why}")
+        if self.selection is not None and self.selection.text:
+            sel = self.selection
+            lines.append(f"Selected text ({sel.path} lines {sel.start_line}-{sel.end_line}):")
+            lines.append("<<<SELECTION")
+            lines.append(sel.text if len(sel.text) <= 20_000 else sel.text[:20_000] + "\n[... selection truncated]")
+            lines.append("SELECTION>>>")
+        return "\n".join(lines)
+
+
+# -- pattern matching ----------------------------------------------------------------------------
+
+_NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
+_ANYWHERE = "^(?:.+/)?"
+
+
+def _pattern_regex(line: str) -> tuple[str, bool, bool] | None:
+    """(regex, include, on_name) for one gitignore line, or None for blanks and comments.
+
+    ``on_name`` patterns have no inner slash (``*.log``, ``build/``): they match an entry's name alone,
+    which is much faster than matching its whole path. The others are matched against the path.
+    """
+    regex, include = GitIgnoreSpecPattern.pattern_to_regex(line)
+    if regex is None or include is None:
+        return None
+    # names would clash once several patterns share one expression
+    regex = _NAMED_GROUP.sub("(?:", regex)
+    if regex.startswith(_ANYWHERE):
+        rest = regex[len(_ANYWHERE):]
+        if "/" not in rest.replace("(?:(?:/)|$)", "").replace("(?:/)", "").replace("[^/]", ""):
+            return "^" + rest, bool(include), True
+    return regex, bool(include), False
+
+
+def _join(regexes: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
+
+
+@dataclass(slots=True)
+class IgnoreFile:
+    """One compiled ignore file (or pattern list), matched relative to its folder.
+
+    ``decide(rel, name)`` takes the workspace-relative path and the entry's name (both with a trailing
+    ``/`` for folders) and returns True (ignored), False (re-included by a negation) or None (no
+    pattern matched). To get the path relative to the file's folder, ``strip`` characters are removed
+    and ``prefix`` is put in front (``prefix`` serves ignore files above the workspace).
+    """
+
+    strip: int
+    prefix: str
+    name_any: re.Pattern[str] | None
+    path_any: re.Pattern[str] | None
+    ordered: list[tuple[re.Pattern[str], bool, bool]] | None  # only with negations: the last match wins
+
+    @classmethod
+    def compile(cls, lines: Iterable[str], *, strip: int = 0, prefix: str = "") -> IgnoreFile | None:
+        parsed = [p for p in (_pattern_regex(line) for line in lines) if p is not None]
+        if not parsed:
+            return None
+        negations = any(not include for _, include, _ in parsed)
+        ordered = [(re.compile(regex), include, on_name) for regex, include, on_name in parsed] if negations else None
+        return cls(strip, prefix, _join([r for r, _, on_name in parsed if on_name]),
+                   _join([r for r, _, on_name in parsed if not on_name]), ordered)
+
+    def local(self, rel: str) -> str:
+        return self.prefix + rel[self.strip:]
+
+    def decide(self, rel: str, name: str) -> bool | None:
+        name_any, path_any = self.name_any, self.path_any
+        if not ((name_any is not None and name_any.match(name) is not None)
+                or (path_any is not None and path_any.match(self.prefix + rel[self.strip:]) is not None)):
+            return None
+        if self.ordered is None:
+            return True
+        local = self.prefix + rel[self.strip:]
+        for regex, include, on_name in reversed(self.ordered):
+            if regex.match(name if on_name else local) is not None:
+                return include
+        return None  # pragma: no cover - a combined match implies one pattern matches
+
+
+def _name(rel: str) -> str:
+    """The last component of a relative path, keeping a folder's trailing slash."""
+    return rel[rel.rstrip("/").rfind("/") + 1:]
+
+
+def _read_patterns(path: Path) -> list[str]:
+    try:
+        return path.read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def compile_patterns(patterns: Iterable[str], *, anywhere: bool = True) -> IgnoreFile | None:
+    """Settings patterns (gitignore syntax, relative to the workspace).
+
+    With ``anywhere``, a pattern with an inner slash (``.aws/**``) also matches below any folder, as
+    a secret pattern must: a credentials folder is a secret wherever it sits.
+    """
+    out: list[str] = []
+    for pattern in patterns:
+        p = pattern.strip()
+        if not p or p.startswith("#"):
+            continue
+        negated = p.startswith("!")
+        body = p[1:] if negated else p
+        if anywhere and "/" in body.rstrip("/") and not body.startswith(("/", "**/")):
+            body = "**/" + body
+        out.append(("!" if negated else "") + body)
+    return IgnoreFile.compile(out)
+
+
+def is_secret(rel_path: str, settings: Settings, *, is_dir: bool = False) -> bool:
+    """Whether a workspace-relative POSIX path matches ``settings.secret_patterns``."""
+    rules = compile_patterns(settings.secret_patterns)
+    rel = rel_path + ("/" if is_dir else "")
+    return bool(rules is not None and rules.decide(rel, _name(rel)))
+
+
+def estimate_file_tokens(size: int) -> int:
+    """Tokens for ``size`` bytes, the same math as ``engine.scenario.estimate_tokens`` (bytes / 4)."""
+    return (size + 3) // 4 if size > 0 else 0
+
+
+def _git_dir(root: Path) -> Path | None:
+    """The repository's git folder (``.git`` may be a file pointing elsewhere, for worktrees)."""
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    if dot_git.is_file():
+        text = dot_git.read_text("utf-8", errors="replace").strip()
+        if text.startswith("gitdir:"):
+            target = Path(text[len("gitdir:"):].strip())
+            return target if target.is_absolute() else (root / target).resolve()
+    return None
+
+
+def _global_excludes_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "git" / "ignore"
+
+
+# -- the walk ------------------------------------------------------------------------------------
+
+class _Collector:
+    """Walks folders with the ignore rules in force, filling the file list and the exclusion record."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root
+        self.root_str = str(root)
+        self.max_bytes = settings.max_file_bytes
+        self.secrets = compile_patterns(settings.secret_patterns)
+        self.user_excludes = compile_patterns(settings.excludes, anywhere=False)
+        self.files: dict[str, ScopeFile] = {}
+        self.excluded: dict[str, list[str]] = {}
+        self.counts: dict[str, int] = {}
+        self.base_rules = self._outer_rules()
+
+    # -- rules that apply above and at the workspace root ---------------------------------------
+
+    def _outer_rules(self) -> list[IgnoreFile]:
+        """Global excludes, .git/info/exclude and .gitignore files from the repository root down to the workspace."""
+        from .discovery import repository_root
+
+        rules: list[IgnoreFile] = []
+        repo = repository_root(self.root)
+        global_file = IgnoreFile.compile(_read_patterns(_global_excludes_file()),
+                                         prefix=self._prefix_from(repo) if repo else "")
+        if global_file is not None:
+            rules.append(global_file)
+        if repo is None:
+            return rules
+        git_dir = _git_dir(repo)
+        if git_dir is not None:
+            info = IgnoreFile.compile(_read_patterns(git_dir / "info" / "exclude"), prefix=self._prefix_from(repo))
+            if info is not None:
+                rules.append(info)
+        # .gitignore files above the workspace, farthest first; the workspace's own is read by the walk
+        ancestors = [p for p in self.root.parents if p == repo or repo in p.parents]
+        for folder in reversed(ancestors):
+            compiled = IgnoreFile.compile(_read_patterns(folder / ".gitignore"), prefix=self._prefix_from(folder))
+            if compiled is not None:
+                rules.append(compiled)
+        return rules
+
+    def _prefix_from(self, folder: Path) -> str:
+        rel = self.root.relative_to(folder).as_posix()
+        return "" if rel == "." else rel + "/"
+
+    def rules_for(self, rel_dir: str) -> list[IgnoreFile]:
+        """The rules in force inside ``rel_dir`` (excluding its own .gitignore, which the walk reads)."""
+        rules = list(self.base_rules)
+        if not rel_dir:
+            return rules
+        parts = rel_dir.split("/")
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth])
+            compiled = self._dir_ignore(folder)
+            if compiled is not None:
+                rules.append(compiled)
+        return rules
+
+    def _dir_ignore(self, rel_dir: str) -> IgnoreFile | None:
+        folder = self.root / rel_dir if rel_dir else self.root
+        prefix_len = len(rel_dir) + 1 if rel_dir else 0
+        return IgnoreFile.compile(_read_patterns(folder / ".gitignore"), strip=prefix_len)
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+
+    def exclude(self, reason: str, rel: str) -> None:
+        count = self.counts.get(reason, 0)
+        self.counts[reason] = count + 1
+        if count < SAMPLE_LIMIT:
+            self.excluded.setdefault(reason, []).append(rel)
+
+    @staticmethod
+    def ignored(rel: str, name: str, rules: list[IgnoreFile]) -> bool:
+        # deeper files win, and within a file the last matching pattern wins
+        for rules_file in reversed(rules):
+            decision = rules_file.decide(rel, name)
+            if decision is not None:
+                return decision
+        return False
+
+    # -- walking ---------------------------------------------------------------------------------
+
+    def walk(self, rel_dir: str, rules: list[IgnoreFile]) -> None:
+        """Everything under ``rel_dir`` (workspace-relative, '' for the root) that passes the rules."""
+        abs_dir = os.path.join(self.root_str, rel_dir) if rel_dir else self.root_str
+        try:
+            with os.scandir(abs_dir) as it:
+                entries = list(it)
+        except OSError:
+            self.exclude(UNREADABLE, rel_dir + "/")
+            return
+        prefix = rel_dir + "/" if rel_dir else ""
+        for entry in entries:
+            if entry.name == ".gitignore":
+                own = IgnoreFile.compile(_read_patterns(Path(entry.path)), strip=len(prefix))
+                if own is not None:
+                    rules = [*rules, own]
+                break
+        secrets, user_excludes, ignored, exclude = self.secrets, self.user_excludes, self.ignored, self.exclude
+        files, max_bytes, newest_first = self.files, self.max_bytes, rules[::-1]
+        subdirs: list[str] = []
+        for entry in entries:
+            name = entry.name
+            rel = prefix + name
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                exclude(UNREADABLE, rel)
+                continue
+            if is_dir:
+                rel_slash, name_slash = rel + "/", name + "/"
+                if secrets is not None and secrets.decide(rel_slash, name_slash):
+                    exclude(SECRET, rel_slash)
+                elif name in DEFAULT_EXCLUDED_DIRS:
+                    exclude(DEFAULT, rel_slash)
+                elif user_excludes is not None and user_excludes.decide(rel_slash, name_slash):
+                    exclude(USER_EXCLUDE, rel_slash)
+                elif ignored(rel_slash, name_slash, rules):
+                    exclude(GITIGNORE, rel_slash)
+                elif os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                    exclude(VIRTUALENV, rel_slash)
+                else:
+                    subdirs.append(rel)
+                continue
+            # files: the hot path, kept inline because it runs once per file
+            if secrets is not None and secrets.decide(rel, name):
+                exclude(SECRET, rel)
+                continue
+            if user_excludes is not None and user_excludes.decide(rel, name):
+                exclude(USER_EXCLUDE, rel)
+                continue
+            verdict = None
+            for rules_file in newest_first:
+                verdict = rules_file.decide(rel, name)
+                if verdict is not None:
+                    break
+            if verdict:
+                exclude(GITIGNORE, rel)
+            elif name.endswith(DEFAULT_EXCLUDED_SUFFIXES):
+                exclude(DEFAULT, rel)
+            elif is_link:
+                self.add_link(entry.path, rel)
+            else:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    exclude(UNREADABLE, rel)
+                    continue
+                size = info.st_size
+                dot = name.rfind(".")
+                ext = name[dot + 1:].lower() if dot >= 0 else ""
+                if not S_ISREG(info.st_mode):
+                    exclude(SPECIAL, rel)
+                elif ext in BINARY_EXTENSIONS:
+                    exclude(BINARY, rel)
+                elif size > max_bytes:
+                    exclude(TOO_LARGE, rel)
+                elif size and ext not in TEXT_EXTENSIONS and _looks_binary(entry.path):
+                    exclude(BINARY, rel)
+                else:
+                    files[rel] = ScopeFile(rel, size, (size + 3) >> 2)
+        for sub in subdirs:
+            self.walk(sub, rules)
+
+    def add_link(self, abs_path: str, rel: str) -> None:
+        """A symlink: kept when it points at a regular file inside the workspace; never followed into folders."""
+        try:
+            target = Path(abs_path).resolve(strict=True)
+        except (OSError, RuntimeError):
+            self.exclude(SYMLINK_OUTSIDE if not self._inside(Path(os.path.realpath(abs_path))) else UNREADABLE, rel)
+            return
+        if not self._inside(target):
+            self.exclude(SYMLINK_OUTSIDE, rel)
+            return
+        if target.is_dir():
+            self.exclude(SYMLINK_DIR, rel)
+            return
+        target_rel = target.relative_to(self.root).as_posix()
+        if self.secrets is not None and self.secrets.decide(target_rel, _name(target_rel)):
+            self.exclude(SECRET, rel)
+            return
+        self.add_path(target, rel)
+
+    def _inside(self, target: Path) -> bool:
+        return target == self.root or self.root in target.parents
+
+    def add_path(self, path: Path, rel: str, lines: tuple[int, int] | None = None) -> str | None:
+        try:
+            info = path.stat()
+        except OSError:
+            self.exclude(UNREADABLE, rel)
+            return UNREADABLE
+        return self._add(str(path), info, rel, lines)
+
+    def _add(self, abs_path: str, info: os.stat_result, rel: str, lines: tuple[int, int] | None) -> str | None:
+        """Add a regular file after the size and binary checks; returns the exclusion reason, if any."""
+        if not S_ISREG(info.st_mode):
+            self.exclude(SPECIAL, rel)
+            return SPECIAL
+        size = info.st_size
+        name = _name(rel)
+        dot = name.rfind(".")
+        ext = name[dot + 1:].lower() if dot >= 0 else ""  # ".gitignore" -> "gitignore"
+        if ext in BINARY_EXTENSIONS:
+            self.exclude(BINARY, rel)
+            return BINARY
+        if size > self.max_bytes:
+            self.exclude(TOO_LARGE, rel)
+            return TOO_LARGE
+        if size and ext not in TEXT_EXTENSIONS and _looks_binary(abs_path):
+            self.exclude(BINARY, rel)
+            return BINARY
+        self.files[rel] = ScopeFile(rel, size, estimate_file_tokens(size), lines)
+        return None
+
+
+def _looks_binary(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return b"\0" in handle.read(SNIFF_BYTES)
+    except OSError:
+        return False
+
+
+# -- entry point ---------------------------------------------------------------------------------
+
+def _relative(root: Path, target: Path | str) -> tuple[str | None, Path]:
+    """(workspace-relative POSIX path or None when outside, absolute path) without following the last link."""
+    path = Path(target)
+    if not path.is_absolute():
+        path = root / path
+    absolute = Path(os.path.normpath(path))
+    try:
+        parent = absolute.parent.resolve()
+    except (OSError, RuntimeError):
+        return None, absolute
+    candidate = parent / absolute.name if absolute.name else parent
+    if candidate == root:
+        return "", candidate
+    if root not in candidate.parents:
+        return None, candidate
+    return candidate.relative_to(root).as_posix(), candidate
+
+
+def compute_scope(request: ScopeRequest, settings: Settings) -> Scope:
+    """The files in scope for ``request``; see the module docstring for the rules.
+
+    Raises :class:`UsageError` when the workspace is not a folder or the selection's lines are invalid.
+    Explicit picks that cannot be used (secret, missing, outside the workspace, binary, too large)
+    are not errors: they are listed in ``Scope.refused`` with the reason.
+    """
+    root = Path(request.workspace).resolve()
+    if not root.is_dir():
+        raise UsageError(f"the workspace {request.workspace} is not a folder: open a folder or pass --workspace")
+    selection = request.selection
+    if selection is not None and (selection.start_line < 1 or selection.end_line < selection.start_line):
+        raise UsageError(f"invalid selection lines {selection.start_line}-{selection.end_line} in {selection.path}: "
+                         "lines are 1-based and the end may not come before the start")
+    collector = _Collector(root, settings)
+    refused: dict[str, str] = {}
+    sources: list[str] = []
+    scope_selection: Selection | None = None
+
+    def pick_file(target: Path | str, lines: tuple[int, int] | None = None) -> str | None:
+        rel, absolute = _relative(root, target)
+        shown = str(target)
+        if rel is None:
+            refused[shown] = "outside the workspace"
+            return None
+        if rel == "":
+            refused[shown] = "is the workspace folder itself; use the whole workspace instead"
+            return None
+        if collector.secrets is not None and (collector.secrets.decide(rel, _name(rel)) or any(
+                collector.secrets.decide(part + "/", _name(part + "/")) for part in _ancestors(rel))):
+            refused[rel] = "a secret file (matches secret_patterns): never sent to a model"
+            collector.exclude(SECRET, rel)
+            return None
+        if collector.user_excludes is not None and collector.user_excludes.decide(rel, _name(rel)):
+            refused[rel] = "matches the excludes setting"
+            collector.exclude(USER_EXCLUDE, rel)
+            return None
+        if absolute.is_symlink():
+            try:
+                resolved = absolute.resolve(strict=True)
+            except (OSError, RuntimeError):
+                refused[rel] = "a broken symlink"
+                return None
+            if not collector._inside(resolved):
+                refused[rel] = "a symlink that points outside the workspace"
+                collector.exclude(SYMLINK_OUTSIDE, rel)
+                return None
+        if not absolute.exists():
+            refused[rel] = "does not exist"
+            return None
+        if absolute.is_dir():
+            return rel + "/"
+        why = collector.add_path(absolute, rel, lines)
+        if why is not None:
+            refused[rel] = {BINARY: "a binary file", TOO_LARGE: f"over the size cap of {settings.max_file_bytes:,} bytes",
+                            SPECIAL: "not a regular file", UNREADABLE: "cannot be read"}.get(why, why)
+            return None
+        return rel
+
+    def pick(target: Path | str) -> None:
+        got = pick_file(target)
+        if got is not None and got.endswith("/"):
+            folder = got.rstrip("/")
+            collector.walk(folder, collector.rules_for(folder))
+
+    if selection is not None:
+        got = pick_file(selection.path, (selection.start_line, selection.end_line))
+        if got is not None and not got.endswith("/"):
+            scope_selection = Selection(got, selection.start_line, selection.end_line, selection.text)
+            sources.append(f"a selection in {got} (lines {selection.start_line}-{selection.end_line})")
+        elif got is not None:
+            refused[got] = "a selection must be inside a file, not a folder"
+    if request.paths:
+        for target in request.paths:
+            pick(target)
+        sources.append(f"{len(request.paths)} path(s) in the explorer")
+    if request.open_files:
+        for target in request.open_files:
+            got = pick_file(target)
+            if got is not None and got.endswith("/"):
+                refused[got] = "an open editor must be a file"
+        sources.append(f"{len(request.open_files)} open editor(s)")
+    if request.whole_workspace or request.empty:
+        collector.walk("", list(collector.base_rules))
+        sources.append("the whole workspace")
+
+    files = sorted(collector.files.values(), key=lambda f: f.path)
+    return Scope(root, files, scope_selection, collector.excluded, collector.counts, refused, sources)
+
+
+def _ancestors(rel: str) -> list[str]:
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+__all__ = [
+    "BINARY",
+    "DEFAULT",
+    "GITIGNORE",
+    "SECRET",
+    "SYMLINK_OUTSIDE",
+    "TOO_LARGE",
+    "VIRTUALENV",
+    "Scope",
+    "ScopeFile",
+    "ScopeRequest",
+    "Selection",
+    "compute_scope",
+    "estimate_file_tokens",
+    "is_secret",
+]

@@ -1,0 +1,38 @@
+"""``workcrew serve``: the language server over stdio (editors), or TCP for debugging."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+
+def _logging() -> None:
+    # stdout carries the protocol: logs go to stderr, and never at a level that dumps message bodies
+    level = os.environ.get("WORKCREW_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+@click.command("serve")
+@click.option("--tcp", is_flag=True, help="Listen on TCP instead of stdio (for debugging).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="TCP address to bind.")
+@click.option("--port", default=2087, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+def serve(tcp: bool, host: str, port: int) -> None:
+    """Run the Workcrew language server (editors start this; it speaks LSP on stdio)."""
+    _logging()
+    from .server import build
+
+    server = build()
+    if tcp:
+        click.echo(f"workcrew: language server listening on {host}:{port}", err=True)
+        server.start_tcp(host, port)
+    else:
+        server.start_io()
+
+
+def main() -> None:
+    serve.main(prog_name="workcrew serve")

@@ -1,0 +1,370 @@
+"""``workspace/executeCommand`` handlers (design section 7). Arguments are one JSON object each.
+
+Malformed arguments are answered with a JSON-RPC InvalidParams error that says what was wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+from lsprotocol import types
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from workcrew.engine import WorkcrewError, Workflow
+from workcrew.engine.discovery import discover, resolve
+
+from . import approval
+from .code_actions import REQUEST_FAILED, confirmed_fixes, fix_edit
+from .documents import path_of
+from .edits import FixNotApplicable, fix_paths
+from .progress import RunProgress
+
+if TYPE_CHECKING:
+    from .server import WorkcrewServer
+
+log = logging.getLogger(__name__)
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class LspPosition(Params):
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class LspRange(Params):
+    start: LspPosition
+    end: LspPosition
+
+
+class CreateParams(Params):
+    prompt: str = Field(min_length=1)
+    uri: str | None = None
+    range: LspRange | None = None
+    uris: list[str] = Field(default_factory=list, description="explorer selection: files and folders")
+    open_editors: list[str] = Field(default_factory=list, alias="openEditors")
+    whole_workspace: bool = Field(False, alias="wholeWorkspace")
+    name: str | None = None
+
+
+class TargetParams(Params):
+    name: str | None = None
+    path: str | None = None
+    args: Any = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TargetParams:
+        if not (self.name or self.path):
+            raise ValueError("give the workflow's 'name' or its 'path'")
+        return self
+
+
+class RunIdParams(Params):
+    run_id: str = Field(alias="runId", min_length=1)
+
+
+class FindingParams(Params):
+    finding_id: str = Field(alias="findingId", min_length=1)
+
+
+class ListRunsParams(Params):
+    limit: int = Field(50, ge=1, le=1000)
+
+
+P = TypeVar("P", bound=Params)
+
+
+def parse(model: type[P], command: str, args: tuple[Any, ...]) -> P:
+    """The command's one argument object, validated; InvalidParams with the reasons otherwise."""
+    raw = args[0] if args else {}
+    if not isinstance(raw, dict):
+        raise JsonRpcInvalidParams(f"{command} takes one object argument, not {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        raise JsonRpcInvalidParams(f"{command}: invalid arguments: {reasons}") from None
+
+
+def failed(message: str) -> JsonRpcException:
+    return JsonRpcException(message, code=REQUEST_FAILED)
+
+
+def register(server: WorkcrewServer) -> None:
+    """Attach every command to the server (ids are advertised in executeCommandProvider)."""
+    for name, handler in COMMANDS.items():
+        server.command(name)(_bind(server, handler))
+
+
+def _bind(server: WorkcrewServer, handler: Any) -> Any:
+    # pygls unpacks the command's arguments into the handler's parameters: take them all, check them here
+    async def command(*args: Any) -> Any:
+        return await handler(server, *args)
+
+    command.__name__ = handler.__name__
+    return command
+
+
+# -- create, run, estimate -------------------------------------------------------------------------
+
+async def create_workflow_from_selection(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+    params = parse(CreateParams, "workcrew.createWorkflowFromSelection", args)
+    from workcrew.engine.authoring import AuthoringError, author_workflow
+
+    settings = ls.require_settings()
+    request = _scope_request(ls, params)
+    try:
+        scope = await anyio.to_thread.run_sync(lambda: _compute_scope(request, settings), limiter=ls.limiter)
+    except WorkcrewError as exc:
+        raise failed(str(exc)) from None
+    if not scope.files:
+        raise failed("nothing to work on: the selection has no readable files in the workspace "
+                     "(secret, ignored or binary files are left out)")
+    task = asyncio.current_task()
+    def cancel() -> None:
+        if task is not None:
+            task.cancel()
+
+    progress = RunProgress(ls, cancel)
+    await progress.begin("Workcrew: writing the workflow", f"{len(scope.files)} file(s) in scope")
+    try:
+        authored = await author_workflow(params.prompt, scope, settings, name=params.name,
+                                         on_progress=lambda message: progress.report(message, None))
+    except AuthoringError as exc:
+        raise failed(str(exc)) from None
+    except asyncio.CancelledError:
+        return {"status": "cancelled", "reason": "authoring was cancelled"}
+    finally:
+        progress.end("done")
+    if authored.path is not None:
+        await _show(ls, authored.path)
+    if authored.problems:
+        return {"status": "invalid", "path": str(authored.path) if authored.path else None,
+                "problems": [str(p) for p in authored.problems]}
+    return await approve_and_run(ls, authored.workflow, authored.args, scope)
+
+
+def _compute_scope(request: Any, settings: Any) -> Any:
+    from workcrew.engine.scope import compute_scope
+
+    return compute_scope(request, settings)
+
+
+def _scope_request(ls: WorkcrewServer, params: CreateParams) -> Any:
+    from workcrew.engine.scope import ScopeRequest, Selection
+
+    settings = ls.require_settings()
+    selection = None
+    if params.uri is not None:
+        path = path_of(params.uri)
+        if path is None:
+            raise JsonRpcInvalidParams(f"workcrew.createWorkflowFromSelection: {params.uri!r} is not a file: URI")
+        if params.range is not None:
+            start, end = params.range.start, params.range.end
+            if (end.line, end.character) < (start.line, start.character):
+                raise JsonRpcInvalidParams("workcrew.createWorkflowFromSelection: range ends before it starts")
+            end_line = end.line if end.character == 0 and end.line > start.line else end.line + 1
+            doc = ls.documents.document(path)
+            text = doc.text_in_client_range(types.Range(
+                start=types.Position(start.line, start.character),
+                end=types.Position(end.line, end.character))) if doc is not None else ""
+            selection = Selection(str(path), start.line + 1, end_line, text)
+    paths = [p for p in (path_of(u) for u in params.uris) if p is not None]
+    if params.uri is not None and selection is None:
+        paths.append(path_of(params.uri) or Path(params.uri))
+    open_files = [p for p in (path_of(u) for u in params.open_editors) if p is not None]
+    return ScopeRequest(settings.workspace, selection=selection, paths=paths, open_files=open_files,
+                        whole_workspace=params.whole_workspace)
+
+
+async def _show(ls: WorkcrewServer, path: Path) -> None:
+    if not ls.features.show_document:
+        return
+    try:
+        await ls.window_show_document_async(types.ShowDocumentParams(uri=path.as_uri(), take_focus=True))
+    except Exception as exc:  # showing the script is a courtesy; the run does not depend on it
+        log.info("showDocument failed: %s", exc)
+
+
+def _resolve(ls: WorkcrewServer, params: TargetParams) -> Workflow:
+    settings = ls.require_settings()
+    target = params.path or params.name or ""
+    if params.path and path_of(params.path) is not None and params.path.startswith("file:"):
+        target = str(path_of(params.path))
+    try:
+        workflow = resolve(target, settings.workspace)
+    except WorkcrewError as exc:
+        raise failed(str(exc)) from None
+    if workflow.problems:
+        raise failed("the workflow has problems:\n" + "\n".join(str(p) for p in workflow.problems))
+    return workflow
+
+
+async def run_workflow(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+    params = parse(TargetParams, "workcrew.runWorkflow", args)
+    workflow = _resolve(ls, params)
+    return await approve_and_run(ls, workflow, params.args, None)
+
+
+async def estimate(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+    params = parse(TargetParams, "workcrew.estimate", args)
+    workflow = _resolve(ls, params)
+    found, why_not = await approval.compute_estimate(workflow, params.args, None, ls.require_settings(),
+                                                     ls.run_store)
+    return {"workflow": workflow.name, "estimate": approval.estimate_json(found), "unavailable": why_not,
+            "summary": approval.describe_estimate(found) if found is not None else why_not}
+
+
+async def approve_and_run(ls: WorkcrewServer, workflow: Workflow, args: Any, scope: Any) -> dict[str, Any]:
+    """Estimate, ask (Run / Review script / Cancel), and only on Run start the run."""
+    settings = ls.require_settings()
+    found, why_not = await approval.compute_estimate(workflow, args, scope, settings, ls.run_store)
+    data = approval.estimate_json(found)
+    path = str(workflow.path) if workflow.path else None
+    base = {"workflow": workflow.name, "path": path, "estimate": data}
+    if approval.needs_approval(settings, found):
+        answer = await approval.ask_approval(ls, approval.approval_message(workflow, found, why_not))
+        if answer == approval.REVIEW:
+            if workflow.path is not None:
+                await _show(ls, workflow.path)
+            return {**base, "status": "review"}
+        if answer != approval.RUN:
+            return {**base, "status": "cancelled", "reason": "not approved"}
+    if ls.runs.closing:
+        return {**base, "status": "cancelled", "reason": "the server is shutting down"}
+    try:
+        session = await ls.runs.start(workflow, args, approval.approved(settings, found), ls.run_store, data)
+    except WorkcrewError as exc:
+        raise failed(str(exc)) from None
+    return {**base, "status": "running", "runId": session.run_id}
+
+
+# -- listing ---------------------------------------------------------------------------------------
+
+async def list_workflows(ls: WorkcrewServer, *args: Any) -> list[dict[str, Any]]:
+    settings = ls.require_settings()
+    entries = await anyio.to_thread.run_sync(lambda: discover(settings.workspace), limiter=ls.limiter)
+    out = []
+    for entry in entries:
+        meta = entry.workflow.meta
+        out.append({
+            "name": entry.name, "origin": entry.origin, "path": str(entry.path),
+            "description": meta.description if meta else None,
+            "when_to_use": meta.when_to_use if meta else None, "args": meta.args if meta else None,
+            "phases": [p.title for p in meta.phases] if meta else [],
+            "problems": [str(p) for p in entry.problems], "warnings": entry.warnings,
+        })
+    return out
+
+
+async def list_runs(ls: WorkcrewServer, *args: Any) -> list[dict[str, Any]]:
+    params = parse(ListRunsParams, "workcrew.listRuns", args)
+    rows = ls.run_store.list_runs(params.limit) if ls.run_store is not None else []
+    seen = set()
+    out = []
+    for session in ls.runs.sessions.values():
+        if not session.handle.done:
+            tree = session.handle.tree()
+            out.append({"id": session.run_id, "workflow": session.workflow.name, "status": tree["status"],
+                        "counts": tree["counts"], "usage": tree["usage"], "live": True})
+            seen.add(session.run_id)
+    out += [{**row, "live": False} for row in rows if row["id"] not in seen]
+    return out
+
+
+# -- run control -----------------------------------------------------------------------------------
+
+def _session(ls: WorkcrewServer, command: str, args: tuple[Any, ...]) -> Any:
+    params = parse(RunIdParams, command, args)
+    session = ls.runs.get(params.run_id)
+    if session is None:
+        raise failed(f"no run {params.run_id!r} is running in this server")
+    return session
+
+
+async def cancel_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+    session = _session(ls, "workcrew.cancelRun", args)
+    session.handle.cancel()
+    return {"runId": session.run_id, "status": "cancelling" if not session.handle.done else "finished"}
+
+
+async def pause_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+    session = _session(ls, "workcrew.pauseRun", args)
+    if session.handle.done:
+        raise failed(f"run {session.run_id} has finished")
+    session.handle.pause()
+    return {"runId": session.run_id, "status": "paused"}
+
+
+async def resume_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+    session = _session(ls, "workcrew.resumeRun", args)
+    if session.handle.done:
+        raise failed(f"run {session.run_id} has finished")
+    session.handle.resume()
+    return {"runId": session.run_id, "status": "running"}
+
+
+# -- findings --------------------------------------------------------------------------------------
+
+async def apply_all_fixes(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+    params = parse(RunIdParams, "workcrew.applyAllFixes", args)
+    if not ls.features.apply_edit:
+        raise failed("this editor cannot apply edits sent by the server (workspace/applyEdit)")
+    fixes = confirmed_fixes(ls, params.run_id)
+    if not fixes and ls.run_store is not None:
+        fixes = [f["fix"] for f in ls.run_store.get_findings(params.run_id)
+                 if f.get("verdict") == "confirmed" and isinstance(f.get("fix"), dict) and f["fix"].get("edits")
+                 and f.get("fingerprint") not in ls.diagnostics_store.dismissed]
+    if not fixes:
+        return {"runId": params.run_id, "applied": False, "fixes": 0, "failureReason": "no confirmed fixes"}
+    try:
+        edit, kept = await fix_edit(ls, fixes)
+    except FixNotApplicable as exc:
+        raise failed(str(exc)) from None
+    result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+        edit=edit, label=f"Workcrew: apply {kept} confirmed fix(es)"))
+    if result.applied:
+        for fix in fixes:
+            for path in fix_paths(fix, ls.diagnostics_store.workspace):
+                ls.diagnostics_store.file_changed_on_disk(path)
+    else:
+        ls.window_show_message(types.ShowMessageParams(
+            type=types.MessageType.Warning,
+            message=f"Workcrew could not apply the fixes: {result.failure_reason or 'the editor refused the edit'}"))
+    return {"runId": params.run_id, "applied": result.applied, "fixes": kept, "failureReason": result.failure_reason}
+
+
+async def dismiss_finding(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+    params = parse(FindingParams, "workcrew.dismissFinding", args)
+    tracked = ls.diagnostics_store.get(params.finding_id)
+    fingerprint = tracked.fingerprint if tracked is not None else None
+    if fingerprint is None and ls.run_store is not None:
+        found = ls.run_store.find_finding(params.finding_id)
+        fingerprint = found[1].get("fingerprint") if found else None
+    if not fingerprint:
+        raise failed(f"no finding {params.finding_id!r}")
+    if ls.run_store is not None:
+        ls.run_store.dismiss(fingerprint, reason="dismissed in the editor")
+    removed = ls.diagnostics_store.dismiss(fingerprint)
+    await ls.diagnostics_store.flush()
+    return {"findingId": params.finding_id, "fingerprint": fingerprint, "removed": removed}
+
+
+COMMANDS = {
+    "workcrew.createWorkflowFromSelection": create_workflow_from_selection,
+    "workcrew.runWorkflow": run_workflow,
+    "workcrew.estimate": estimate,
+    "workcrew.listWorkflows": list_workflows,
+    "workcrew.listRuns": list_runs,
+    "workcrew.cancelRun": cancel_run,
+    "workcrew.pauseRun": pause_run,
+    "workcrew.resumeRun": resume_run,
+    "workcrew.applyAllFixes": apply_all_fixes,
+    "workcrew.dismissFinding": dismiss_finding,
+}

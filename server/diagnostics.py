@@ -1,0 +1,337 @@
+"""The diagnostics store: live findings indexed by file, anchored by snippet, pushed or pulled.
+
+Findings arrive from runs as they are reported. Each file's set is re-anchored when its text changes
+(snippet found again → moved; gone → stale, not shown; the fix's new text present → fixed, dropped).
+Publishing is coalesced per file and flushed at most every ~100 ms, and at once when a run ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from lsprotocol import types
+from pygls.workspace import PositionCodec
+from pygls.workspace.position_codec import ServerTextPosition
+
+from .anchoring import Span, Text, locate, snippet_at
+from .documents import Documents, canonical, read_files
+
+log = logging.getLogger(__name__)
+
+SOURCE = "workcrew"
+FLUSH_INTERVAL_S = 0.1
+SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "info": types.DiagnosticSeverity.Information,
+    "hint": types.DiagnosticSeverity.Hint,
+}
+
+
+@dataclass
+class Tracked:
+    """One finding as the editor sees it now."""
+
+    finding: dict[str, Any]
+    run_id: str
+    workflow: str
+    path: Path
+    snippet: str | None
+    hint_line: int  # 0-based, where it was last seen
+    span_lines: int = 0  # how many lines after the first the finding covers
+    span: Span | None = None
+    state: str = "new"  # new | live | stale
+    anchored_on: Any = None
+
+    @property
+    def id(self) -> str:
+        return str(self.finding["id"])
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.finding.get("fingerprint") or self.id)
+
+    @property
+    def title(self) -> str:
+        return str(self.finding.get("title", ""))
+
+    @property
+    def fix(self) -> dict[str, Any] | None:
+        fix = self.finding.get("fix")
+        return fix if isinstance(fix, dict) and fix.get("edits") else None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.finding.get("verdict") == "confirmed"
+
+
+@dataclass
+class Publisher:
+    """How the store talks to the client (the server provides these)."""
+
+    publish: Callable[[str, list[types.Diagnostic], int | None], None]
+    refresh: Callable[[], None]
+    codec: Callable[[], PositionCodec]
+    pull: Callable[[], bool]
+    related_information: Callable[[], bool] = field(default=lambda: True)
+
+
+class DiagnosticsStore:
+    def __init__(self, documents: Documents, publisher: Publisher, limiter: anyio.CapacityLimiter) -> None:
+        self.documents = documents
+        self.publisher = publisher
+        self.limiter = limiter
+        self.workspace: Path = Path.cwd()
+        self.by_id: dict[str, Tracked] = {}
+        self.by_path: dict[Path, dict[str, Tracked]] = {}
+        self.dismissed: set[str] = set()
+        self.generation: dict[Path, int] = {}
+        self._cache: dict[Path, tuple[Any, list[types.Diagnostic]]] = {}
+        self._dirty: set[Path] = set()
+        self._published: set[Path] = set()
+        self._wake = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._flusher(), name="workcrew-diagnostics")
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _flusher(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # one bad file must not stop publishing for the others
+                log.exception("publishing diagnostics failed")
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+
+    def _touch(self, paths: Iterable[Path]) -> None:
+        for path in paths:
+            self._dirty.add(path)
+            self.generation[path] = self.generation.get(path, 0) + 1
+            self._cache.pop(path, None)
+        self._wake.set()
+
+    # -- findings in ---------------------------------------------------------------------------------
+
+    def add(self, run_id: str, workflow: str, finding: dict[str, Any]) -> Tracked | None:
+        """Track a reported finding; None when it is dismissed, refuted or points outside the workspace."""
+        location = finding.get("location") or {}
+        relative = location.get("path")
+        if not finding.get("id") or not isinstance(relative, str):
+            return None
+        if finding.get("fingerprint") in self.dismissed or finding.get("verdict") == "refuted":
+            return None
+        path = canonical(self.workspace / relative)
+        if path != self.workspace and self.workspace not in path.parents:
+            return None
+        previous = self.by_id.pop(str(finding["id"]), None)
+        if previous is not None:
+            self.by_path.get(previous.path, {}).pop(previous.id, None)
+        start = int(location.get("start_line") or 1) - 1
+        snippet = location.get("snippet")
+        tracked = Tracked(finding, run_id, workflow, path, snippet if isinstance(snippet, str) else None,
+                          max(0, start), max(0, int(location.get("end_line") or start + 1) - 1 - start))
+        self.by_id[tracked.id] = tracked
+        self.by_path.setdefault(path, {})[tracked.id] = tracked
+        self._touch([path])
+        return tracked
+
+    def remove(self, finding_ids: Iterable[str]) -> None:
+        touched: set[Path] = set()
+        for finding_id in finding_ids:
+            tracked = self.by_id.pop(finding_id, None)
+            if tracked is not None:
+                self.by_path.get(tracked.path, {}).pop(finding_id, None)
+                touched.add(tracked.path)
+        self._touch(touched)
+
+    def dismiss(self, fingerprint: str) -> list[str]:
+        """Forget every finding with this fingerprint, now and in later runs; the ids removed."""
+        self.dismissed.add(fingerprint)
+        ids = [t.id for t in self.by_id.values() if t.fingerprint == fingerprint]
+        self.remove(ids)
+        return ids
+
+    def clear(self, keep: Callable[[Tracked], bool]) -> None:
+        self.remove([t.id for t in self.by_id.values() if not keep(t)])
+
+    def get(self, finding_id: str) -> Tracked | None:
+        return self.by_id.get(finding_id)
+
+    def run_findings(self, run_id: str) -> list[Tracked]:
+        return [t for t in self.by_id.values() if t.run_id == run_id]
+
+    def latest_run(self) -> str | None:
+        latest = None
+        for tracked in self.by_id.values():  # dicts keep insertion order: the last one seen is the newest
+            latest = tracked.run_id
+        return latest
+
+    # -- documents -----------------------------------------------------------------------------------
+
+    def document_changed(self, path: Path) -> None:
+        if path in self.by_path or path in self._published:
+            self._touch([path])
+
+    def document_closed(self, path: Path) -> None:
+        self.document_changed(path)
+
+    def file_changed_on_disk(self, path: Path) -> None:
+        self.documents.forget_disk(path)
+        self.document_changed(path)
+
+    # -- anchoring -------------------------------------------------------------------------------------
+
+    def anchor_path(self, path: Path) -> Text | None:
+        """Re-locate the file's findings against the text the editor shows; None if that text is unknown."""
+        text = self.documents.text(path)
+        if text is None:
+            return None
+        key = (self.documents.version(path), id(text))
+        fixed: list[str] = []
+        for tracked in list(self.by_path.get(path, {}).values()):
+            if tracked.anchored_on == key:
+                continue
+            tracked.anchored_on = key
+            if self._fix_applied(tracked, path, text):
+                fixed.append(tracked.id)
+                continue
+            if tracked.snippet is None and tracked.state == "new":
+                tracked.snippet = snippet_at(text, tracked.hint_line, tracked.hint_line + tracked.span_lines)
+            span = locate(text, tracked.snippet, tracked.hint_line)
+            if span is None:
+                tracked.state, tracked.span = "stale", None
+            else:
+                tracked.state, tracked.span, tracked.hint_line = "live", span, span.start_line
+        if fixed:
+            for finding_id in fixed:
+                gone = self.by_id.pop(finding_id, None)
+                if gone is not None:
+                    self.by_path.get(path, {}).pop(finding_id, None)
+            self._cache.pop(path, None)
+        return text
+
+    def _fix_applied(self, tracked: Tracked, path: Path, text: Text) -> bool:
+        """The fix's edits for this file are in (their old text gone, their new text present)."""
+        if tracked.state == "new" or tracked.fix is None:
+            return False
+        edits = [e for e in tracked.fix["edits"]
+                 if isinstance(e, dict) and canonical(self.workspace / str(e.get("path", ""))) == path]
+        if not edits:
+            return False
+        return all(_edit_in(str(e.get("old", "")), str(e.get("new", "")), text.source) for e in edits)
+
+    async def ensure_texts(self, paths: Iterable[Path]) -> None:
+        """Read files that are not open and not cached yet, off the event loop."""
+        missing = self.documents.needs_disk(set(paths))
+        if missing:
+            texts = await anyio.to_thread.run_sync(read_files, missing, limiter=self.limiter)
+            self.documents.store_disk(texts)
+
+    # -- diagnostics out -------------------------------------------------------------------------------
+
+    def diagnostics(self, path: Path) -> list[types.Diagnostic]:
+        text = self.anchor_path(path)
+        key = (self.documents.version(path), id(text), self.generation.get(path, 0))
+        cached = self._cache.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        out: list[types.Diagnostic] = []
+        if text is not None:
+            codec = self.publisher.codec()
+            live = [t for t in self.by_path.get(path, {}).values() if t.state == "live" and t.span is not None]
+            live.sort(key=lambda t: (t.span.start_line, t.span.start_col) if t.span else (0, 0))
+            for tracked in live:
+                out.append(self.to_diagnostic(tracked, text, codec))
+        self._cache[path] = (key, out)
+        return out
+
+    def to_diagnostic(self, tracked: Tracked, text: Text, codec: PositionCodec) -> types.Diagnostic:
+        assert tracked.span is not None
+        span = tracked.span
+        lines = text.lines
+        start = codec.position_to_client_units(lines, ServerTextPosition(span.start_line, span.start_col))
+        end = codec.position_to_client_units(lines, ServerTextPosition(span.end_line, span.end_col))
+        finding = tracked.finding
+        message = tracked.title
+        if finding.get("message"):
+            message += f"\n{finding['message']}"
+        if tracked.confirmed:
+            votes = finding.get("votes") or {}
+            if votes.get("confirm"):
+                message += f" (confirmed by {votes['confirm']} of {votes['confirm'] + votes.get('refute', 0)})"
+        related = self._related(tracked) if self.publisher.related_information() else None
+        return types.Diagnostic(
+            range=types.Range(start=start, end=end),
+            message=message,
+            severity=SEVERITY.get(str(finding.get("severity")), types.DiagnosticSeverity.Warning),
+            source=SOURCE,
+            code=str(finding.get("category") or "finding"),
+            related_information=related or None,
+            data={"runId": tracked.run_id, "findingId": tracked.id},
+        )
+
+    def _related(self, tracked: Tracked) -> list[types.DiagnosticRelatedInformation]:
+        out = []
+        for item in tracked.finding.get("evidence") or []:
+            if not isinstance(item, dict):
+                continue
+            where = canonical(self.workspace / str(item.get("path") or tracked.finding["location"]["path"]))
+            line = max(0, int(item.get("line") or 1) - 1)
+            position = types.Position(line=line, character=0)
+            out.append(types.DiagnosticRelatedInformation(
+                location=types.Location(uri=self.documents.uri(where), range=types.Range(position, position)),
+                message=str(item.get("note") or "evidence"),
+            ))
+        return out
+
+    async def flush(self) -> None:
+        """Publish every file whose findings or text changed (push), or ask pull clients to re-pull."""
+        async with self._flush_lock:
+            dirty, self._dirty = self._dirty, set()
+            if not dirty:
+                return
+            await self.ensure_texts(dirty)
+            if self.publisher.pull():
+                for path in dirty:
+                    self.anchor_path(path)
+                self.publisher.refresh()
+                return
+            for path in sorted(dirty):
+                diagnostics = self.diagnostics(path)
+                if not diagnostics and path not in self._published:
+                    continue
+                self.publisher.publish(self.documents.uri(path), diagnostics, self.documents.version(path))
+                if diagnostics:
+                    self._published.add(path)
+                else:
+                    self._published.discard(path)
+
+    def result_id(self, path: Path) -> str:
+        return f"{self.generation.get(path, 0)}@{self.documents.version(path)}"
+
+    def paths(self) -> list[Path]:
+        return [p for p, items in self.by_path.items() if items]
+
+
+def _edit_in(old: str, new: str, source: str) -> bool:
+    """The replacement is in the text: ``new`` is there and ``old`` only survives inside copies of ``new``."""
+    if not new or new not in source:
+        return False
+    return source.count(old) <= source.count(new) * new.count(old) if old else True

@@ -1,0 +1,171 @@
+"""The runs this server started: their event pumps, progress, run-tree notifications and control.
+
+Each run is an asyncio task inside the engine; here one more task per run turns its events into
+diagnostics (live), a progress bar and ``workcrew/runUpdate`` notifications (at most every 250 ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from lsprotocol import types
+from workcrew.engine import RunHandle, RunStore, Settings, Workflow, start
+
+from .progress import RunProgress
+
+if TYPE_CHECKING:
+    from .server import WorkcrewServer
+
+log = logging.getLogger(__name__)
+
+UPDATE_INTERVAL_S = 0.25
+RUN_UPDATE = "workcrew/runUpdate"
+RUN_FINISHED = "workcrew/runFinished"
+AGENT_DONE = {"agent_finished", "agent_failed", "agent_cached"}
+
+
+@dataclass
+class RunSession:
+    handle: RunHandle
+    workflow: Workflow
+    expected_agents: int | None
+    progress: RunProgress
+    started: float = field(default_factory=time.monotonic)
+    done_agents: int = 0
+    findings: int = 0
+    dirty: bool = True
+    pump: asyncio.Task[None] | None = None
+    outcome: dict[str, Any] | None = None
+
+    @property
+    def run_id(self) -> str:
+        return str(self.handle.run_id)
+
+
+class RunRegistry:
+    def __init__(self, ls: WorkcrewServer) -> None:
+        self.ls = ls
+        self.sessions: dict[str, RunSession] = {}
+        self.closing = False
+        self._last_sent: dict[str, float] = {}
+
+    def get(self, run_id: str) -> RunSession | None:
+        if run_id in self.sessions:
+            return self.sessions[run_id]
+        matches = [s for key, s in self.sessions.items() if key.startswith(run_id)]
+        return matches[0] if len(matches) == 1 else None
+
+    def active(self) -> list[RunSession]:
+        return [s for s in self.sessions.values() if not s.handle.done]
+
+    async def start(self, workflow: Workflow, args: Any, settings: Settings, store: RunStore | None,
+                    estimate: dict[str, Any] | None) -> RunSession:
+        handle = start(workflow, args, settings, store=store, asker=self._asker, estimate=estimate)
+        expected = None
+        if estimate and isinstance(estimate.get("agents"), dict):
+            value = estimate["agents"].get("expected")
+            expected = int(value) if isinstance(value, int | float) and value > 0 else None
+        session = RunSession(handle, workflow, expected, RunProgress(self.ls, handle.cancel))
+        self.sessions[handle.run_id] = session
+        # a new run of a workflow supersedes the findings of its earlier runs
+        store_view = self.ls.diagnostics_store
+        store_view.clear(lambda t: t.workflow != workflow.name or t.run_id == handle.run_id)
+        await session.progress.begin(f"Workcrew: {workflow.name}", "starting")
+        session.pump = asyncio.get_running_loop().create_task(self._pump(session), name=f"pump-{handle.run_id}")
+        return session
+
+    async def _asker(self, question: str, choices: list[str] | None) -> str | None:
+        try:
+            answer = await self.ls.window_show_message_request_async(types.ShowMessageRequestParams(
+                type=types.MessageType.Info, message=question,
+                actions=[types.MessageActionItem(title=c) for c in choices or []] or None,
+            ))
+        except Exception:
+            return None
+        return getattr(answer, "title", None)
+
+    async def _pump(self, session: RunSession) -> None:
+        handle = session.handle
+        ticker = asyncio.get_running_loop().create_task(self._ticker(session))
+        try:
+            async for event in handle.events():
+                if event.type == "finding":
+                    finding = event.data.get("finding")
+                    if isinstance(finding, dict) and self.ls.diagnostics_store.add(
+                            handle.run_id, session.workflow.name, finding) is not None:
+                        session.findings += 1
+                elif event.type in AGENT_DONE:
+                    session.done_agents += 1
+                session.dirty = True
+            result = await handle.result()
+            outcome = result.to_json()
+        except asyncio.CancelledError:
+            outcome = {"run_id": handle.run_id, "status": "cancelled"}
+        except Exception as exc:  # the run's own failure is in its result; this is a bug in the pump
+            log.exception("run %s", handle.run_id)
+            outcome = {"run_id": handle.run_id, "status": "failed", "error": str(exc)}
+        finally:
+            ticker.cancel()
+        session.outcome = outcome
+        with anyio.CancelScope(shield=True):
+            await self.ls.diagnostics_store.flush()
+            elapsed = time.monotonic() - session.started
+            await self._update(session, final=True)
+            session.progress.end(f"{outcome.get('status')}: {session.findings} findings in {elapsed:.1f} s")
+            self.ls.protocol.notify(RUN_FINISHED, {
+                "runId": handle.run_id, "workflow": session.workflow.name, "status": outcome.get("status"),
+                "error": outcome.get("error"), "findings": session.findings, "usage": outcome.get("usage"),
+                "agents": outcome.get("agents"),
+            })
+
+    async def _ticker(self, session: RunSession) -> None:
+        while True:
+            await asyncio.sleep(UPDATE_INTERVAL_S)
+            if session.dirty:
+                await self._update(session)
+
+    async def _update(self, session: RunSession, *, final: bool = False) -> None:
+        """Send the run tree and the progress line, never more often than every 250 ms."""
+        wait = UPDATE_INTERVAL_S - (time.monotonic() - self._last_sent.get(session.run_id, 0.0))
+        if wait > 0:
+            if not final:
+                return
+            await asyncio.sleep(wait)
+        session.dirty = False
+        self._last_sent[session.run_id] = time.monotonic()
+        tree = session.handle.tree()
+        self.ls.protocol.notify(RUN_UPDATE, {"runId": session.run_id, "tree": tree})
+        usage = tree.get("usage") or {}
+        tokens = int(usage.get("input_tokens", 0)) + int(usage.get("output_tokens", 0))
+        expected = max(session.expected_agents or 0, tree.get("counts", {}).get("launched", 0)) or None
+        agents = f"{session.done_agents}/{expected}" if expected else f"{session.done_agents}"
+        percentage = min(100, int(100 * session.done_agents / expected)) if expected else None
+        session.progress.report(
+            f"{agents} agents · {tokens:,} tokens · ${float(usage.get('cost_usd', 0)):.4f}"
+            + (f" · {session.findings} findings" if session.findings else ""), percentage)
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel every run and record it as interrupted (the client is going away)."""
+        self.closing = True
+        running = self.active()
+        for session in running:
+            session.handle.cancel()
+        for session in running:
+            try:
+                with anyio.fail_after(timeout):
+                    await session.handle.result()
+            except BaseException as exc:
+                log.info("run %s ended on shutdown: %r", session.run_id, exc)
+            store = session.handle.state.store
+            if store is not None:
+                store.update_run(session.run_id, status="interrupted",
+                                 error="interrupted: the language server shut down")
+        stores = {s.handle.state.store for s in running if s.handle.state.store is not None}
+        for store in stores:
+            if store is not None:
+                await anyio.to_thread.run_sync(store.flush)

@@ -1,0 +1,228 @@
+"""The Workcrew language server: a pygls LanguageServer subclass holding the stores, and its features.
+
+Everything long-running (authoring, estimates, runs) is an asyncio task; file walks and disk reads go
+to worker threads under a private limiter, never to pygls' own pool (it also reads stdin).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import anyio
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from workcrew.engine import RunStore, Settings
+
+from . import code_actions, commands
+from .capabilities import ClientFeatures
+from .config import server_settings
+from .diagnostics import DiagnosticsStore, Publisher
+from .documents import Documents, path_of
+from .runs import RunRegistry
+
+log = logging.getLogger(__name__)
+
+
+def _version() -> str:
+    try:
+        return version("workcrew")
+    except PackageNotFoundError:
+        return "0"
+
+
+class WorkcrewProtocol(LanguageServerProtocol):
+    """Answers requests whose params do not even parse with InvalidParams instead of dropping them.
+
+    (pygls logs such a message and sends nothing, which leaves the client waiting forever.)
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                cause = exc.__cause__ or exc
+                detail = " ".join(str(cause).split())[:300]
+                error = JsonRpcInvalidParams(f"invalid params for {data['method']}: {detail}")
+                self._send_response(data["id"], None, error.to_response_error())
+                return _Answered()
+            raise
+
+
+class _Answered:
+    """A request already answered with an error; handle_message ignores it (not JSON-RPC 2.0)."""
+
+    jsonrpc = "answered"
+
+
+class WorkcrewServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("workcrew", _version(), protocol_cls=WorkcrewProtocol,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.features = ClientFeatures()
+        self.settings: Settings | None = None
+        self.run_store: RunStore | None = None
+        self.documents = Documents()
+        self.limiter = anyio.CapacityLimiter(4)
+        self.diagnostics_store = DiagnosticsStore(self.documents, Publisher(
+            publish=self._publish, refresh=self._refresh,
+            codec=lambda: self.workspace.position_codec,
+            pull=lambda: self.features.pull_diagnostics,
+            related_information=lambda: self.features.related_information,
+        ), self.limiter)
+        self.runs = RunRegistry(self)
+
+    def require_settings(self) -> Settings:
+        if self.settings is None:
+            raise JsonRpcException("the server is not initialized yet", code=-32002)
+        return self.settings
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # errors in requests are in their responses; the rest goes to the log, not a popup per error
+        log.error("%s", error)
+        try:
+            self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=f"workcrew: {error}"))
+        except Exception:
+            log.debug("could not send the error to the client")
+
+    def _publish(self, uri: str, diagnostics: list[types.Diagnostic], version: int | None) -> None:
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=uri, diagnostics=diagnostics, version=version if self.features.versioned_publish else None))
+
+    def _refresh(self) -> None:
+        if self.features.diagnostic_refresh:
+            self.workspace_diagnostic_refresh(None)
+
+    def say(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def configure(self, root: Path, raw: Any) -> None:
+        settings, warnings = server_settings(root, raw)
+        self.settings = settings
+        self.diagnostics_store.workspace = settings.workspace
+        for warning in warnings:
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning,
+                                                             message=f"Workcrew: {warning}"))
+            self.say(warning, types.MessageType.Warning)
+        try:
+            if self.run_store is None:
+                self.run_store = RunStore(settings.resolved_state_dir())
+                self.diagnostics_store.dismissed |= self.run_store.dismissed()
+        except Exception as exc:  # runs still work without history; the user learns why
+            self.say(f"the run store is unavailable: {exc}", types.MessageType.Error)
+        self.say(f"workspace {settings.workspace}, provider {settings.provider}, "
+                 f"state in {settings.resolved_state_dir()}")
+
+
+def workspace_root(params: types.InitializeParams) -> Path:
+    for uri in [f.uri for f in params.workspace_folders or []] + [params.root_uri or ""]:
+        path = path_of(uri) if uri else None
+        if path is not None:
+            return path
+    if params.root_path:
+        return Path(params.root_path)
+    return Path.cwd()
+
+
+def build() -> WorkcrewServer:
+    server = WorkcrewServer()
+    commands.register(server)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(params: types.InitializeParams) -> None:
+        server.features = ClientFeatures.from_capabilities(params.capabilities)
+        server.documents.workspace = server.workspace
+        server.configure(workspace_root(params), params.initialization_options)
+        log.info("client features: %s", json.dumps(server.features.__dict__))
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(params: types.InitializedParams) -> None:
+        server.diagnostics_store.start()
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(params: Any) -> None:
+        server.diagnostics_store.stop()
+        await server.runs.shutdown()
+        if server.run_store is not None:
+            await anyio.to_thread.run_sync(server.run_store.close)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(params: types.DidOpenTextDocumentParams) -> None:
+        path = server.documents.opened(params.text_document.uri)
+        if path is not None:
+            server.diagnostics_store.document_changed(path)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        path = path_of(params.text_document.uri)
+        if path is not None:
+            server.diagnostics_store.document_changed(path)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        path = path_of(params.text_document.uri)
+        if path is not None:
+            server.documents.forget_disk(path)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        path = server.documents.closed(params.text_document.uri)
+        if path is not None:
+            server.diagnostics_store.document_closed(path)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and "workcrew" in settings and server.settings is not None:
+            server.configure(server.settings.workspace, settings["workcrew"])
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+        code_action_kinds=code_actions.KINDS, resolve_provider=True))
+    async def code_action(params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        return await code_actions.code_actions(server, params)
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(params: types.CodeAction) -> types.CodeAction:
+        return await code_actions.resolve(server, params)
+
+    @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, types.DiagnosticOptions(
+        identifier="workcrew", inter_file_dependencies=False, workspace_diagnostics=True))
+    async def document_diagnostic(params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
+        path = path_of(params.text_document.uri)
+        if path is None:
+            return types.RelatedFullDocumentDiagnosticReport(items=[])
+        await server.diagnostics_store.ensure_texts([path])
+        items = server.diagnostics_store.diagnostics(path)
+        result_id = server.diagnostics_store.result_id(path)
+        if params.previous_result_id == result_id:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
+
+    @server.feature(types.WORKSPACE_DIAGNOSTIC)
+    async def workspace_diagnostic(params: types.WorkspaceDiagnosticParams) -> types.WorkspaceDiagnosticReport:
+        store = server.diagnostics_store
+        paths = store.paths()
+        await store.ensure_texts(paths)
+        previous = {p.uri: p.value for p in params.previous_result_ids}
+        reports: list[types.WorkspaceFullDocumentDiagnosticReport | types.WorkspaceUnchangedDocumentDiagnosticReport]
+        reports = []
+        for path in paths:
+            uri = server.documents.uri(path)
+            items = store.diagnostics(path)
+            result_id = store.result_id(path)
+            version = server.documents.version(path)
+            if previous.get(uri) == result_id:
+                reports.append(types.WorkspaceUnchangedDocumentDiagnosticReport(
+                    uri=uri, result_id=result_id, version=version))
+            else:
+                reports.append(types.WorkspaceFullDocumentDiagnosticReport(
+                    uri=uri, items=items, result_id=result_id, version=version))
+        return types.WorkspaceDiagnosticReport(items=reports)
+
+    return server

@@ -1,0 +1,85 @@
+"""Run a built-in workflow end to end on its fixture workspace with the simulated model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from workcrew.engine import RunResult, RunStore, Settings, start
+from workcrew.engine.discovery import resolve
+from workcrew.engine.providers.simulated import SimulatedModel
+from workcrew.engine.report import RunRecords, load_records, report_path, sarif_schema, to_sarif
+from workcrew.engine.scenario import Scenario
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "builtins"
+
+
+@dataclass
+class BuiltinRun:
+    outcome: RunResult
+    records: RunRecords
+    workspace: Path
+    report_md: str
+
+    @property
+    def result(self) -> Any:
+        return self.outcome.result
+
+    def findings(self, verdict: str | None = None) -> list[dict[str, Any]]:
+        return [f for f in self.records.findings if verdict is None or f["verdict"] == verdict]
+
+    def sarif(self) -> dict[str, Any]:
+        log = to_sarif(self.records)
+        jsonschema.validate(log, SARIF_SCHEMA)
+        return log
+
+
+SARIF_SCHEMA = sarif_schema()
+
+RunBuiltin = Callable[..., Coroutine[Any, Any, BuiltinRun]]
+
+
+def fixture_scenario(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name / "scenario.json").read_text())
+    return data
+
+
+def fixture_args(name: str) -> Any:
+    return json.loads((FIXTURES / name / "args.json").read_text())
+
+
+@pytest.fixture
+def run_builtin(tmp_path: Path) -> RunBuiltin:
+    """``await run_builtin(name, scenario=None, args=None, **settings)``: the fixture's scenario and args
+    unless given; the workspace is a fresh copy of ``tests/fixtures/builtins/<name>/workspace``."""
+    stores: list[RunStore] = []
+
+    async def run(name: str, *, scenario: dict[str, Any] | None = None, args: Any = None,
+                  prepare: Callable[[Path], None] | None = None, **overrides: Any) -> BuiltinRun:
+        workspace = tmp_path / f"{name}-ws"
+        shutil.copytree(FIXTURES / name / "workspace", workspace)
+        if prepare is not None:
+            prepare(workspace)
+        settings = Settings(workspace=workspace, state_dir=tmp_path / "state", models={"default": "simulated"},
+                            **overrides)
+        store = RunStore(settings.resolved_state_dir())
+        stores.append(store)
+        workflow = resolve(name, workspace, home=tmp_path / "home")
+        assert workflow.origin == "builtin" and not workflow.problems, workflow.problems
+        client = SimulatedModel(Scenario.from_data(scenario if scenario is not None else fixture_scenario(name)))
+        handle = start(workflow, fixture_args(name) if args is None else args, settings, client=client, store=store)
+        outcome = await handle.result()
+        records = load_records(store, outcome.run_id)
+        md_path = report_path(store.state_dir, outcome.run_id)
+        assert md_path.is_file(), f"the run did not write {md_path}: {outcome.logs}"
+        return BuiltinRun(outcome, records, workspace, md_path.read_text())
+
+    yield run
+    for store in stores:
+        store.close()

@@ -1,0 +1,229 @@
+"""The whole editor flow in real VS Code (code-server) driven through Debian's Chromium.
+
+select code → "Workcrew: Create Workflow from Selection" → type the request → Run on the approval
+notification → the Runs view shows phases and agents → the finding is in the Problems panel → the
+"Apply fix: …" quick fix from the lightbulb → save → the file on disk changed.
+
+The packaged .vsix is installed into a fresh code-server; the daemon is the repository's workcrew with the
+simulated model (provider and scenario come from the workspace settings, as a user would set them).
+Screenshots of every step go to test-output/e2e/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .codeserver import (
+    CHROMIUM,
+    INSTALL_HINT,
+    ROOT,
+    CodeServer,
+    RunningCodeServer,
+    build_vsix,
+    ensure_code_server,
+    install_extension,
+    write_user_settings,
+)
+from .scenario import BUGGY_LINE, FINDING_TITLE, FIXED_LINE, write_scenario
+
+pytestmark = pytest.mark.slow
+
+FIXTURE_WORKSPACE = Path(__file__).resolve().parent / "fixtures" / "workspace"
+SHOTS = ROOT / "test-output" / "e2e"
+REQUEST = "Find real bugs in this code, verify each one and propose fixes"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+if not CHROMIUM.exists():
+    pytest.skip(f"Chromium is not installed at {CHROMIUM}: run `{INSTALL_HINT}` to enable the VS Code "
+                "end-to-end test", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra has it)")
+
+
+@pytest.fixture(scope="module")
+def code_server() -> CodeServer:
+    return ensure_code_server()
+
+
+@pytest.fixture(scope="module")
+def vsix() -> Path:
+    return build_vsix()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURE_WORKSPACE, ws)
+    scenario = write_scenario(tmp_path / "scenario.json")
+    (ws / ".vscode").mkdir()
+    (ws / ".vscode" / "settings.json").write_text(json.dumps({
+        # the repository's virtualenv has workcrew installed, so the private-install path is not taken
+        "workcrew.interpreter": [sys.executable],
+        "workcrew.provider": "simulated",
+        "workcrew.scenario": str(scenario),
+        "workcrew.stateDir": str(tmp_path / "state"),
+        "workcrew.approval": "always",
+        "files.autoSave": "off",
+    }, indent=2))
+    return ws
+
+
+@pytest.fixture
+def server(code_server: CodeServer, vsix: Path, workspace: Path, tmp_path: Path) -> Iterator[RunningCodeServer]:
+    running = RunningCodeServer(code_server, workspace, tmp_path / "code-server")
+    write_user_settings(running.user_data)
+    install_extension(code_server, vsix, running.extensions, running.user_data)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def page(server: RunningCodeServer) -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+class Steps:
+    """Numbered screenshots, and a failure message that carries the code-server log."""
+
+    def __init__(self, page: object, server: RunningCodeServer) -> None:
+        self.page = page
+        self.server = server
+        self.n = 0
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for old in SHOTS.glob("*.png"):
+            old.unlink()
+
+    def shot(self, name: str) -> Path:
+        self.n += 1
+        path = SHOTS / f"{self.n:02d}-{name}.png"
+        self.page.screenshot(path=str(path))  # type: ignore[attr-defined]
+        return path
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Polls a condition on disk (the page has its own waits); fails with what was awaited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def run_command(page: object, title: str) -> None:
+    page.keyboard.press("F1")  # type: ignore[attr-defined]
+    box = page.locator(".quick-input-widget input")  # type: ignore[attr-defined]
+    box.wait_for(state="visible", timeout=10_000)
+    box.fill(f">{title}")
+    row = page.locator(".quick-input-widget .monaco-list-row", has_text=title).first  # type: ignore[attr-defined]
+    row.wait_for(state="visible", timeout=10_000)
+    row.click()
+
+
+def test_selection_to_fixed_file(page: object, server: RunningCodeServer, workspace: Path) -> None:
+    pw = sync_api
+    steps = Steps(page, server)
+    calc = workspace / "calc.py"
+    assert BUGGY_LINE in calc.read_text()
+    try:
+        page.goto(f"{server.url}/?folder={workspace}")  # type: ignore[attr-defined]
+        page.locator("div.monaco-workbench").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+
+        # The extension activated and its daemon answered: the status-bar item shows the idle icon.
+        page.locator(".statusbar-item .codicon-checklist").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+        steps.shot("workbench-daemon-running")
+
+        # Open calc.py and select average() (lines 4-6).
+        page.keyboard.press("Control+P")  # type: ignore[attr-defined]
+        page.locator(".quick-input-widget input").fill("calc.py")  # type: ignore[attr-defined]
+        page.locator(".quick-input-widget .monaco-list-row", has_text="calc.py").first.wait_for(timeout=10_000)  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        page.locator(".tab", has_text="calc.py").wait_for(timeout=15_000)  # type: ignore[attr-defined]
+        editor = page.locator(".monaco-editor .view-lines").first  # type: ignore[attr-defined]
+        editor.wait_for(timeout=15_000)
+        editor.click()
+        page.keyboard.press("Control+G")  # type: ignore[attr-defined]
+        page.keyboard.type("4")  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        page.keyboard.press("Home")  # type: ignore[attr-defined]
+        for _ in range(3):
+            page.keyboard.press("Shift+ArrowDown")  # type: ignore[attr-defined]
+        page.locator(".monaco-editor .selected-text").first.wait_for(timeout=5_000)  # type: ignore[attr-defined]
+        steps.shot("selection")
+
+        # Create Workflow from Selection → the request in the input box.
+        run_command(page, "Workcrew: Create Workflow from Selection")
+        prompt = page.locator(".quick-input-widget input")  # type: ignore[attr-defined]
+        page.locator(".quick-input-widget", has_text="What should the workflow do").wait_for(timeout=10_000)  # type: ignore[attr-defined]
+        prompt.fill(REQUEST)
+        steps.shot("request")
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+
+        # The approval notification with the estimate; press Run.
+        toast = page.locator(".notification-toast", has_text="Run workflow").first  # type: ignore[attr-defined]
+        toast.wait_for(timeout=60_000)
+        pw.expect(toast).to_contain_text("Estimate")
+        steps.shot("approval")
+        toast.get_by_role("button", name="Run", exact=True).click()
+
+        # The Runs view (opened from the status-bar item) shows the run's phases and agents.
+        page.locator(".statusbar-item", has=page.locator(".codicon-sync, .codicon-checklist")).first.click()  # type: ignore[attr-defined]
+        runs = page.locator(".pane", has=page.locator(".pane-header", has_text="Runs")).first  # type: ignore[attr-defined]
+        runs.locator(".monaco-list-row", has_text="review-selection").first.wait_for(timeout=60_000)
+        for label in ("Find", "Verify", "find calc.py", "verify calc.py:6#0"):
+            runs.locator(".monaco-list-row", has_text=label).first.wait_for(timeout=60_000)
+        runs.locator(".monaco-list-row", has_text="succeeded").first.wait_for(timeout=60_000)
+        steps.shot("runs-view")
+
+        # The confirmed finding is in the Problems panel.
+        page.keyboard.press("Control+Shift+M")  # type: ignore[attr-defined]
+        problems = page.locator(".markers-panel")  # type: ignore[attr-defined]
+        problems.locator(".monaco-list-row", has_text=FINDING_TITLE).first.wait_for(timeout=60_000)
+        steps.shot("problems")
+
+        # The lightbulb's "Apply fix: …" on the finding's line.
+        page.locator(".tab", has_text="calc.py").first.click()  # type: ignore[attr-defined]
+        page.locator(".monaco-editor .squiggly-warning, .monaco-editor .squiggly-error").first.wait_for(timeout=30_000)  # type: ignore[attr-defined]
+        page.keyboard.press("Control+G")  # type: ignore[attr-defined]
+        page.keyboard.type("6")  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        page.keyboard.press("End")  # type: ignore[attr-defined]
+        page.keyboard.press("Control+.")  # type: ignore[attr-defined]
+        action = page.locator(".action-widget .monaco-list-row", has_text="Apply fix:").first  # type: ignore[attr-defined]
+        action.wait_for(timeout=30_000)
+        steps.shot("quick-fix")
+        action.click()
+
+        # The editor holds the fix; saving writes it to disk.
+        page.locator(".monaco-editor .view-lines", has_text="if values else 0.0").first.wait_for(timeout=15_000)  # type: ignore[attr-defined]
+        page.keyboard.press("Control+S")  # type: ignore[attr-defined]
+        wait_until(lambda: FIXED_LINE in calc.read_text(), 15, "the fix in calc.py on disk")
+        steps.shot("fixed-and-saved")
+    except Exception:
+        steps.shot("failure")
+        print("code-server output:\n" + server.output(), file=sys.stderr)
+        for log in sorted(server.user_data.glob("logs/**/Workcrew.log")):
+            print(f"{log}:\n{log.read_text()[-6000:]}", file=sys.stderr)
+        raise
+    text = calc.read_text()
+    assert FIXED_LINE in text and BUGGY_LINE + "\n" not in text
+    authored = workspace / ".claude" / "workflows" / "review-selection.py"
+    assert authored.exists(), "the orchestrator's script was saved in the workspace"

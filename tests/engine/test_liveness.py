@@ -1,0 +1,104 @@
+"""Runaway scripts are stopped with a clear error and never freeze the process."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import pytest
+
+RUNAWAYS = {
+    "busy loop": "while True:\n    pass\n",
+    "infinite comprehension": "import itertools\nx = [i for i in itertools.count()]\n",
+    "busy loop swallowing Exception": "while True:\n    try:\n        while True:\n            pass\n    except Exception:\n        pass\n",
+    "try/finally loop": "try:\n    while True:\n        pass\nfinally:\n    while True:\n        pass\n",
+    "recursion that catches RecursionError": (
+        "def f(n):\n    try:\n        return f(n + 1)\n    except RecursionError:\n        return f(n + 1)\nf(0)\n"
+    ),
+    "busy generator": "def g():\n    while True:\n        yield 1\nsum(1 for x in g())\n",
+    "busy loop inside a parallel task": (
+        "async def spin():\n    while True:\n        pass\n"
+        "await parallel([lambda: agent('a'), spin])\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("body", RUNAWAYS.values(), ids=RUNAWAYS.keys())
+async def test_runaway_script_is_stopped_with_a_clear_error(run_script, body: str) -> None:
+    with anyio.fail_after(30):
+        result = await run_script(body, sync_slice_s=0.5)
+    assert result.status == "failed"
+    assert "synchronous code for over 0.5 s" in (result.error or "")
+    assert "busy loop" in (result.error or "")
+
+
+async def test_runaway_recursion_fails_the_run_and_names_the_line(run_script) -> None:
+    with anyio.fail_after(30):
+        result = await run_script("def f(n):\n    return f(n + 1)\nf(0)\n")
+    assert result.status == "failed"
+    assert result.error is not None and result.error.startswith("RecursionError")
+    assert "wf.py:2" in result.error  # the recursing function
+
+
+async def test_default_limit_stops_a_busy_loop_within_ten_seconds_while_the_loop_stays_responsive(
+    run_script,
+) -> None:
+    """A ticker task keeps running on the same event loop while the script spins and after it is stopped."""
+    ticks: list[str] = []
+    outcome: list[object] = []
+
+    async def ticker() -> None:
+        while not outcome:
+            ticks.append("tick")
+            await anyio.sleep(0.01)
+
+    async def runner() -> None:
+        started = time.monotonic()
+        result = await run_script("log('spinning')\nwhile True:\n    pass\n")
+        outcome.append((result, time.monotonic() - started))
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(ticker)
+            group.start_soon(runner)
+    result, elapsed = outcome[0]  # type: ignore[misc]
+    assert result.status == "failed"
+    assert "synchronous code for over 3 s" in result.error
+    assert elapsed < 10
+    assert len(ticks) >= 2  # the ticker ran before and after the stretch the script held the loop
+
+
+async def test_a_stopped_script_does_not_take_down_another_run(run_script, settings, store) -> None:
+    """Run B awaits agents while run A spins; A is stopped, B completes and is not blamed for A's stretch."""
+    from workcrew.engine import load_workflow, start
+    from workcrew.engine.providers.simulated import SimulatedModel
+    from workcrew.engine.scenario import Scenario
+
+    source = (
+        'meta = {"name": "b", "description": "steady"}\n'
+        "total = 0\nfor i in range(20):\n    r = await agent(f'step {i}')\n    total += 1\nreturn total\n"
+    )
+    steady = load_workflow("<inline>", source=source)
+    client = SimulatedModel(Scenario.from_data({"default_latency_ms": 20}))
+    with anyio.fail_after(30):
+        other = start(steady, None, settings.model_copy(update={"sync_slice_s": 0.5}), client=client, store=store)
+        spinning = await run_script("while True:\n    pass\n", sync_slice_s=0.5)
+        steady_result = await other.result()
+    assert spinning.status == "failed"
+    assert steady_result.status == "succeeded", steady_result.error
+    assert steady_result.result == 20
+
+
+async def test_huge_power_is_refused_before_it_can_hang(run_script) -> None:
+    with anyio.fail_after(30):
+        result = await run_script("n = 8\nx = 10 ** 10 ** n\n")
+    assert result.status == "failed"
+    assert "OverflowError" in (result.error or "") and "cap" in (result.error or "")
+
+
+async def test_huge_repetition_and_range_are_refused(run_script) -> None:
+    with anyio.fail_after(30):
+        repeated = await run_script("n = 10 ** 9\nx = 'ab' * n\n")
+        ranged = await run_script("n = 10 ** 12\nx = sum(range(n))\n")
+    assert repeated.status == "failed" and "MemoryError" in (repeated.error or "")
+    assert ranged.status == "failed" and "range()" in (ranged.error or "")

@@ -1,0 +1,209 @@
+"""pytest-lsp sessions against the real ``python -m workcrew.server`` subprocess on the simulated model.
+
+Each session gets a fresh copy of the fixture workspace (a file with a division-by-zero bug) and a
+scenario in which the orchestrator writes a small review workflow that reports a confirmed finding
+with a fix. The client answers the approval notification with a scripted action and applies edits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lsp"
+
+FIND_CALC = {"bugs": [{
+    "line": 3,
+    "title": "Division by zero when values is empty",
+    "snippet": "return total / len(values)",
+    "old": "    return total / len(values)\n",
+    "new": "    return total / len(values) if values else 0.0\n",
+}]}
+
+
+def scenario() -> dict[str, Any]:
+    return {"rules": [
+        {"match": {"role": "orchestrator", "prompt": "SLOW"},
+         "respond": {"text": (FIXTURES / "slow_workflow.py").read_text()}},
+        {"match": {"role": "orchestrator"}, "respond": {"text": (FIXTURES / "review_workflow.py").read_text()}},
+        {"match": {"label": "^slow "}, "respond": {"text": "done"}, "latency_ms": 30000},
+        {"match": {"label": "^find calc.py"}, "respond": {"json": FIND_CALC}, "latency_ms": 30},
+        {"match": {"label": "^verify "}, "respond": {"json": {"refuted": False}}, "latency_ms": 10},
+    ]}
+
+
+def neovim_capabilities() -> types.ClientCapabilities:
+    return client_capabilities("neovim@0.7.0")
+
+
+def pull_capabilities() -> types.ClientCapabilities:
+    """A current VS Code: pull diagnostics with refresh, deferred edits (the bundled 1.65 predates pull)."""
+    caps = client_capabilities("visual-studio-code")
+    assert caps.text_document is not None and caps.workspace is not None
+    caps.text_document.diagnostic = types.DiagnosticClientCapabilities(related_document_support=False)
+    caps.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
+    return caps
+
+
+def push_capabilities() -> types.ClientCapabilities:
+    """VS Code's capabilities without pull diagnostics or deferred edits: the push / eager path."""
+    caps = client_capabilities("visual-studio-code")
+    assert caps.text_document is not None
+    caps.text_document.diagnostic = None
+    if caps.text_document.code_action is not None:
+        caps.text_document.code_action.resolve_support = None
+    return caps
+
+
+@dataclass
+class Session:
+    client: LanguageClient
+    workspace: Path
+    approvals: list[types.ShowMessageRequestParams] = field(default_factory=list)
+    applied: list[types.WorkspaceEdit] = field(default_factory=list)
+    answer: str | None = "Run"
+    versions: dict[str, int] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def uri(self, name: str) -> str:
+        return (self.workspace / name).as_uri()
+
+    def open(self, name: str) -> str:
+        uri = self.uri(name)
+        text = (self.workspace / name).read_text()
+        self.versions[uri] = 1
+        self.texts[uri] = text
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+        return uri
+
+    def change(self, uri: str, text: str) -> int:
+        self.versions[uri] += 1
+        self.texts[uri] = text
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+        return self.versions[uri]
+
+    def apply(self, edit: types.WorkspaceEdit) -> None:
+        """Apply an edit the way an editor does: to the open document (and send didChange), else to disk."""
+        per_uri: dict[str, list[types.TextEdit]] = {}
+        for change in edit.document_changes or []:
+            assert isinstance(change, types.TextDocumentEdit)
+            uri = change.text_document.uri
+            if uri in self.versions and change.text_document.version is not None:
+                assert change.text_document.version == self.versions[uri], "stale versioned edit"
+            per_uri.setdefault(uri, []).extend(e for e in change.edits if isinstance(e, types.TextEdit))
+        for uri, edits in (edit.changes or {}).items():
+            per_uri.setdefault(uri, []).extend(edits)
+        for uri, edits in per_uri.items():
+            if uri in self.texts:
+                self.change(uri, apply_text_edits(self.texts[uri], edits))
+            else:
+                path = Path(uri.removeprefix("file://"))
+                path.write_text(apply_text_edits(path.read_text(), edits))
+
+    async def command(self, name: str, *arguments: Any) -> Any:
+        return await self.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=name, arguments=list(arguments)))
+
+    async def notification(self, method: str, timeout: float = 30.0) -> Any:
+        return await asyncio.wait_for(self.client.protocol.wait_for_notification_async(method), timeout)
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def pushed(self, uri: str) -> list[types.Diagnostic]:
+        return list(self.client.diagnostics.get(uri, []))
+
+
+def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
+    lines = text.splitlines(True)
+
+    def offset(position: types.Position) -> int:
+        # the fixture files are ASCII, so UTF-16 columns are code points
+        return sum(len(line) for line in lines[:position.line]) + position.character
+
+    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
+        start, end = offset(edit.range.start), offset(edit.range.end)
+        text = text[:start] + edit.new_text + text[end:]
+    return text
+
+
+def copy_workspace(target: Path) -> Path:
+    shutil.copytree(FIXTURES / "workspace", target)
+    return target
+
+
+SessionFactory = Callable[..., Awaitable[Session]]
+
+
+@pytest_asyncio.fixture
+async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
+    """``await lsp_session(capabilities=..., answer="Run", settings=...)`` → a connected Session."""
+    scenario_path = tmp_path / "scenario.json"
+    scenario_path.write_text(json.dumps(scenario()))
+    started: list[Session] = []
+
+    async def make(capabilities: types.ClientCapabilities | None = None, answer: str | None = "Run",
+                   settings: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Session:
+        workspace = copy_workspace(tmp_path / f"ws{len(started)}")
+        server_env = {**os.environ, "WORKCREW_PROVIDER": "simulated", "WORKCREW_SCENARIO": str(scenario_path),
+                      "WORKCREW_MODEL": "simulated", **(env or {})}
+        server_env.pop("WORKCREW_STATE_DIR", None)
+        config = ClientServerConfig(server_command=[sys.executable, "-m", "workcrew.server"], server_env=server_env)
+        client = await config.start()
+        session = Session(client, workspace, answer=answer)
+
+        @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+        def show_message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+            session.approvals.append(params)
+            return types.MessageActionItem(title=session.answer) if session.answer else None
+
+        @client.feature(types.WORKSPACE_APPLY_EDIT)
+        def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+            session.applied.append(params.edit)
+            session.apply(params.edit)
+            return types.ApplyWorkspaceEditResult(applied=True)
+
+        await client.initialize_session(types.InitializeParams(
+            capabilities=capabilities or client_capabilities("visual-studio-code"),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+            initialization_options={"workcrew": settings or {}},
+        ))
+        started.append(session)
+        return session
+
+    yield make
+    for session in started:
+        if session.client.stopped:  # the test shut the server down itself
+            continue
+        try:
+            await asyncio.wait_for(session.client.shutdown_session(), 15)
+        finally:
+            await session.client.stop()
+
+
+@pytest.fixture
+def ws_files() -> list[str]:
+    return sorted(p.name for p in (FIXTURES / "workspace").iterdir())

@@ -1,0 +1,91 @@
+"""Run control from the editor: the run tree, cancel (command and progress bar), pause, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from lsprotocol import types
+
+from .conftest import SessionFactory, push_capabilities
+
+SLOW = {"prompt": "SLOW: read every file", "uris": []}
+
+
+async def start_slow(session) -> dict:
+    result = await session.command("workcrew.createWorkflowFromSelection",
+                                   {**SLOW, "uris": [session.uri("calc.py"), session.uri("stats.py")]})
+    assert result["status"] == "running", result
+    return result
+
+
+async def test_run_tree_updates_and_cancel_mid_run(lsp_session: SessionFactory) -> None:
+    session = await lsp_session(capabilities=push_capabilities())
+    client = session.client
+    update = client.protocol.wait_for_notification_async("workcrew/runUpdate")
+    result = await start_slow(session)
+    tree = (await asyncio.wait_for(update, 10)).tree
+    assert tree.workflow == "slow-review"
+    (phase,) = tree.phases
+    assert phase.title == "Find" and phase.total == 2
+    assert {a.state for a in phase.agents} == {"running"}
+    assert {a.model for a in phase.agents} == {"simulated"}
+
+    runs = await session.command("workcrew.listRuns", {})
+    assert runs[0]["id"] == result["runId"] and runs[0]["live"] is True
+
+    finished = client.protocol.wait_for_notification_async("workcrew/runFinished")
+    answer = await session.command("workcrew.cancelRun", {"runId": result["runId"]})
+    assert answer["status"] == "cancelling"
+    done = await asyncio.wait_for(finished, 10)
+    assert done.status == "cancelled"
+    (stored,) = await session.command("workcrew.listRuns", {})
+    assert stored["status"] == "cancelled" and stored["live"] is False
+
+
+async def test_cancel_from_the_progress_bar(lsp_session: SessionFactory) -> None:
+    session = await lsp_session(capabilities=push_capabilities())
+    client = session.client
+    finished = client.protocol.wait_for_notification_async("workcrew/runFinished")
+    result = await start_slow(session)
+    token = await session.wait_for(lambda: next((t for t, r in client.progress_reports.items()
+                                                 if r and r[0].title == "Workcrew: slow-review"), None),
+                                   what="the run's progress")
+    assert client.progress_reports[token][0].cancellable is True
+    client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+    done = await asyncio.wait_for(finished, 10)
+    assert done.runId == result["runId"] and done.status == "cancelled"
+    assert client.progress_reports[token][-1].kind == "end"
+
+
+async def test_pause_and_resume(lsp_session: SessionFactory) -> None:
+    session = await lsp_session(capabilities=push_capabilities())
+    result = await start_slow(session)
+    assert (await session.command("workcrew.pauseRun", {"runId": result["runId"]}))["status"] == "paused"
+    (live,) = [r for r in await session.command("workcrew.listRuns", {}) if r["live"]]
+    assert live["status"] == "paused"
+    assert (await session.command("workcrew.resumeRun", {"runId": result["runId"]}))["status"] == "running"
+    await session.command("workcrew.cancelRun", {"runId": result["runId"]})
+
+
+async def test_shutdown_interrupts_running_runs(lsp_session: SessionFactory) -> None:
+    session = await lsp_session(capabilities=push_capabilities())
+    result = await start_slow(session)
+    await asyncio.wait_for(session.client.shutdown_session(), 15)
+    db = sqlite3.connect(session.workspace / ".workcrew" / "workcrew.db")
+    status, error = db.execute("SELECT status, error FROM runs WHERE id = ?", (result["runId"],)).fetchone()
+    assert status == "interrupted" and "shut down" in error
+
+
+async def test_a_run_survives_closing_the_document(lsp_session: SessionFactory) -> None:
+    session = await lsp_session(capabilities=push_capabilities())
+    client = session.client
+    uri = session.open("calc.py")
+    finished = client.protocol.wait_for_notification_async("workcrew/runFinished")
+    await session.command("workcrew.createWorkflowFromSelection", {"uri": uri, "prompt": "find division by zero"})
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    done = await asyncio.wait_for(finished, 30)
+    assert done.status == "succeeded" and done.findings == 1
+    # a closed file's findings are still published, anchored in the file on disk
+    (diagnostic,) = await session.wait_for(lambda: session.pushed(uri), what="diagnostics for the closed file")
+    assert diagnostic.range.start.line == 2

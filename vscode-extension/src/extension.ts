@@ -1,0 +1,74 @@
+// Entry point: wires the daemon, the Workflows view, the status bar and the commands together.
+import * as vscode from "vscode";
+import { registerCommands } from "./commands";
+import { RunsModel } from "./runsModel";
+import { RunsTreeProvider, WorkflowsTreeProvider } from "./runsView";
+import { WorkcrewServer } from "./server";
+import { needsRestart } from "./settings";
+import { RunsStatusBar } from "./statusBar";
+import { parseWorkflowList } from "./workflows";
+
+let server: WorkcrewServer | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel("Workcrew", { log: true });
+  const model = new RunsModel();
+  server = new WorkcrewServer(context, log);
+  const runs = new RunsTreeProvider(model);
+  const workflows = new WorkflowsTreeProvider();
+  const status = new RunsStatusBar(model);
+  const daemon = server;
+
+  const refresh = async (): Promise<void> => {
+    if (daemon.state !== "running") return;
+    try {
+      const listed = await daemon.execute("workcrew.listRuns");
+      const entries = Array.isArray(listed) ? listed : Array.isArray((listed as { runs?: unknown[] })?.runs) ? (listed as { runs: unknown[] }).runs : [];
+      // Oldest first so the newest run ends up on top.
+      for (const entry of [...entries].reverse()) model.apply(entry);
+      runs.refresh();
+      status.update(daemon.state);
+    } catch (err) {
+      log.warn(`Listing runs: ${String(err)}`);
+    }
+    try {
+      workflows.set(parseWorkflowList(await daemon.execute("workcrew.listWorkflows")));
+    } catch (err) {
+      log.warn(`Listing workflows: ${String(err)}`);
+    }
+  };
+
+  const watcher = vscode.workspace.createFileSystemWatcher("**/.claude/workflows/*.{py,js,mjs}");
+  context.subscriptions.push(
+    log,
+    server,
+    status,
+    watcher,
+    vscode.window.createTreeView("workcrew.runs", { treeDataProvider: runs, showCollapseAll: true }),
+    vscode.window.createTreeView("workcrew.savedWorkflows", { treeDataProvider: workflows }),
+    server.onDidChangeState((state) => {
+      status.update(state);
+      if (state === "running") void refresh();
+    }),
+    server.onRunUpdate((payload) => {
+      if (model.apply(payload)) {
+        runs.refresh();
+        status.update(daemon.state);
+      }
+    }),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!event.affectsConfiguration("workcrew")) return;
+      if (needsRestart((key) => event.affectsConfiguration(key))) void daemon.restart();
+      else daemon.notifyConfiguration();
+    }),
+    watcher.onDidCreate(() => void refresh()),
+    watcher.onDidDelete(() => void refresh()),
+    watcher.onDidChange(() => void refresh()),
+    ...registerCommands({ context, server, model, workflows, log, refresh }),
+  );
+  void server.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await server?.stop();
+}
