@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit bench clean
+.PHONY: venv demo test lint typecheck unit bench clean ext ext-package
 
 venv: $(STAMP)
 
@@ -34,7 +34,22 @@ typecheck: venv
 unit: venv
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+# The VS Code extension: type-check + unit tests (tsc, node --test), lint (eslint), bundle (esbuild).
+# The end-to-end test in tests/e2e packages the .vsix itself and runs it in code-server.
+EXT := vscode-extension
+
+$(EXT)/node_modules/.installed: $(EXT)/package.json $(EXT)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the VS Code extension: apt-get install nodejs npm"; exit 1; }
+	cd $(EXT) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+ext: $(EXT)/node_modules/.installed
+	cd $(EXT) && npm test --silent && npm run lint --silent && npm run build --silent
+
+ext-package: ext venv
+	cd $(EXT) && npm run package
+
+test: lint typecheck ext unit
 
 bench: venv
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -22,16 +22,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import anyio
-
 from workcrew.engine import RunStore, Settings, load_workflow, start
 from workcrew.engine.agent_loop import SYSTEM_PROMPT
 from workcrew.engine.providers.anthropic import AnthropicModel, watched_http_client
 from workcrew.engine.scenario import Scenario
 from workcrew.engine.simulator import SimulatorThread
 from workcrew.engine.tools import TOOL_DEFINITIONS
-
-import anthropic
 
 SCRIPT = """meta = {"name": "cache-bench", "description": "agents sharing one large context"}
 context = args["context"]

@@ -22,7 +22,6 @@ from typing import Any
 
 import anthropic
 import anyio
-
 from workcrew.engine import RunStore, Settings, load_workflow, start
 from workcrew.engine.providers.anthropic import AnthropicModel, watched_http_client
 from workcrew.engine.scenario import Scenario

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import anyio
-
 from workcrew.engine import RunStore, Settings, load_workflow, start
 from workcrew.engine.providers.simulated import SimulatedModel
 from workcrew.engine.scenario import Scenario
@@ -48,6 +47,21 @@ async def measure(mode: str, agents: int, concurrency: int, latency_ms: float, s
     return elapsed, cpu
 
 
+async def reference(agents: int, concurrency: int, latency_ms: float) -> float:
+    """The same shape with no engine at all: a bare anyio limiter around a sleep (the floor on this machine)."""
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    async def one() -> None:
+        async with limiter:
+            await anyio.sleep(latency_ms / 1000)
+
+    started = time.perf_counter()
+    async with anyio.create_task_group() as group:
+        for _ in range(agents):
+            group.start_soon(one)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=1000)
@@ -58,11 +72,13 @@ def main() -> None:
     ideal = math.ceil(ns.agents / ns.concurrency) * ns.latency_ms / 1000
     with tempfile.TemporaryDirectory() as folder:
         makespan, cpu = anyio.run(measure, ns.mode, ns.agents, ns.concurrency, ns.latency_ms, Path(folder))
+    floor = anyio.run(reference, ns.agents, ns.concurrency, ns.latency_ms)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"{ns.agents} agents, {ns.latency_ms:g} ms latency, concurrency {ns.concurrency}, {ns.mode}")
     print(f"makespan = {makespan * 1000:.0f} ms, ideal = {ideal * 1000:.0f} ms")
     print(f"engine CPU = {cpu * 1000:.0f} ms ({cpu / ns.agents * 1e6:.0f} us per agent, all threads)")
     print(f"load average = {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other processes inflate the makespan)")
+    print(f"reference (bare limiter + sleep, same run) = {floor * 1000:.0f} ms = {floor / ideal:.2f} x ideal")
     print(f"makespan/ideal = {makespan / ideal:.2f}  (target <= 1.10)")
     print(f"peak RSS = {peak_mb:.0f} MB  (target < 300 MB)")
 

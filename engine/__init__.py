@@ -21,6 +21,7 @@ from .errors import (
     WorkcrewError,
     WorkflowNotFound,
 )
+from .estimate import Estimate, Range, estimate
 from .events import Event
 from .findings import Finding, Patch, make_finding
 from .pricing import Usage, cost_usd, price_of
@@ -32,11 +33,13 @@ from .workflow import Workflow, load_workflow
 __all__ = [
     "AgentFailed",
     "BudgetExceeded",
+    "Estimate",
     "Event",
     "Finding",
     "LimitExceeded",
     "Patch",
     "Problem",
+    "Range",
     "RunHandle",
     "RunResult",
     "RunStore",
@@ -50,6 +53,7 @@ __all__ = [
     "Workflow",
     "WorkflowNotFound",
     "cost_usd",
+    "estimate",
     "load_settings",
     "load_workflow",
     "make_finding",

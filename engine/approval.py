@@ -76,7 +76,7 @@ def money(value: float) -> str:
 
 
 def count(value: float) -> str:
-    value = int(round(value))
+    value = round(value)
     if value >= 1_000_000:
         return f"{value / 1_000_000:.2f}M"
     if value >= 10_000:
@@ -110,7 +110,7 @@ def estimate_text(estimate: Estimate) -> str:
         f"  cost     {spread(estimate.cost_usd, money)}",
         f"  time     {spread(estimate.minutes, _minutes)} at {estimate.concurrency} agents at once",
     ]
-    for title, rows, key in (("by phase", estimate.by_phase, "phase"), ("by model", estimate.by_model, "model")):
+    for title, rows in (("by phase", estimate.by_phase), ("by model", estimate.by_model)):
         if rows:
             parts = [f"{r.key or '(no phase)'}: {spread(r.agents)} agents, {spread(r.cost_usd, money)}" for r in rows]
             lines.append(f"  {title} " + "; ".join(parts))

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+
 from .budget import Budget
 from .errors import UnknownModel, WorkcrewError
 from .pricing import Usage
@@ -47,9 +49,10 @@ class _VirtualSelector:
         events = self._real.select(0)
         if events or timeout == 0:
             return events
-        if timeout is None:
-            # nothing scheduled: only another thread can wake us (a worker thread's result)
-            return self._real.select(None)
+        if timeout is None or self._loop.threads_busy():
+            # a worker thread (a tool reading a file) is doing real work: time stands still until its
+            # result wakes the loop, or the loop would skip ahead to some agent's timeout meanwhile
+            return self._real.select(timeout)
         self._loop.advance(timeout)
         return []
 
@@ -64,11 +67,16 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         super().__init__()
         self._virtual_now = 0.0
         self.idle_hooks: list[Callable[[], None]] = []
-        real = self._selector  # type: ignore[attr-defined]
-        self._selector = _VirtualSelector(real, self)
+        self.thread_limiter: Any = None  # anyio's default thread limiter, captured from inside a task
+        real: selectors.BaseSelector = getattr(self, "_selector")  # noqa: B009 - private asyncio attribute
+        setattr(self, "_selector", _VirtualSelector(real, self))  # noqa: B010
 
     def time(self) -> float:
         return self._virtual_now
+
+    def threads_busy(self) -> bool:
+        limiter = self.thread_limiter
+        return limiter is not None and limiter.borrowed_tokens > 0
 
     def advance(self, seconds: float) -> None:
         self._virtual_now += max(0.0, seconds)
@@ -140,6 +148,7 @@ class DryRun:
     peak_running: int = 0
     phases: list[str] = field(default_factory=list)
     samples: dict[str, ModelRequest] = field(default_factory=dict)
+    checks: int = 0  # check() calls: their outcome can change what runs next
 
 
 _probe: contextvars.ContextVar[DryAgent | None] = contextvars.ContextVar("dry_agent", default=None)
@@ -207,9 +216,10 @@ class DryContext(ScriptContext):
     """The script's primitives, except that nothing outside the process happens."""
 
     def __init__(self, state: RunState, workflow: Workflow, args: Any, recorder: _Recorder,
-                 *, depth: int = 0) -> None:
+                 *, depth: int = 0, check_exit: int = 0) -> None:
         super().__init__(state, workflow, args, depth=depth)
         self.recorder = recorder
+        self.check_exit = check_exit
 
     async def agent(self, prompt: str, *, schema: Any = None, label: str | None = None, phase: str | None = None,
                     model: str | None = None, effort: str | None = None, isolation: str | None = None,
@@ -231,10 +241,12 @@ class DryContext(ScriptContext):
 
     async def check(self, command: str, *, cwd: str | None = None, timeout: float = 600,
                     isolation: Any = None) -> dict[str, Any]:
-        # a check costs no tokens and its output does not change what the estimate counts
+        # commands are never run in a dry run; the estimator tries both outcomes (see check_exit)
         self.state.ensure_alive()
-        self.state.emit("check", command=command, exit_code=0, duration_s=0.0, dry_run=True)
-        return {"exit_code": 0, "stdout": "", "stderr": "", "duration_s": 0.0, "dry_run": True}
+        self.recorder.checks += 1
+        self.state.emit("check", command=command, exit_code=self.check_exit, duration_s=0.0, dry_run=True)
+        failed = "dry run: assumed to fail" if self.check_exit else ""
+        return {"exit_code": self.check_exit, "stdout": failed, "stderr": "", "duration_s": 0.0, "dry_run": True}
 
     async def run_workflow(self, name_or_path: str, args: Any = None) -> Any:
         from .discovery import resolve
@@ -246,7 +258,8 @@ class DryContext(ScriptContext):
         child = resolve(str(name_or_path), self.state.settings.workspace)
         if child.problems:
             raise ScriptError(child.problems)
-        context = DryContext(self.state, child, args, self.recorder, depth=self.depth + 1)
+        context = DryContext(self.state, child, args, self.recorder, depth=self.depth + 1,
+                             check_exit=self.check_exit)
         return await dialect_module(child.dialect).execute(child.compiled(), context)
 
 
@@ -256,35 +269,42 @@ class _Recorder:
     unknown_models: list[str] = field(default_factory=list)
     running: int = 0
     peak: int = 0
+    checks: int = 0
 
 
-_READ_ONLY_TOOL_WORDS = ("read", "list", "glob", "grep", "search", "find", "view", "ls", "stat")
+_COMMAND_TOOL_WORDS = ("run", "command", "bash", "shell", "exec")
 
 
-class _ReadOnlyTools:
-    """The real tool definitions (so prompts are counted as sent); only reading tools actually run."""
+class _DryTools:
+    """The real tools on the real workspace, with edits kept in memory (the overlay) and commands not run.
 
-    def __init__(self, inner: Any) -> None:
+    Isolated agents see the same definitions as in a real run (their worktree adds ``run_command``), so
+    prompts are counted as sent, and their edits still become a patch — no worktree is created.
+    """
+
+    def __init__(self, inner: Any, definitions: list[dict[str, Any]]) -> None:
         self.inner = inner
+        self._definitions = definitions
 
     def definitions(self) -> list[dict[str, Any]]:
-        return list(self.inner.definitions())
+        return list(self._definitions)
 
     async def call(self, name: str, arguments: dict[str, Any]) -> tuple[str, bool]:
-        if any(word in name.lower() for word in _READ_ONLY_TOOL_WORDS):
-            result: tuple[str, bool] = await self.inner.call(name, arguments)
-            return result
-        return f"(dry run: {name} was not executed)", False
+        if any(word in name.lower() for word in _COMMAND_TOOL_WORDS):
+            return f"(dry run: {name} was not executed; assume it succeeded)", False
+        result: tuple[str, bool] = await self.inner.call(name, arguments)
+        return result
 
 
 class _DryEnvironment(AgentEnvironment):
-    def __init__(self, inner: AgentEnvironment | None) -> None:
+    def __init__(self, inner: AgentEnvironment | None, definitions: list[dict[str, Any]] | None) -> None:
         self.inner = inner
-        self.toolbox = _ReadOnlyTools(inner.toolbox) if inner is not None and inner.toolbox is not None else None
+        self.toolbox = (_DryTools(inner.toolbox, definitions or inner.toolbox.definitions())
+                        if inner is not None and inner.toolbox is not None else None)
 
-    async def finish(self, succeeded: bool) -> None:
-        if self.inner is not None:
-            await self.inner.finish(False)  # discard whatever the agent's environment holds
+    async def finish(self, succeeded: bool) -> Any:
+        # the overlay's edits become the agent's patch, as a worktree's would; nothing was written
+        return await self.inner.finish(succeeded) if self.inner is not None else None
 
 
 def _environment(recorder: _Recorder) -> Callable[[RunState, AgentRecord], Any]:
@@ -297,24 +317,24 @@ def _environment(recorder: _Recorder) -> Callable[[RunState, AgentRecord], Any]:
             recorder.agents.append(probe)
             recorder.running += 1
             recorder.peak = max(recorder.peak, recorder.running)
-        inner: AgentEnvironment | None = None
         try:
-            from .isolation import workspace_environment
+            from .isolation import OverlayEnvironment
+            from .tools import AgentToolBox
 
-            # the shared workspace, never a private copy: reading tools only, nothing is written
-            shadow = AgentRecord(id=record.id, seq=record.seq, label=record.label, phase=record.phase,
-                                 role=record.role, agent_type=record.agent_type, model=record.model,
-                                 prompt=record.prompt, isolation=None)
-            inner = await workspace_environment(state, shadow)
+            # always the workspace with an in-memory overlay, never a worktree: nothing is written
+            box = AgentToolBox(state.settings.workspace, state.settings)
+            definitions = None
+            if record.isolation == "worktree":
+                definitions = AgentToolBox(state.settings.workspace, state.settings, worktree=True).definitions()
+            return _DryEnvironment(OverlayEnvironment(box), definitions)
         except Exception:
-            inner = None
-        return _DryEnvironment(inner)
+            return _DryEnvironment(None, None)
 
     return make
 
 
 async def dry_run(workflow: Workflow, args: Any, settings: Settings, scenario: Scenario,
-                  latency: LatencyPrior | None = None) -> DryRun:
+                  latency: LatencyPrior | None = None, check_exit: int = 0) -> DryRun:
     """Run ``workflow`` on the simulated model in the current (virtual-clock) loop; see :func:`dry_run_sync`."""
     recorder = _Recorder()
     dry_settings = settings.model_copy(update={"provider": "simulated"})
@@ -323,9 +343,10 @@ async def dry_run(workflow: Workflow, args: Any, settings: Settings, scenario: S
     state = RunState("dry_" + workflow.name, dry_settings, model, None, budget, None, _environment(recorder))
     loop = asyncio.get_running_loop()
     if isinstance(loop, VirtualClockLoop):
+        loop.thread_limiter = anyio.to_thread.current_default_thread_limiter()
         # the loop got control back: the script is not stuck in synchronous code
         loop.idle_hooks.append(lambda: setattr(state, "beat", time.monotonic()))
-    context = DryContext(state, workflow, args, recorder)
+    context = DryContext(state, workflow, args, recorder, check_exit=check_exit)
     started = loop.time()
     status, error = "succeeded", None
     heartbeat = None if isinstance(loop, VirtualClockLoop) else loop.create_task(state.heartbeat())
@@ -341,7 +362,7 @@ async def dry_run(workflow: Workflow, args: Any, settings: Settings, scenario: S
     if recorder.unknown_models:
         raise UnknownModel(recorder.unknown_models[0])
     return DryRun(recorder.agents, loop.time() - started, status, error, recorder.peak, list(state.phases),
-                  model.samples)
+                  model.samples, recorder.checks)
 
 
 def _describe(exc: BaseException) -> str:
@@ -355,12 +376,12 @@ def _describe(exc: BaseException) -> str:
 
 
 def dry_run_sync(workflow: Workflow, args: Any, settings: Settings, scenario: Scenario,
-                 latency: LatencyPrior | None = None) -> DryRun:
+                 latency: LatencyPrior | None = None, check_exit: int = 0) -> DryRun:
     """A dry run on its own virtual-clock loop; blocking, so call it from a worker thread."""
     workflow.compiled()  # script problems surface here, before anything runs
 
     async def main(loop: VirtualClockLoop) -> DryRun:
-        return await dry_run(workflow, args, settings, scenario, latency)
+        return await dry_run(workflow, args, settings, scenario, latency, check_exit)
 
     result: DryRun = run_in_virtual_time(main)
     return result

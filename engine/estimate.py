@@ -72,6 +72,7 @@ TOOL_EXEC_S = 0.3
 LATENCY_SCALE = (0.6, 1.0, 1.8)
 SCENARIO_MARGIN = (0.9, 1.1)  # simulators answer exactly; the margin covers call-order effects
 GENEROUS_ITEMS = 3
+CHECK_PASS_RATE = 0.7  # how often a check() (the tests) passes first time; its outcome can change the fan-out
 
 
 def output_speed(model: str) -> float:
@@ -104,7 +105,7 @@ class Range(BaseModel):
 
     def to_json(self, *, integer: bool = False, digits: int = 6) -> dict[str, float]:
         if integer:
-            return {"low": int(round(self.low)), "expected": int(round(self.expected)), "high": int(round(self.high))}
+            return {"low": round(self.low), "expected": round(self.expected), "high": round(self.high)}
         return {"low": round(self.low, digits), "expected": round(self.expected, digits),
                 "high": round(self.high, digits)}
 
@@ -257,8 +258,7 @@ def files_read(agent: DryAgent, scope: dict[str, int] | None, settings: Settings
         if candidate in seen:
             continue
         seen.add(candidate)
-        tokens = _file_tokens(settings.workspace, candidate, settings.secret_patterns)
-        total += tokens or 0
+        total += _file_tokens(settings.workspace, candidate, settings.secret_patterns) or 0
     return total
 
 
@@ -403,7 +403,7 @@ def agent_seconds(agent: DryAgent, level: Level, ctx: _Context) -> float:
         return cal.seconds_per_agent
     if ctx.basis == "scenario":
         return (agent.finished_s or 0.0) - (agent.started_s or 0.0)
-    input_tokens, output, turns = base_tokens(agent, level, ctx)
+    _input, output, turns = base_tokens(agent, level, ctx)
     return turns * (FIRST_TOKEN_S + TOOL_EXEC_S) + output / output_speed(agent.model)
 
 
@@ -447,6 +447,25 @@ def _total(agents: list[DryAgent], level: Level, ctx: _Context) -> tuple[Figures
         by_phase.setdefault(agent.phase or "", Figures()).add(figures)
         by_model.setdefault(agent.model, Figures()).add(figures)
     return total, by_phase, by_model
+
+
+_FIELDS = ("agents", "input_tokens", "output_tokens", "cache_read", "cache_write", "usd")
+
+
+def _blend(level: Level, passing: Figures, failing: Figures) -> Figures:
+    """low: the smaller, high: the larger, expected: weighted by how often checks pass."""
+    out = Figures()
+    for name in _FIELDS:
+        a, b = getattr(passing, name), getattr(failing, name)
+        value = min(a, b) if level == "low" else max(a, b) if level == "high" else (
+            CHECK_PASS_RATE * a + (1 - CHECK_PASS_RATE) * b)
+        setattr(out, name, value)
+    return out
+
+
+def _blend_map(level: Level, passing: dict[str, Figures], failing: dict[str, Figures]) -> dict[str, Figures]:
+    return {key: _blend(level, passing.get(key, Figures()), failing.get(key, Figures()))
+            for key in dict.fromkeys([*passing, *failing])}
 
 
 def _range(values: dict[Level, Figures], attr: str) -> Range:
@@ -500,7 +519,7 @@ def _worst_turn(agents: list[DryAgent], settings: Settings) -> tuple[float, int]
     return usd, tokens
 
 
-def build_estimate(workflow: Workflow, settings: Settings, runs: dict[Level, DryRun], ctx: _Context,
+def build_estimate(workflow: Workflow, settings: Settings, runs: dict[str, DryRun], ctx: _Context,
                    calibrated_runs: int = 0) -> Estimate:
     """Combine three dry runs into an estimate (pure: no I/O)."""
     totals: dict[Level, Figures] = {}
@@ -508,7 +527,18 @@ def build_estimate(workflow: Workflow, settings: Settings, runs: dict[Level, Dry
     models: dict[Level, dict[str, Figures]] = {}
     for level in LEVELS:
         totals[level], phases[level], models[level] = _total(runs[level].agents, level, ctx)
-    minutes = Range(**{level: runs[level].elapsed_s / 60 for level in LEVELS}).ordered()
+    elapsed = {level: runs[level].elapsed_s for level in LEVELS}
+    failing = runs.get("checks_fail")
+    if failing is not None:
+        # the same run with every check() failing: bounds the range, weighs into the expectation
+        for level in LEVELS:
+            f_total, f_phases, f_models = _total(failing.agents, level, ctx)
+            totals[level] = _blend(level, totals[level], f_total)
+            phases[level] = _blend_map(level, phases[level], f_phases)
+            models[level] = _blend_map(level, models[level], f_models)
+        elapsed = {"low": min(elapsed["low"], failing.elapsed_s), "high": max(elapsed["high"], failing.elapsed_s),
+                   "expected": CHECK_PASS_RATE * elapsed["expected"] + (1 - CHECK_PASS_RATE) * failing.elapsed_s}
+    minutes = Range(**{level: elapsed[level] / 60 for level in LEVELS}).ordered()
     values = {
         name: _range(totals, attr)
         for name, attr in (("agents", "agents"), ("input", "input_tokens"), ("output", "output_tokens"),
@@ -567,7 +597,7 @@ def _latency(ctx: _Context, scale: float) -> Any:
 def estimate_sync(workflow: Workflow, args: Any, scope: ScopeInput, settings: Settings, *,
                   scenario: Scenario | Path | str | None = None, basis: Basis | None = None,
                   calibration: dict[str, Calibrated] | None = None, calibrated_runs: int = 0,
-                  token_factor: dict[str, float] | None = None) -> tuple[Estimate, dict[Level, DryRun]]:
+                  token_factor: dict[str, float] | None = None) -> tuple[Estimate, dict[str, DryRun]]:
     """The blocking part of :func:`estimate` (dry runs on their own virtual-clock loop)."""
     if workflow.problems:
         from .errors import ScriptError
@@ -584,7 +614,7 @@ def estimate_sync(workflow: Workflow, args: Any, scope: ScopeInput, settings: Se
         # each dry run gets its own call counters
         return Scenario(s.model, s.source) if s is not None else Scenario()
 
-    runs: dict[Level, DryRun] = {}
+    runs: dict[str, DryRun] = {}
     if chosen == "scenario":
         latency = None
         runs["expected"] = dry_run_sync(workflow, args, settings, fresh(base), latency)
@@ -596,6 +626,10 @@ def estimate_sync(workflow: Workflow, args: Any, scope: ScopeInput, settings: Se
                                    _latency(ctx, LATENCY_SCALE[0]))
         runs["high"] = dry_run_sync(workflow, args, settings, VariantScenario(base, GENEROUS_ITEMS, keep_rules=False),
                                     _latency(ctx, LATENCY_SCALE[2]))
+    if runs["expected"].checks:
+        # the script looked at a check()'s result: try the other outcome too (commands never run here)
+        latency = None if chosen == "scenario" else _latency(ctx, LATENCY_SCALE[1])
+        runs["checks_fail"] = dry_run_sync(workflow, args, settings, fresh(base), latency, check_exit=1)
     return build_estimate(workflow, settings, runs, ctx, calibrated_runs), runs
 
 
@@ -634,8 +668,8 @@ async def estimate(workflow: Workflow, args: Any = None, scope: ScopeInput = Non
 
 async def _count_online(counter: Any, run: DryRun) -> dict[str, float]:
     """API count / local count for each shared prefix, from one representative request each."""
-    from .scenario import estimate_tokens
     from .providers.simulated import request_text
+    from .scenario import estimate_tokens
 
     factors: dict[str, float] = {}
     for key, request in run.samples.items():

@@ -18,8 +18,11 @@ class Usage:
     cache_read_input_tokens: int = 0
 
     def add(self, other: Usage) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        # spelled out: dataclasses.fields() per call was a visible cost at 1000s of agents per run
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_creation_input_tokens += other.cache_creation_input_tokens
+        self.cache_read_input_tokens += other.cache_read_input_tokens
 
     @property
     def total_tokens(self) -> int:
@@ -31,7 +34,12 @@ class Usage:
         )
 
     def to_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, object] | None) -> Usage:

@@ -211,9 +211,10 @@ def estimate_vs_actual(records: RunRecords) -> dict[str, Any] | None:
     if not isinstance(estimate, dict):
         return None
     actual = summary(records)
-    return {"estimate": estimate, "actual": {"agents": actual["agents"]["launched"],
-                                             "tokens": sum(actual["tokens"].values()),
-                                             "cost_usd": actual["cost_usd"]}}
+    return {"estimate": estimate,
+            "actual": {"agents": actual["agents"]["launched"], "tokens": sum(actual["tokens"].values()),
+                       "cost_usd": actual["cost_usd"], "minutes": round(actual["duration_s"] / 60, 4)},
+            "actual_by_phase": by_key(records.agents, "phase")}
 
 
 def to_json(records: RunRecords) -> dict[str, Any]:
@@ -430,9 +431,25 @@ def _estimate_lines(comparison: dict[str, Any]) -> list[str]:
         ("tokens", _pick(est, "tokens", "total_tokens"), f"{act['tokens']:,}", False),
         ("USD", _pick(est, "usd", "cost_usd"), _money(act["cost_usd"]), True),
     ]
+    if "minutes" in est:
+        rows.append(("minutes", est["minutes"], f"{act['minutes']:.2f}", False))
     lines = ["| | estimate | actual |", "|---|---|---|"]
     for name, value, actual, money in rows:
-        lines.append(f"| {name} | {_range_text(value, money)} | {actual} |")
+        text = _range_text(value, money) if name != "minutes" else _range_text(
+            {k: f"{v:.2f}" for k, v in value.items()} if isinstance(value, dict) else value)
+        lines.append(f"| {name} | {text} | {actual} |")
+    phases = [p for p in est.get("by_phase") or [] if isinstance(p, dict)]
+    if phases:
+        actual_phases = {r["phase"]: r for r in comparison["actual_by_phase"]}
+        lines += ["", "| phase | agents (expected) | agents (actual) | USD (expected) | USD (actual) |",
+                  "|---|---|---|---|---|"]
+        for p in phases:
+            name = str(p.get("phase") or "(none)")
+            got = actual_phases.get(name, {"agents": 0, "cost_usd": 0.0})
+            agents, usd = p.get("agents"), p.get("cost_usd")
+            lines.append(f"| {_cell(name)} | {_range_text(agents.get('expected') if isinstance(agents, dict) else agents)} "
+                         f"| {got['agents']} | {_range_text(usd.get('expected') if isinstance(usd, dict) else usd, True)} "
+                         f"| {_money(float(got['cost_usd']))} |")
     return lines
 
 

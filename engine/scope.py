@@ -216,26 +216,52 @@ _NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
 _ANYWHERE = "^(?:.+/)?"
 
 
-def _pattern_regex(line: str) -> tuple[str, bool, bool] | None:
-    """(regex, include, on_name) for one gitignore line, or None for blanks and comments.
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    regex: str
+    include: bool  # False for a negation (``!pattern``)
+    on_name: bool  # no inner slash: matched against the entry's name alone (much faster than the path)
+    dir_only: bool  # trailing slash: can only match folders, so never a file the walk reaches
 
-    ``on_name`` patterns have no inner slash (``*.log``, ``build/``): they match an entry's name alone,
-    which is much faster than matching its whole path. The others are matched against the path.
+
+def _pattern(line: str) -> _Pattern | None:
+    """One gitignore line compiled (by pathspec's GitIgnoreSpec rules), or None for blanks and comments.
+
+    pathspec's expressions also match everything below a matching folder (it has no walk); the walk
+    here prunes ignored folders instead, so each expression is made to match the entry itself only
+    (a folder is tested with its trailing slash). That is what lets ``!dir/`` re-include a folder
+    without re-including files that ``dir/**`` matched, exactly as git does.
     """
     regex, include = GitIgnoreSpecPattern.pattern_to_regex(line)
     if regex is None or include is None:
         return None
-    # names would clash once several patterns share one expression
-    regex = _NAMED_GROUP.sub("(?:", regex)
-    if regex.startswith(_ANYWHERE):
-        rest = regex[len(_ANYWHERE):]
-        if "/" not in rest.replace("(?:(?:/)|$)", "").replace("(?:/)", "").replace("[^/]", ""):
-            return "^" + rest, bool(include), True
-    return regex, bool(include), False
+    regex = _NAMED_GROUP.sub("(?:", regex)  # names would clash once several patterns share one expression
+    # pathspec searches; a few expressions rely on that ("*" -> ".", "*/" -> "/"): state them anchored
+    if regex == ".":
+        return _Pattern("^[^/]+/?$", bool(include), True, False)
+    if regex == "(?:/)":
+        return _Pattern("^[^/]+/$", bool(include), True, True)
+    if not regex.startswith("^"):
+        return _Pattern("^.*?(?:" + regex + ")", bool(include), False, False)
+    body = line.strip()
+    dir_only = False
+    if regex.endswith("(?:(?:/)|$)"):
+        head, tail = regex[: -len("(?:(?:/)|$)")], "/?$"
+    elif regex.endswith("(?:/)"):
+        head, tail, dir_only = regex[: -len("(?:/)")], "/$", True
+    elif body.endswith("/**") and regex.endswith("/"):
+        # "dir/**" matches what is inside dir, not dir itself: git still descends, so "!dir/keep" works
+        head, tail = regex, ".+"
+    else:
+        head, tail = regex, ""
+    if head.startswith(_ANYWHERE) and "/" not in head[len(_ANYWHERE):].replace("[^/]", "") and tail != ".+":
+        return _Pattern("^" + head[len(_ANYWHERE):] + tail, bool(include), True, dir_only)
+    return _Pattern(head + tail, bool(include), False, dir_only)
 
 
-def _join(regexes: list[str]) -> re.Pattern[str] | None:
-    return re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
+def _join(regexes: Iterable[str]) -> re.Pattern[str] | None:
+    parts = [f"(?:{r})" for r in regexes]
+    return re.compile("|".join(parts)) if parts else None
 
 
 @dataclass(slots=True)
@@ -250,22 +276,29 @@ class IgnoreFile:
 
     strip: int
     prefix: str
+    patterns: list[_Pattern]
     name_any: re.Pattern[str] | None
     path_any: re.Pattern[str] | None
     ordered: list[tuple[re.Pattern[str], bool, bool]] | None  # only with negations: the last match wins
+    file_path_any: re.Pattern[str] | None  # positive path patterns that can match a file
 
     @classmethod
     def compile(cls, lines: Iterable[str], *, strip: int = 0, prefix: str = "") -> IgnoreFile | None:
-        parsed = [p for p in (_pattern_regex(line) for line in lines) if p is not None]
+        parsed = [p for p in (_pattern(line) for line in lines) if p is not None]
         if not parsed:
             return None
-        negations = any(not include for _, include, _ in parsed)
-        ordered = [(re.compile(regex), include, on_name) for regex, include, on_name in parsed] if negations else None
-        return cls(strip, prefix, _join([r for r, _, on_name in parsed if on_name]),
-                   _join([r for r, _, on_name in parsed if not on_name]), ordered)
+        negations = any(not p.include for p in parsed)
+        ordered = [(re.compile(p.regex), p.include, p.on_name) for p in parsed] if negations else None
+        return cls(
+            strip, prefix, parsed,
+            _join(p.regex for p in parsed if p.on_name), _join(p.regex for p in parsed if not p.on_name), ordered,
+            _join(p.regex for p in parsed if not p.on_name and p.include and not p.dir_only),
+        )
 
-    def local(self, rel: str) -> str:
-        return self.prefix + rel[self.strip:]
+    @property
+    def file_name_regexes(self) -> list[str]:
+        """Positive name patterns that can match a file: a file matching none of them is not ignored by name."""
+        return [p.regex for p in self.patterns if p.on_name and p.include and not p.dir_only]
 
     def decide(self, rel: str, name: str) -> bool | None:
         name_any, path_any = self.name_any, self.path_any
@@ -279,6 +312,37 @@ class IgnoreFile:
             if regex.match(name if on_name else local) is not None:
                 return include
         return None  # pragma: no cover - a combined match implies one pattern matches
+
+
+@dataclass(slots=True)
+class _FileFilter:
+    """The fast test for files in one folder: a file that passes it is excluded by no pattern.
+
+    ``reject`` joins every positive pattern that can match a file by its name (secrets, the excludes
+    setting, every .gitignore level in force, the default suffixes); ``paths`` are the few path
+    patterns, each with its ignore file for the relative path. A file that fails the fast test gets
+    the precise (slower) verdict, which also names the reason.
+    """
+
+    reject: re.Pattern[str] | None
+    paths: list[tuple[re.Pattern[str], IgnoreFile]]
+
+    @classmethod
+    def build(cls, rules: Sequence[IgnoreFile | None]) -> _FileFilter:
+        names = [r"^.*(?:" + "|".join(re.escape(s) for s in DEFAULT_EXCLUDED_SUFFIXES) + r")$"]
+        paths: list[tuple[re.Pattern[str], IgnoreFile]] = []
+        for rules_file in rules:
+            if rules_file is None:
+                continue
+            names += rules_file.file_name_regexes
+            if rules_file.file_path_any is not None:
+                paths.append((rules_file.file_path_any, rules_file))
+        return cls(_join(names), paths)
+
+    def suspect(self, rel: str, name: str) -> bool:
+        if self.reject is not None and self.reject.match(name) is not None:
+            return True
+        return any(regex.match(f.prefix + rel[f.strip:]) is not None for regex, f in self.paths)
 
 
 def _name(rel: str) -> str:
@@ -308,6 +372,8 @@ def compile_patterns(patterns: Iterable[str], *, anywhere: bool = True) -> Ignor
         body = p[1:] if negated else p
         if anywhere and "/" in body.rstrip("/") and not body.startswith(("/", "**/")):
             body = "**/" + body
+        if anywhere and body.endswith("/**"):
+            body = body[:-2]  # a secret folder is pruned whole, not file by file
         out.append(("!" if negated else "") + body)
     return IgnoreFile.compile(out)
 
@@ -426,8 +492,38 @@ class _Collector:
 
     # -- walking ---------------------------------------------------------------------------------
 
-    def walk(self, rel_dir: str, rules: list[IgnoreFile]) -> None:
-        """Everything under ``rel_dir`` (workspace-relative, '' for the root) that passes the rules."""
+    def file_reason(self, rel: str, name: str, rules: list[IgnoreFile]) -> str | None:
+        """Why a file is left out by a pattern (secret, excludes setting, .gitignore, default), or None."""
+        if self.secrets is not None and self.secrets.decide(rel, name):
+            return SECRET
+        if self.user_excludes is not None and self.user_excludes.decide(rel, name):
+            return USER_EXCLUDE
+        if self.ignored(rel, name, rules):
+            return GITIGNORE
+        if name.endswith(DEFAULT_EXCLUDED_SUFFIXES):
+            return DEFAULT
+        return None
+
+    def dir_reason(self, rel_slash: str, name: str, rules: list[IgnoreFile]) -> str | None:
+        """Why a folder is pruned (``rel_slash`` and the checks carry its trailing slash), or None."""
+        name_slash = name + "/"
+        if self.secrets is not None and self.secrets.decide(rel_slash, name_slash):
+            return SECRET
+        if name in DEFAULT_EXCLUDED_DIRS:
+            return DEFAULT
+        if self.user_excludes is not None and self.user_excludes.decide(rel_slash, name_slash):
+            return USER_EXCLUDE
+        if self.ignored(rel_slash, name_slash, rules):
+            return GITIGNORE
+        return None  # virtual environments are recognised by walk(), from the folder's own listing
+
+    def walk(self, rel_dir: str, rules: list[IgnoreFile], fast: _FileFilter | None = None) -> None:
+        """Everything under ``rel_dir`` (workspace-relative, '' for the root) that passes the rules.
+
+        Runs once per file of the tree, so the common case (a regular file no pattern can match) is
+        one regular-expression test, one ``stat`` and a set lookup; the precise checks run only for
+        files the fast test flags.
+        """
         abs_dir = os.path.join(self.root_str, rel_dir) if rel_dir else self.root_str
         try:
             with os.scandir(abs_dir) as it:
@@ -436,69 +532,44 @@ class _Collector:
             self.exclude(UNREADABLE, rel_dir + "/")
             return
         prefix = rel_dir + "/" if rel_dir else ""
+        if rel_dir and any(entry.name == "pyvenv.cfg" for entry in entries):
+            self.exclude(VIRTUALENV, prefix)  # a virtualenv, whatever its folder is called
+            return
         for entry in entries:
             if entry.name == ".gitignore":
                 own = IgnoreFile.compile(_read_patterns(Path(entry.path)), strip=len(prefix))
                 if own is not None:
                     rules = [*rules, own]
+                    fast = None
                 break
-        secrets, user_excludes, ignored, exclude = self.secrets, self.user_excludes, self.ignored, self.exclude
-        files, max_bytes, newest_first = self.files, self.max_bytes, rules[::-1]
+        if fast is None:
+            fast = _FileFilter.build([self.secrets, self.user_excludes, *rules])
+        reject, path_checks = fast.reject, fast.paths
+        exclude, files, max_bytes = self.exclude, self.files, self.max_bytes
         subdirs: list[str] = []
         for entry in entries:
             name = entry.name
             rel = prefix + name
             try:
-                is_link = entry.is_symlink()
-                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file(follow_symlinks=False)  # d_type: no system call
             except OSError:
                 exclude(UNREADABLE, rel)
                 continue
-            if is_dir:
-                rel_slash, name_slash = rel + "/", name + "/"
-                if secrets is not None and secrets.decide(rel_slash, name_slash):
-                    exclude(SECRET, rel_slash)
-                elif name in DEFAULT_EXCLUDED_DIRS:
-                    exclude(DEFAULT, rel_slash)
-                elif user_excludes is not None and user_excludes.decide(rel_slash, name_slash):
-                    exclude(USER_EXCLUDE, rel_slash)
-                elif ignored(rel_slash, name_slash, rules):
-                    exclude(GITIGNORE, rel_slash)
-                elif os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
-                    exclude(VIRTUALENV, rel_slash)
-                else:
-                    subdirs.append(rel)
-                continue
-            # files: the hot path, kept inline because it runs once per file
-            if secrets is not None and secrets.decide(rel, name):
-                exclude(SECRET, rel)
-                continue
-            if user_excludes is not None and user_excludes.decide(rel, name):
-                exclude(USER_EXCLUDE, rel)
-                continue
-            verdict = None
-            for rules_file in newest_first:
-                verdict = rules_file.decide(rel, name)
-                if verdict is not None:
-                    break
-            if verdict:
-                exclude(GITIGNORE, rel)
-            elif name.endswith(DEFAULT_EXCLUDED_SUFFIXES):
-                exclude(DEFAULT, rel)
-            elif is_link:
-                self.add_link(entry.path, rel)
-            else:
+            if is_file:
+                if ((reject is not None and reject.match(name) is not None)
+                        or (path_checks and fast.suspect(rel, name))):
+                    reason = self.file_reason(rel, name, rules)
+                    if reason is not None:
+                        exclude(reason, rel)
+                        continue
                 try:
-                    info = entry.stat(follow_symlinks=False)
+                    size = entry.stat(follow_symlinks=False).st_size
                 except OSError:
                     exclude(UNREADABLE, rel)
                     continue
-                size = info.st_size
                 dot = name.rfind(".")
                 ext = name[dot + 1:].lower() if dot >= 0 else ""
-                if not S_ISREG(info.st_mode):
-                    exclude(SPECIAL, rel)
-                elif ext in BINARY_EXTENSIONS:
+                if ext in BINARY_EXTENSIONS:
                     exclude(BINARY, rel)
                 elif size > max_bytes:
                     exclude(TOO_LARGE, rel)
@@ -506,8 +577,29 @@ class _Collector:
                     exclude(BINARY, rel)
                 else:
                     files[rel] = ScopeFile(rel, size, (size + 3) >> 2)
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_link = not is_dir and entry.is_symlink()
+            except OSError:
+                exclude(UNREADABLE, rel)
+                continue
+            if is_dir:
+                reason = self.dir_reason(rel + "/", name, rules)
+                if reason is None:
+                    subdirs.append(rel)
+                else:
+                    exclude(reason, rel + "/")
+            elif is_link:
+                reason = self.file_reason(rel, name, rules)
+                if reason is None:
+                    self.add_link(entry.path, rel)
+                else:
+                    exclude(reason, rel)
+            else:
+                exclude(SPECIAL, rel)
         for sub in subdirs:
-            self.walk(sub, rules)
+            self.walk(sub, rules, fast)
 
     def add_link(self, abs_path: str, rel: str) -> None:
         """A symlink: kept when it points at a regular file inside the workspace; never followed into folders."""
@@ -675,7 +767,8 @@ def compute_scope(request: ScopeRequest, settings: Settings) -> Scope:
         collector.walk("", list(collector.base_rules))
         sources.append("the whole workspace")
 
-    files = sorted(collector.files.values(), key=lambda f: f.path)
+    found = collector.files
+    files = [found[path] for path in sorted(found)]
     return Scope(root, files, scope_selection, collector.excluded, collector.counts, refused, sources)
 
 

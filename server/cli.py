@@ -32,6 +32,10 @@ def serve(tcp: bool, host: str, port: int) -> None:
         server.start_tcp(host, port)
     else:
         server.start_io()
+    # pygls returns here after `exit`, but its stdin reader thread may still block in readline() and
+    # keep the process alive; runs were stopped and the store closed during `shutdown`, so leave now
+    sys.stderr.flush()
+    os._exit(0 if server.protocol._shutdown else 1)
 
 
 def main() -> None:

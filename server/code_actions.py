@@ -7,6 +7,7 @@ the latest run). A fix whose code changed since the finding was anchored is not 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from .diagnostics import SOURCE, Tracked
 from .documents import path_of
 from .edits import FixNotApplicable, fix_paths, merge, plan, to_workspace_edit
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .server import WorkcrewServer
@@ -109,7 +112,8 @@ async def _quick_fixes(ls: WorkcrewServer, params: types.CodeActionParams,
     if isinstance(fix, dict) and fix.get("edits") and not stale:
         try:
             edit, _ = await fix_edit(ls, [fix])
-        except FixNotApplicable:
+        except FixNotApplicable as exc:
+            log.info("fix for %s not offered: %s", finding["id"], exc)
             edit = None
         if edit is not None:
             out.append(types.CodeAction(

@@ -91,26 +91,25 @@ class RunRegistry:
 
     async def _pump(self, session: RunSession) -> None:
         handle = session.handle
-        ticker = asyncio.get_running_loop().create_task(self._ticker(session))
+        loop = asyncio.get_running_loop()
+        ticker = loop.create_task(self._ticker(session))
+        consumer = loop.create_task(self._consume(session))
         try:
-            async for event in handle.events():
-                if event.type == "finding":
-                    finding = event.data.get("finding")
-                    if isinstance(finding, dict) and self.ls.diagnostics_store.add(
-                            handle.run_id, session.workflow.name, finding) is not None:
-                        session.findings += 1
-                elif event.type in AGENT_DONE:
-                    session.done_agents += 1
-                session.dirty = True
             result = await handle.result()
             outcome = result.to_json()
         except asyncio.CancelledError:
-            outcome = {"run_id": handle.run_id, "status": "cancelled"}
-        except Exception as exc:  # the run's own failure is in its result; this is a bug in the pump
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            outcome = {"run_id": handle.run_id, "status": "cancelled"}  # the run task itself was cancelled
+        except Exception as exc:  # the run's own failure is in its result; this is a bug in the engine
             log.exception("run %s", handle.run_id)
             outcome = {"run_id": handle.run_id, "status": "failed", "error": str(exc)}
         finally:
             ticker.cancel()
+        # the event stream ends with the run; if the run died without closing it, stop waiting
+        await asyncio.wait([consumer], timeout=1.0)
+        consumer.cancel()
         session.outcome = outcome
         with anyio.CancelScope(shield=True):
             await self.ls.diagnostics_store.flush()
@@ -122,6 +121,18 @@ class RunRegistry:
                 "error": outcome.get("error"), "findings": session.findings, "usage": outcome.get("usage"),
                 "agents": outcome.get("agents"),
             })
+
+    async def _consume(self, session: RunSession) -> None:
+        handle = session.handle
+        async for event in handle.events():
+            if event.type == "finding":
+                finding = event.data.get("finding")
+                if isinstance(finding, dict) and self.ls.diagnostics_store.add(
+                        handle.run_id, session.workflow.name, finding) is not None:
+                    session.findings += 1
+            elif event.type in AGENT_DONE:
+                session.done_agents += 1
+            session.dirty = True
 
     async def _ticker(self, session: RunSession) -> None:
         while True:
@@ -154,7 +165,8 @@ class RunRegistry:
         self.closing = True
         running = self.active()
         for session in running:
-            session.handle.cancel()
+            if not session.handle.state.cancelled:  # a second cancel would interrupt the run's own cleanup
+                session.handle.cancel()
         for session in running:
             try:
                 with anyio.fail_after(timeout):
@@ -165,6 +177,9 @@ class RunRegistry:
             if store is not None:
                 store.update_run(session.run_id, status="interrupted",
                                  error="interrupted: the language server shut down")
+        pumps = [s.pump for s in self.sessions.values() if s.pump is not None and not s.pump.done()]
+        if pumps:  # their last notifications go out before the shutdown response
+            await asyncio.wait(pumps, timeout=timeout)
         stores = {s.handle.state.store for s in running if s.handle.state.store is not None}
         for store in stores:
             if store is not None:

@@ -86,6 +86,8 @@ class WorkcrewServer(LanguageServer):
     def report_server_error(self, error: Exception, source: Any) -> None:
         # errors in requests are in their responses; the rest goes to the log, not a popup per error
         log.error("%s", error)
+        if self.protocol._shutdown:
+            return
         try:
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=f"workcrew: {error}"))
         except Exception:
@@ -147,10 +149,16 @@ def build() -> WorkcrewServer:
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(params: Any) -> None:
+        log.info("shutdown: stopping %d run(s)", len(server.runs.active()))
         server.diagnostics_store.stop()
         await server.runs.shutdown()
         if server.run_store is not None:
             await anyio.to_thread.run_sync(server.run_store.close)
+        log.info("shutdown: done")
+
+    @server.feature(types.EXIT)
+    def exit_(params: Any) -> None:
+        log.info("exit")
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:

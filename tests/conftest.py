@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from workcrew.engine import RunResult, RunStore, Settings, load_workflow, start
 from workcrew.engine.scenario import Scenario
 

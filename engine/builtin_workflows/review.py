@@ -27,6 +27,7 @@ FINDINGS = {
                 "required": ["title", "line"],
                 "properties": {
                     "title": {"type": "string"},
+                    "path": {"type": "string"},
                     "message": {"type": "string"},
                     "line": {"type": "integer", "minimum": 1},
                     "end_line": {"type": "integer", "minimum": 1},
@@ -103,6 +104,7 @@ def decide(votes):
 
 
 def as_finding(path, bug, verdict, votes, ballots):
+    path = bug.get("path") or path  # a module's finder names the file inside it
     line = int(bug["line"])
     evidence = [{"path": path, "line": e.get("line") or line, "note": e["note"]} for e in bug.get("evidence") or []]
     for index, ballot in enumerate(ballots):
@@ -132,7 +134,7 @@ def as_finding(path, bug, verdict, votes, ballots):
 def find(path):
     return agent(
         f"Review {path} for {focus}. Read the file (and what it calls when needed). For each real problem give "
-        "the line, a short title, a message explaining the failure, the exact snippet of the faulty code, "
+        "the file's workspace-relative path, the line, a short title, a message explaining the failure, the exact snippet of the faulty code, "
         "evidence (lines and notes) and, when the fix is local, an exact-text fix {old, new} where old occurs "
         "once in the file. Report nothing you cannot point at.",
         schema=FINDINGS, label=f"find {path}", phase="Find",
@@ -144,12 +146,13 @@ async def verify(found, path):
         return None  # the finder failed: pipeline() keeps its reason, reported as dropped below
 
     async def judge(bug):
+        where = bug.get("path") or path
         ballots = await parallel([
             agent(
-                f"You are skeptic #{i}. Try hard to REFUTE this claimed problem in {path} at line {bug['line']}: "
+                f"You are skeptic #{i}. Try hard to REFUTE this claimed problem in {where} at line {bug['line']}: "
                 f"{bug['title']}. {bug.get('message') or ''} Read the code yourself. Answer refuted=true if it is "
                 "not a real problem, cannot happen, or you are unsure; refuted=false only if you confirmed it.",
-                schema=VERDICT, label=f"verify {path}:{bug['line']}#{i}", phase="Verify",
+                schema=VERDICT, label=f"verify {where}:{bug['line']}#{i}", phase="Verify",
             )
             for i in range(skeptics)
         ])

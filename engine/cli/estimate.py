@@ -9,7 +9,15 @@ from typing import Any
 import anyio
 import click
 
-from ..approval import approved_settings, decide, estimate_text, prompt_text, remember, remembered, summary_line
+from ..approval import (
+    approved_settings,
+    decide,
+    estimate_text,
+    prompt_text,
+    remember,
+    remembered,
+    summary_line,
+)
 from ..discovery import resolve
 from ..errors import UnknownModel, WorkcrewError
 from ..estimate import Estimate, estimate, unknown_model_message

@@ -61,7 +61,7 @@ UNBOUNDED_ITERATORS = {"count", "cycle", "repeat"}
 C_CONSUMERS = {"list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "max", "min", "all", "any", "bytes",
                "str", "join", "extend", "update", "prod", "fsum", "Counter", "deque", "OrderedDict", "reversed"}
 MAX_INT_BITS = 1_000_000  # about 300,000 decimal digits
-MAX_REPEAT = 100_000_000  # elements or characters made by one `*` or range()
+MAX_REPEAT = 10_000_000  # elements or characters made by one `*` or range()
 
 SAFE_BUILTIN_NAMES = [
     "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "dict", "divmod", "enumerate",
@@ -118,7 +118,25 @@ _MODULES: dict[str, types.ModuleType] = {
     "json": json, "re": re, "math": math, "itertools": itertools, "collections": collections,
     "textwrap": textwrap, "enum": enum, "dataclasses": dataclasses, "typing": typing, "pydantic": pydantic,
 }
-_OVERRIDES: dict[str, dict[str, Any]] = {"pydantic": {"BaseModel": ScriptModel}}
+MAX_FACTORIAL_N = 100_000
+
+
+def _bounded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """math.factorial/comb/perm with n capped: one call on a huge n runs for minutes in C."""
+
+    def call(n: Any, *rest: Any) -> Any:
+        if isinstance(n, int) and n > MAX_FACTORIAL_N:
+            raise OverflowError(f"math.{function.__name__}({n:,}) is over the {MAX_FACTORIAL_N:,} limit for workflow scripts")
+        return function(n, *rest)
+
+    call.__name__ = function.__name__
+    return call
+
+
+_OVERRIDES: dict[str, dict[str, Any]] = {
+    "pydantic": {"BaseModel": ScriptModel},
+    "math": {name: _bounded(getattr(math, name)) for name in ("factorial", "comb", "perm")},
+}
 ALLOWED_MODULES = set(MODULE_EXPORTS)
 
 
@@ -165,11 +183,12 @@ def _int_bits(value: Any) -> int:
 
 
 def guarded_pow(base: Any, exponent: Any, modulo: Any = None) -> Any:
-    if modulo is None and isinstance(exponent, int) and exponent > 1 and abs(_int_bits(base)) > 1:
-        bits = _int_bits(base) * exponent
+    if modulo is None and isinstance(exponent, int) and exponent > 1 and _int_bits(base) > 1:
+        bits = int(math.log2(abs(base)) * exponent) + 1
         if bits > MAX_INT_BITS:
             raise OverflowError(
-                f"{base.bit_length()}-bit ** {exponent} would be about {bits:,} bits; workflow scripts cap "
+                f"{base if _int_bits(base) < 64 else f'a {_int_bits(base)}-bit integer'} ** {exponent:,} would "
+                f"have about {bits:,} bits; workflow scripts cap "
                 f"integers at {MAX_INT_BITS:,} bits because one such step cannot be interrupted"
             )
     return pow(base, exponent, modulo) if modulo is not None else base**exponent
@@ -182,6 +201,10 @@ def guarded_lshift(value: Any, count: Any) -> Any:
 
 
 def guarded_mul(left: Any, right: Any) -> Any:
+    bits = _int_bits(left) + _int_bits(right)
+    if bits > MAX_INT_BITS and _int_bits(left) and _int_bits(right):
+        raise OverflowError(f"multiplying these integers would make about {bits:,} bits; workflow scripts cap "
+                            f"integers at {MAX_INT_BITS:,} bits because one such step cannot be interrupted")
     for seq, times in ((left, right), (right, left)):
         if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
             raise MemoryError(

@@ -13,7 +13,6 @@ from ..scenario import Answer, Scenario, Turn, estimate_tokens
 from ..settings import Settings
 from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError
 
-
 _TOOL_TEXT: dict[tuple[str, str], str] = {}
 
 

@@ -174,23 +174,24 @@ class ScriptContext:
                 record.restart_requested = False
                 state.save_agent(record, "state", "started_at")
                 state.emit("agent_started", agent=record.view())
-                with anyio.CancelScope() as scope:
+                # one scope serves the per-agent timeout (its deadline) and skip/restart (cancel)
+                deadline = anyio.current_time() + timeout
+                with anyio.CancelScope(deadline=deadline) as scope:
                     record.cancel_scope = scope
                     environment = None
                     try:
-                        with anyio.fail_after(timeout):
-                            environment = await state.environment(state, record)
-                            outcome = await run_agent(
-                                state.client, spec, tools=environment.toolbox,
-                                budget=state.budget if state.budget.limited else None,
-                                on_progress=lambda data: self._progress(record, data),
-                                on_rate_limit=state.scheduler.on_rate_limit,
-                            )
-                            record.patch = await environment.finish(True)
+                        environment = await state.environment(state, record)
+                        outcome = await run_agent(
+                            state.client, spec, tools=environment.toolbox,
+                            budget=state.budget if state.budget.limited else None,
+                            on_progress=lambda data: self._progress(record, data),
+                            on_rate_limit=state.scheduler.on_rate_limit,
+                        )
+                        record.patch = await environment.finish(True)
                     except AgentFailed as exc:
                         failure = exc
-                    except TimeoutError:
-                        failure = AgentFailed(f"timed out after {timeout:g} s", kind="timeout")
+                    except TimeoutError as exc:  # a timeout inside the provider or a tool
+                        failure = AgentFailed(f"timed out: {exc}" if str(exc) else "timed out", kind="timeout")
                     except WorkcrewError as exc:
                         failure = AgentFailed(str(exc), kind="error")
                     finally:
@@ -201,9 +202,13 @@ class ScriptContext:
                 if scope.cancelled_caught:
                     if record.restart_requested:
                         record.state = "queued"
+                        record.skip_requested = False
                         state.emit("agent_queued", agent=record.view(), restarted=True)
                         continue
-                    failure = AgentFailed("skipped by the user", kind="skipped")
+                    if record.skip_requested or anyio.current_time() < deadline:
+                        failure = AgentFailed("skipped by the user", kind="skipped")
+                    else:
+                        failure = AgentFailed(f"timed out after {timeout:g} s", kind="timeout")
             return self._finish(record, outcome, failure)
 
     def _progress(self, record: AgentRecord, data: dict[str, Any]) -> None:

@@ -94,6 +94,7 @@ class RunHandle:
         record = self.state.agents.get(agent_id)
         if record is None or record.cancel_scope is None:
             return False
+        record.skip_requested = True
         record.cancel_scope.cancel()
         return True
 

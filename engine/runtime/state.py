@@ -51,6 +51,7 @@ class AgentRecord:
     patch: Patch | None = None
     cancel_scope: anyio.CancelScope | None = None
     restart_requested: bool = False
+    skip_requested: bool = False
 
     def elapsed(self) -> float:
         if self.started_at is None:
@@ -70,6 +71,7 @@ class AgentRecord:
 
 
 PERSISTED_AGENT_KEYS = ("id", "label", "phase", "state", "tokens", "cost_usd", "error", "error_kind")
+_TURN_ONLY = frozenset({"agent", "turn"})
 
 
 class AgentEnvironment:
@@ -89,7 +91,9 @@ async def no_tools(state: RunState, record: AgentRecord) -> AgentEnvironment:
 
 
 class RunState:
-    TICK_GAP_S = 1.0  # a pause between two ticks this long means the script was not the one running
+    # a pause between two ticks this long means the script was not the one running; at most half the
+    # slice, so another run's stopped busy stretch (at least a slice long) always resets this one's
+    TICK_GAP_S = 1.0
 
     def __init__(self, run_id: str, settings: Settings, client: ModelClient, store: RunStore | None,
                  budget: Budget, asker: Asker | None = None,
@@ -119,6 +123,7 @@ class RunState:
         self._seen_beat = self.beat
         self._slice_start = self.beat
         self._last_tick = self.beat
+        self._tick_gap = min(self.TICK_GAP_S, settings.sync_slice_s / 2)
         self.script_dead: str | None = None
         self.cancelled = False
         if store is not None:
@@ -132,6 +137,8 @@ class RunState:
     def _persist(self, event: Event) -> None:
         assert self.store is not None
         data = event.data
+        if event.type == "agent_progress" and data.keys() <= _TURN_ONLY:
+            return  # a bare turn count: the agent row has it; tool calls and errors are kept
         agent = data.get("agent")
         if agent is not None:
             # the agents table holds the full record; the stored event keeps what a timeline needs
@@ -156,7 +163,7 @@ class RunState:
         if self.script_dead is not None:
             raise ScriptInterrupted(self.script_dead)
         now = time.monotonic()
-        if self.beat != self._seen_beat or now - self._last_tick > self.TICK_GAP_S:
+        if self.beat != self._seen_beat or now - self._last_tick > self._tick_gap:
             self._seen_beat = self.beat
             self._slice_start = now
         self._last_tick = now

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-
 from workcrew.engine.agent_loop import AgentSpec, run_agent
 from workcrew.engine.errors import AgentFailed, UsageError
 from workcrew.engine.providers.anthropic import AnthropicModel
@@ -131,7 +130,7 @@ async def test_a_stalled_stream_is_aborted_and_retried(simulator: Callable[..., 
                      {"respond": {"text": "after the stall"}}])
     outcome = await ask(sim, stall_timeout_s=0.3)
     assert outcome.value == "after the stall" and outcome.retries == 1
-    with pytest.raises(AgentFailed, match="stalled: no bytes for 0.3 s"):
+    with pytest.raises(AgentFailed, match=r"stalled: no bytes for 0\.3 s"):
         await ask(simulator([{"respond": {"stall_s": 30}}]), stall_timeout_s=0.3, retries=0)
 
 
@@ -187,7 +186,6 @@ async def test_thinking_blocks_are_echoed_back_unchanged(simulator: Callable[...
 
 async def test_two_hundred_concurrent_streams(simulator: Callable[..., SimulatorThread]) -> None:
     import anyio
-
     from workcrew.engine.providers.base import ModelRequest
 
     sim = simulator([{"respond": {"text": "ok"}, "latency_ms": 200}])

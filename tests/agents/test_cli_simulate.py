@@ -39,10 +39,18 @@ def test_run_example_against_the_simulator_end_to_end(tmp_path: Path) -> None:
 
 
 def test_run_with_the_anthropic_provider_and_no_key_fails_before_running(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")}
-    done = subprocess.run(
-        [sys.executable, "-m", "workcrew.engine.cli", "run", "examples/review_files.py", "--provider", "anthropic",
-         "-C", "examples/workspace", "--state-dir", str(tmp_path), "--yes", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert "set ANTHROPIC_API_KEY or use --provider simulated" in done.stderr
+    from click.testing import CliRunner
+    from workcrew.engine.cli import cli
+
+    done = CliRunner().invoke(
+        cli, ["run", str(ROOT / "examples/review_files.py"), "--provider", "anthropic", "-C",
+              str(ROOT / "examples/workspace"), "--state-dir", str(tmp_path), "--yes", "--json"],
+        env={"ANTHROPIC_API_KEY": None, "ANTHROPIC_AUTH_TOKEN": None, "WORKCREW_PROVIDER": None})
+    assert done.exit_code == 2
+    assert "set ANTHROPIC_API_KEY or use --provider simulated" in done.output
+    if (tmp_path / "workcrew.db").exists():
+        from workcrew.engine import RunStore
+
+        store = RunStore(tmp_path)
+        assert store.list_runs() == []  # nothing ran
+        store.close()

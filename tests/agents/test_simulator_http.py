@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx2
-
 from workcrew.engine.scenario import estimate_tokens
 from workcrew.engine.simulator import SimulatorThread
 

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from workcrew.engine.settings import Settings
 from workcrew.engine.tools import MAX_GREP_MATCHES, AgentToolBox
 
@@ -118,7 +117,7 @@ async def test_bad_regex_and_unknown_tool_are_tool_errors(tree: Path) -> None:
 
 async def test_edits_go_to_the_overlay_never_the_users_files(tree: Path) -> None:
     tools = box(tree)
-    text, error = await tools.call("edit_file", {"path": "src/app.py", "old": "a - b", "new": "a + b"})
+    _, error = await tools.call("edit_file", {"path": "src/app.py", "old": "a - b", "new": "a + b"})
     assert not error
     assert "a - b" in (tree / "src" / "app.py").read_text()  # the user's file is untouched
     seen, _ = await tools.call("read_file", {"path": "src/app.py"})
@@ -127,8 +126,8 @@ async def test_edits_go_to_the_overlay_never_the_users_files(tree: Path) -> None
     assert not (tree / "src" / "new.py").exists()
     found, _ = await tools.call("glob", {"pattern": "src/*.py"})
     assert "src/new.py" in found.splitlines()
-    ambiguous, error = await tools.call("edit_file", {"path": "src/util.py", "old": "", "new": "x"})
-    assert error
+    text, error = await tools.call("edit_file", {"path": "src/util.py", "old": "", "new": "x"})
+    assert error and "'old' is empty" in text
 
 
 async def test_edits_that_do_not_apply_explain_why(tree: Path) -> None:

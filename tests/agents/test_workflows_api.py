@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from workcrew.engine import RunStore
-from workcrew.engine.patches import apply_patch
 from workcrew.engine.findings import Patch
+from workcrew.engine.patches import apply_patch
 from workcrew.engine.simulator import SimulatorThread
 
 from .conftest import API_KEY

@@ -13,9 +13,11 @@ import jsonschema
 import pytest
 from workcrew.engine import RunResult, RunStore, Settings, start
 from workcrew.engine.discovery import resolve
+from workcrew.engine.providers.anthropic import AnthropicModel
 from workcrew.engine.providers.simulated import SimulatedModel
 from workcrew.engine.report import RunRecords, load_records, report_path, sarif_schema, to_sarif
 from workcrew.engine.scenario import Scenario
+from workcrew.engine.simulator import SimulatorThread
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "builtins"
 
@@ -59,22 +61,34 @@ def run_builtin(tmp_path: Path) -> RunBuiltin:
     """``await run_builtin(name, scenario=None, args=None, **settings)``: the fixture's scenario and args
     unless given; the workspace is a fresh copy of ``tests/fixtures/builtins/<name>/workspace``."""
     stores: list[RunStore] = []
+    simulators: list[SimulatorThread] = []
 
-    async def run(name: str, *, scenario: dict[str, Any] | None = None, args: Any = None,
-                  prepare: Callable[[Path], None] | None = None, **overrides: Any) -> BuiltinRun:
+    async def run(name: str, *, scenario: dict[str, Any] | None = None, args: Any = None, http: bool = False,
+                  **overrides: Any) -> BuiltinRun:
         workspace = tmp_path / f"{name}-ws"
         shutil.copytree(FIXTURES / name / "workspace", workspace)
-        if prepare is not None:
-            prepare(workspace)
-        settings = Settings(workspace=workspace, state_dir=tmp_path / "state", models={"default": "simulated"},
-                            **overrides)
+        rules = Scenario.from_data(scenario if scenario is not None else fixture_scenario(name))
+        client: Any
+        if http:
+            # the production path: the real anthropic SDK over HTTP to the Messages-API simulator
+            sim = SimulatorThread(rules).start()
+            simulators.append(sim)
+            settings = Settings(workspace=workspace, state_dir=tmp_path / "state", provider="anthropic",
+                                base_url=sim.url, **overrides)
+            client = AnthropicModel.from_settings(settings, env={"ANTHROPIC_API_KEY": "sk-ant-test-builtins"})
+        else:
+            settings = Settings(workspace=workspace, state_dir=tmp_path / "state", models={"default": "simulated"},
+                                **overrides)
+            client = SimulatedModel(rules)
         store = RunStore(settings.resolved_state_dir())
         stores.append(store)
         workflow = resolve(name, workspace, home=tmp_path / "home")
         assert workflow.origin == "builtin" and not workflow.problems, workflow.problems
-        client = SimulatedModel(Scenario.from_data(scenario if scenario is not None else fixture_scenario(name)))
         handle = start(workflow, fixture_args(name) if args is None else args, settings, client=client, store=store)
-        outcome = await handle.result()
+        try:
+            outcome = await handle.result()
+        finally:
+            await client.aclose()
         records = load_records(store, outcome.run_id)
         md_path = report_path(store.state_dir, outcome.run_id)
         assert md_path.is_file(), f"the run did not write {md_path}: {outcome.logs}"
@@ -83,3 +97,5 @@ def run_builtin(tmp_path: Path) -> RunBuiltin:
     yield run
     for store in stores:
         store.close()
+    for sim in simulators:
+        sim.stop()

@@ -20,8 +20,9 @@ def python_with_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
-async def test_fix_patches_pass_the_tests_and_failures_go_back_to_a_fixer(run_builtin: RunBuiltin) -> None:
-    run = await run_builtin("fix")
+@pytest.mark.parametrize("http", [False, True], ids=["in-process", "sdk-over-http"])
+async def test_fix_patches_pass_the_tests_and_failures_go_back_to_a_fixer(run_builtin: RunBuiltin, http: bool) -> None:
+    run = await run_builtin("fix", http=http)
     assert run.outcome.status == "succeeded", run.outcome.error
     # stats: 1 round; parse: round 1 fails the tests, round 2 passes
     assert run.outcome.agents == {"launched": 3, "succeeded": 3, "failed": 0, "cached": 0, "running": 0}

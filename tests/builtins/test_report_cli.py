@@ -41,6 +41,10 @@ def test_report_formats_come_from_the_store(review_run: tuple[Path, Path, str], 
     assert code == 0
     assert md == report_path(state.resolve(), run_id).read_text()
     assert "2 confirmed, 0 unverified, 1 refuted" in md
+    # the CLI approved an estimate before the run: the report sets it against what was used
+    estimate = md.split("Estimate vs actual:")[1]
+    assert any(line.startswith("| agents | ") and line.endswith(" | 12 |") for line in estimate.splitlines())
+    assert any(line.startswith("| Verify | ") and "| 9 | $" in line for line in estimate.splitlines())
 
     code, text, _ = report(state, run_id, "--format", "json")
     data = json.loads(text)

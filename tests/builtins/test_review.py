@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from .conftest import BuiltinRun, RunBuiltin, fixture_scenario
 
 
@@ -11,8 +13,10 @@ def by_title(run: BuiltinRun) -> dict[str, dict[str, Any]]:
     return {f["title"]: f for f in run.records.findings}
 
 
-async def test_review_confirms_by_majority_and_reports_files_verdicts_and_fixes(run_builtin: RunBuiltin) -> None:
-    run = await run_builtin("review")
+@pytest.mark.parametrize("http", [False, True], ids=["in-process", "sdk-over-http"])
+async def test_review_confirms_by_majority_and_reports_files_verdicts_and_fixes(run_builtin: RunBuiltin,
+                                                                               http: bool) -> None:
+    run = await run_builtin("review", http=http)
     assert run.outcome.status == "succeeded", run.outcome.error
     # 3 finders + 3 findings x 3 skeptics
     assert run.outcome.agents["launched"] == 12 and run.outcome.agents["failed"] == 0
@@ -43,7 +47,9 @@ async def test_review_confirms_by_majority_and_reports_files_verdicts_and_fixes(
     assert change["replacements"][0]["insertedContent"]["text"].endswith("if values else 0.0")
 
 
-async def test_missing_votes_make_findings_unverified_and_failed_agents_are_reported(run_builtin: RunBuiltin) -> None:
+@pytest.mark.parametrize("http", [False, True], ids=["in-process", "sdk-over-http"])
+async def test_missing_votes_make_findings_unverified_and_failed_agents_are_reported(run_builtin: RunBuiltin,
+                                                                                    http: bool) -> None:
     rules = fixture_scenario("review")["rules"]
     faults = [
         # two of calc.py's three skeptics fail: one HTTP 500, one times out -> 1 upheld, 2 missing
@@ -55,7 +61,7 @@ async def test_missing_votes_make_findings_unverified_and_failed_agents_are_repo
         # util.py's finder fails: the file is reported as not reviewed
         {"match": {"label": "^find util"}, "respond": {"error": 500, "retry_after": 0}},
     ]
-    run = await run_builtin("review", scenario={"rules": faults + rules}, api_retries=1, agent_timeout_s=0.5)
+    run = await run_builtin("review", scenario={"rules": faults + rules}, api_retries=1, agent_timeout_s=0.5, http=http)
     assert run.outcome.status == "succeeded", run.outcome.error
     findings = by_title(run)
     calc = findings["average() divides by zero on an empty list"]
@@ -73,10 +79,12 @@ async def test_missing_votes_make_findings_unverified_and_failed_agents_are_repo
     assert "average() divides by zero" in unverified and "1 upheld, 0 refuted, 2 missing" in unverified
     confirmed = md.split("## Findings")[1].split("## Unverified")[0]
     assert "average() divides by zero" not in confirmed
-    assert "- `util.py`: not reviewed: find util.py: simulated HTTP 500" in md
-    failed = md.split("### Failed agents (4)")[1]
+    (dropped,) = [line for line in md.splitlines() if line.startswith("- `util.py`: not reviewed: find util.py: ")]
+    assert "simulated HTTP 500" in dropped
+    failed = md.split("### Failed agents (4)")[1].split("## Cost")[0]
     assert "| verify calc.py:5#2 | Verify | timeout | timed out after 0.5 s |" in failed
-    assert "| find util.py | Find | api | simulated HTTP 500 (gave up after 2 attempts) |" in failed
+    (finder,) = [line for line in failed.splitlines() if "| find util.py | Find | api |" in line]
+    assert "simulated HTTP 500" in finder and "(gave up after 2 attempts)" in finder
 
     sarif = run.sarif()
     levels = {r["properties"]["verdict"]: (r.get("kind"), r["level"]) for r in sarif["runs"][0]["results"]}

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from workcrew.engine import RunStore, Settings, Workflow
 from workcrew.engine.approval import approved_settings, decide, prompt_text, remember, remembered
 from workcrew.engine.estimate import Estimate, estimate

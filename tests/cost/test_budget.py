@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from workcrew.engine import BudgetExceeded, RunStore
 from workcrew.engine.budget import Budget
 from workcrew.engine.pricing import Usage, price_of

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from workcrew.engine import Settings, load_workflow, start
 from workcrew.engine.dryrun import run_in_virtual_time
 from workcrew.engine.providers.simulated import SimulatedModel

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from workcrew.engine import RunStore, Settings, UnknownModel, Workflow, load_workflow, start
 from workcrew.engine.estimate import Estimate, estimate
 from workcrew.engine.providers.simulated import SimulatedModel

@@ -109,18 +109,20 @@ def ensure_code_server() -> CodeServer:
         return CodeServer(node_home / "bin" / "node", entry)
 
 
-def build_vsix() -> Path:
-    """`npm run package` in vscode-extension (npm ci first when node_modules is missing)."""
+def build_vsix(into: Path) -> Path:
+    """`npm run package` in vscode-extension (npm ci first when node_modules is missing); returns a copy
+    in ``into`` so a concurrent build cannot change the file while code-server installs it."""
     if shutil.which("npm") is None:
         raise SetupError("npm is not on PATH: install Node.js and npm")
     with _locked(cache_dir() / ".vsix.lock"):
         if not (EXTENSION_DIR / "node_modules").is_dir():
             _run(["npm", "ci", "--no-audit", "--no-fund"], EXTENSION_DIR)
         _run(["npm", "run", "package"], EXTENSION_DIR, timeout=600)
-    vsix = EXTENSION_DIR / "workcrew.vsix"
-    if not vsix.exists():
-        raise SetupError(f"npm run package did not produce {vsix}")
-    return vsix
+        built = EXTENSION_DIR / "workcrew.vsix"
+        if not built.exists():
+            raise SetupError(f"npm run package did not produce {built}")
+        into.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy2(built, into / built.name))
 
 
 def clean_env() -> dict[str, str]:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 
 from .codeserver import (
     CHROMIUM,
@@ -46,7 +47,6 @@ if not CHROMIUM.exists():
     pytest.skip(f"Chromium is not installed at {CHROMIUM}: run `{INSTALL_HINT}` to enable the VS Code "
                 "end-to-end test", allow_module_level=True)
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra has it)")
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +55,8 @@ def code_server() -> CodeServer:
 
 
 @pytest.fixture(scope="module")
-def vsix() -> Path:
-    return build_vsix()
+def vsix(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_vsix(tmp_path_factory.mktemp("vsix"))
 
 
 @pytest.fixture
@@ -88,8 +88,8 @@ def server(code_server: CodeServer, vsix: Path, workspace: Path, tmp_path: Path)
 
 
 @pytest.fixture
-def page(server: RunningCodeServer) -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
+def page(server: RunningCodeServer) -> Iterator[Page]:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()
@@ -103,7 +103,7 @@ def page(server: RunningCodeServer) -> Iterator[object]:
 class Steps:
     """Numbered screenshots, and a failure message that carries the code-server log."""
 
-    def __init__(self, page: object, server: RunningCodeServer) -> None:
+    def __init__(self, page: Page, server: RunningCodeServer) -> None:
         self.page = page
         self.server = server
         self.n = 0
@@ -114,7 +114,7 @@ class Steps:
     def shot(self, name: str) -> Path:
         self.n += 1
         path = SHOTS / f"{self.n:02d}-{name}.png"
-        self.page.screenshot(path=str(path))  # type: ignore[attr-defined]
+        self.page.screenshot(path=str(path))
         return path
 
 
@@ -128,93 +128,108 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def run_command(page: object, title: str) -> None:
-    page.keyboard.press("F1")  # type: ignore[attr-defined]
-    box = page.locator(".quick-input-widget input")  # type: ignore[attr-defined]
+def run_command(page: Page, title: str) -> None:
+    page.keyboard.press("F1")
+    box = page.locator(".quick-input-widget input")
     box.wait_for(state="visible", timeout=10_000)
     box.fill(f">{title}")
-    row = page.locator(".quick-input-widget .monaco-list-row", has_text=title).first  # type: ignore[attr-defined]
+    row = page.locator(".quick-input-widget .monaco-list-row", has_text=title).first
     row.wait_for(state="visible", timeout=10_000)
     row.click()
 
 
-def test_selection_to_fixed_file(page: object, server: RunningCodeServer, workspace: Path) -> None:
-    pw = sync_api
+def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspace: Path) -> None:
     steps = Steps(page, server)
     calc = workspace / "calc.py"
     assert BUGGY_LINE in calc.read_text()
     try:
-        page.goto(f"{server.url}/?folder={workspace}")  # type: ignore[attr-defined]
-        page.locator("div.monaco-workbench").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+        page.goto(f"{server.url}/?folder={workspace}")
+        page.locator("div.monaco-workbench").wait_for(timeout=60_000)
 
         # The extension activated and its daemon answered: the status-bar item shows the idle icon.
-        page.locator(".statusbar-item .codicon-checklist").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+        page.locator(".statusbar-item .codicon-checklist").wait_for(timeout=60_000)
         steps.shot("workbench-daemon-running")
 
         # Open calc.py and select average() (lines 4-6).
-        page.keyboard.press("Control+P")  # type: ignore[attr-defined]
-        page.locator(".quick-input-widget input").fill("calc.py")  # type: ignore[attr-defined]
-        page.locator(".quick-input-widget .monaco-list-row", has_text="calc.py").first.wait_for(timeout=10_000)  # type: ignore[attr-defined]
-        page.keyboard.press("Enter")  # type: ignore[attr-defined]
-        page.locator(".tab", has_text="calc.py").wait_for(timeout=15_000)  # type: ignore[attr-defined]
-        editor = page.locator(".monaco-editor .view-lines").first  # type: ignore[attr-defined]
+        page.keyboard.press("Control+P")
+        page.locator(".quick-input-widget input").fill("calc.py")
+        page.locator(".quick-input-widget .monaco-list-row", has_text="calc.py").first.wait_for(timeout=10_000)
+        page.keyboard.press("Enter")
+        page.locator(".tab", has_text="calc.py").wait_for(timeout=15_000)
+        editor = page.locator(".monaco-editor .view-lines").first
         editor.wait_for(timeout=15_000)
         editor.click()
-        page.keyboard.press("Control+G")  # type: ignore[attr-defined]
-        page.keyboard.type("4")  # type: ignore[attr-defined]
-        page.keyboard.press("Enter")  # type: ignore[attr-defined]
-        page.keyboard.press("Home")  # type: ignore[attr-defined]
+        page.keyboard.press("Control+G")
+        page.keyboard.type("4")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Home")
         for _ in range(3):
-            page.keyboard.press("Shift+ArrowDown")  # type: ignore[attr-defined]
-        page.locator(".monaco-editor .selected-text").first.wait_for(timeout=5_000)  # type: ignore[attr-defined]
+            page.keyboard.press("Shift+ArrowDown")
+        page.locator(".monaco-editor .selected-text").first.wait_for(timeout=5_000)
         steps.shot("selection")
 
         # Create Workflow from Selection → the request in the input box.
         run_command(page, "Workcrew: Create Workflow from Selection")
-        prompt = page.locator(".quick-input-widget input")  # type: ignore[attr-defined]
-        page.locator(".quick-input-widget", has_text="What should the workflow do").wait_for(timeout=10_000)  # type: ignore[attr-defined]
+        prompt = page.locator(".quick-input-widget input")
+        page.locator(".quick-input-widget", has_text="What should the workflow do").wait_for(timeout=10_000)
         prompt.fill(REQUEST)
         steps.shot("request")
-        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")
 
         # The approval notification with the estimate; press Run.
-        toast = page.locator(".notification-toast", has_text="Run workflow").first  # type: ignore[attr-defined]
+        toast = page.locator(".notification-toast", has_text="Run workflow").first
         toast.wait_for(timeout=60_000)
-        pw.expect(toast).to_contain_text("Estimate")
+        expect(toast).to_contain_text("Estimate")
         steps.shot("approval")
+
+        # "Review script" shows the orchestrator's script and asks again.
+        toast.get_by_role("button", name="Review script", exact=True).click()
+        page.locator(".tab.active", has_text="review-selection.py").wait_for(timeout=15_000)
+        toast = page.locator(".notification-toast", has_text="Run workflow").first
+        toast.wait_for(timeout=15_000)
+        steps.shot("review-script")
         toast.get_by_role("button", name="Run", exact=True).click()
 
         # The Runs view (opened from the status-bar item) shows the run's phases and agents.
-        page.locator(".statusbar-item", has=page.locator(".codicon-sync, .codicon-checklist")).first.click()  # type: ignore[attr-defined]
-        runs = page.locator(".pane", has=page.locator(".pane-header", has_text="Runs")).first  # type: ignore[attr-defined]
-        runs.locator(".monaco-list-row", has_text="review-selection").first.wait_for(timeout=60_000)
-        for label in ("Find", "Verify", "find calc.py", "verify calc.py:6#0"):
+        page.locator(".statusbar-item", has=page.locator(".codicon-sync, .codicon-checklist")).first.click()
+        runs = page.locator(".pane", has=page.locator(".pane-header", has_text="Runs")).first
+        run_row = runs.locator(".monaco-list-row", has_text="review-selection").first
+        run_row.wait_for(timeout=60_000)
+        for label in ("Find", "Verify", "find calc.py", "verify calc.py:6#0", "verify calc.py:6#1"):
             runs.locator(".monaco-list-row", has_text=label).first.wait_for(timeout=60_000)
-        runs.locator(".monaco-list-row", has_text="succeeded").first.wait_for(timeout=60_000)
+        expect(run_row).to_contain_text("succeeded", timeout=60_000)
+        for agent in ("find calc.py", "verify calc.py:6#0", "verify calc.py:6#1"):
+            expect(runs.locator(".monaco-list-row", has_text=agent).first).to_contain_text("succeeded")
+        finished = page.locator(".notification-toast", has_text="review-selection succeeded: 1 finding").first
+        finished.wait_for(timeout=30_000)
         steps.shot("runs-view")
 
+        # "Open Report" on the run-finished notification opens the run's Markdown report.
+        finished.get_by_role("button", name="Open Report", exact=True).click()
+        page.locator(".tab", has_text="report.md").first.wait_for(timeout=15_000)
+
         # The confirmed finding is in the Problems panel.
-        page.keyboard.press("Control+Shift+M")  # type: ignore[attr-defined]
-        problems = page.locator(".markers-panel")  # type: ignore[attr-defined]
+        page.keyboard.press("Control+Shift+M")
+        problems = page.locator(".markers-panel")
         problems.locator(".monaco-list-row", has_text=FINDING_TITLE).first.wait_for(timeout=60_000)
         steps.shot("problems")
 
         # The lightbulb's "Apply fix: …" on the finding's line.
-        page.locator(".tab", has_text="calc.py").first.click()  # type: ignore[attr-defined]
-        page.locator(".monaco-editor .squiggly-warning, .monaco-editor .squiggly-error").first.wait_for(timeout=30_000)  # type: ignore[attr-defined]
-        page.keyboard.press("Control+G")  # type: ignore[attr-defined]
-        page.keyboard.type("6")  # type: ignore[attr-defined]
-        page.keyboard.press("Enter")  # type: ignore[attr-defined]
-        page.keyboard.press("End")  # type: ignore[attr-defined]
-        page.keyboard.press("Control+.")  # type: ignore[attr-defined]
-        action = page.locator(".action-widget .monaco-list-row", has_text="Apply fix:").first  # type: ignore[attr-defined]
+        page.locator(".tab", has_text="calc.py").first.click()
+        page.locator(".monaco-editor .squiggly-warning, .monaco-editor .squiggly-error").first.wait_for(timeout=30_000)
+        page.keyboard.press("Control+G")
+        page.keyboard.type("6")
+        page.keyboard.press("Enter")
+        page.keyboard.press("End")
+        page.keyboard.press("Control+.")
+        action = page.locator(".action-widget .monaco-list-row", has_text="Apply fix:").first
         action.wait_for(timeout=30_000)
         steps.shot("quick-fix")
         action.click()
 
         # The editor holds the fix; saving writes it to disk.
-        page.locator(".monaco-editor .view-lines", has_text="if values else 0.0").first.wait_for(timeout=15_000)  # type: ignore[attr-defined]
-        page.keyboard.press("Control+S")  # type: ignore[attr-defined]
+        page.locator(".monaco-editor .view-lines", has_text="if values else 0.0").first.wait_for(timeout=15_000)
+        page.keyboard.press("Control+S")
         wait_until(lambda: FIXED_LINE in calc.read_text(), 15, "the fix in calc.py on disk")
         steps.shot("fixed-and-saved")
     except Exception:

@@ -69,7 +69,10 @@ async def test_default_limit_stops_a_busy_loop_within_ten_seconds_while_the_loop
 
 
 async def test_a_stopped_script_does_not_take_down_another_run(run_script, settings, store) -> None:
-    """Run B awaits agents while run A spins; A is stopped, B completes and is not blamed for A's stretch."""
+    """Run B awaits agents while run A spins; A is stopped, B completes and is not blamed for A's stretch.
+
+    B's own limit (0.5 s) is shorter than A's stretch (1 s): B must not count the time A held the loop.
+    """
     from workcrew.engine import load_workflow, start
     from workcrew.engine.providers.simulated import SimulatedModel
     from workcrew.engine.scenario import Scenario
@@ -82,7 +85,7 @@ async def test_a_stopped_script_does_not_take_down_another_run(run_script, setti
     client = SimulatedModel(Scenario.from_data({"default_latency_ms": 20}))
     with anyio.fail_after(30):
         other = start(steady, None, settings.model_copy(update={"sync_slice_s": 0.5}), client=client, store=store)
-        spinning = await run_script("while True:\n    pass\n", sync_slice_s=0.5)
+        spinning = await run_script("while True:\n    pass\n", sync_slice_s=1.0)
         steady_result = await other.result()
     assert spinning.status == "failed"
     assert steady_result.status == "succeeded", steady_result.error
@@ -102,3 +105,13 @@ async def test_huge_repetition_and_range_are_refused(run_script) -> None:
         ranged = await run_script("n = 10 ** 12\nx = sum(range(n))\n")
     assert repeated.status == "failed" and "MemoryError" in (repeated.error or "")
     assert ranged.status == "failed" and "range()" in (ranged.error or "")
+
+
+async def test_huge_integer_products_and_factorials_are_refused(run_script) -> None:
+    with anyio.fail_after(30):
+        product = await run_script("x = 2 ** 999000\ny = x * x\n")
+        factorial = await run_script("import math\nx = math.factorial(10 ** 7)\n")
+        fine = await run_script("import math\nreturn [len(str(math.factorial(50))), (2 ** 100) * 3 > 0]\n")
+    assert product.status == "failed" and "OverflowError" in (product.error or "")
+    assert factorial.status == "failed" and "100,000 limit" in (factorial.error or "")
+    assert fine.result == [65, True]

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-
 from workcrew.engine import Event
 
 
@@ -41,7 +40,7 @@ async def test_pipeline_has_no_barrier(run_script) -> None:
     )
     return out
     """
-    scenario = {"rules": [{"match": {"label": "^s1-0$"}, "latency_ms": 200}], "default_latency_ms": 5}
+    scenario = {"rules": [{"match": {"label": "^s1-0$"}, "latency_ms": 500}], "default_latency_ms": 5}
     result = await run_script(body, scenario=scenario)
     assert result.status == "succeeded"
     order = agent_events(run_script.handle, "agent_started", "agent_finished")
@@ -57,7 +56,7 @@ async def test_results_keep_input_order_whatever_the_finishing_order(run_script)
     done = [e for e in out]
     return done
     """
-    rules = [{"match": {"label": f"^n{i}$"}, "respond": {"text": f"answer {i}"}, "latency_ms": 100 - 20 * i}
+    rules = [{"match": {"label": f"^n{i}$"}, "respond": {"text": f"answer {i}"}, "latency_ms": 600 - 150 * i}
              for i in range(5)]
     result = await run_script(body, scenario={"rules": rules})
     assert result.result == [f"answer {i}" for i in range(5)]

@@ -11,7 +11,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from workcrew.engine.dialects import python as dialect
 from workcrew.engine.dialects import sandbox
 
@@ -168,7 +167,7 @@ def test_text_annotation_through_a_variable_is_refused_at_runtime() -> None:
     """A name bound to text passes the static check; pydantic would eval() it, so the runtime refuses it."""
     body = "from pydantic import BaseModel\nT = \"__import__('os').getcwd()\"\nclass M(BaseModel):\n    a: T\n"
     assert problems_of(body) == []
-    with pytest.raises(TypeError, match="annotation .* is text"):
+    with pytest.raises(TypeError, match=r"annotation .* is text"):
         run_unchecked(body)
     nested = "import typing\nT = 'os'\nclass C(typing.TypedDict):\n    a: list[T]\n"
     with pytest.raises(TypeError, match="is text"):

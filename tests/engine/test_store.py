@@ -8,8 +8,7 @@ import sys
 import textwrap
 
 import anyio
-
-from workcrew.engine import RunStore, load_workflow, start
+from workcrew.engine import load_workflow, start
 from workcrew.engine.providers.simulated import SimulatedModel
 from workcrew.engine.scenario import Scenario
 

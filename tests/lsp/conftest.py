@@ -201,6 +201,9 @@ async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
         try:
             await asyncio.wait_for(session.client.shutdown_session(), 15)
         finally:
+            process = session.client._server
+            if process is not None and process.returncode is None:
+                process.kill()  # the test fails on its own; never hang the suite on a stuck server
             await session.client.stop()
 
 

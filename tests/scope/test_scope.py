@@ -77,6 +77,13 @@ def test_gitignore_handling_agrees_with_git(rules_tree: Path, settings: Settings
     subprocess.run(["git", "init", "-q"], cwd=rules_tree, check=True)
     write(rules_tree, ".git/info/exclude", "excluded-by-info.txt\n")
     write(rules_tree, "excluded-by-info.txt")
+    # "dir/**" ignores what is inside; "!dir/sub/" re-includes the folder but not files dir/** matched
+    write(rules_tree, "logs/.gitignore", "/**\n!keep.txt\n!sub/\n!.gitignore\n")
+    for rel in ["logs/a.txt", "logs/keep.txt", "logs/sub/b.txt", "logs/sub/keep.txt"]:
+        write(rules_tree, rel)
+    write(rules_tree, "vendor/.gitignore", "*\n!*/\n!*.py\n")
+    for rel in ["vendor/lib/mod.py", "vendor/lib/data.json", "vendor/top.py", "vendor/README"]:
+        write(rules_tree, rel)
     assert set(whole(settings)) == git_listing(rules_tree)
 
 
@@ -248,3 +255,29 @@ def test_summary_lists_up_to_the_limit_and_counts_the_rest(workspace: Path, sett
     data = scope.to_json()
     assert data["total_files"] == 13 and data["excluded_counts"] == {"gitignore": 1}
     assert data["sources"] == ["the whole workspace"]
+
+
+PATTERN_POOL = ["*.out", "!keep.out", "out2/", "/root.txt", "a/**/b", "docs/*.md", "**/cache/", "*", "!*/",
+                "!*.py", "foo/**", "!foo/keep.txt", "/*.txt", "sub/", "!sub/", "x?.py", "[ab].txt", "*.tmp",
+                "**/deep", "\\!bang", "# comment", "nested/dir/", "*.md", "!README.md", "b", "!b/", "/a/"]
+FILE_POOL = ["a.out", "keep.out", "root.txt", "x1.py", "xa.py", "a.txt", "b.txt", "c.md", "README.md", "keep.txt",
+             "deep", "e.tmp", "!bang", "b"]
+DIR_POOL = ["", "sub/", "a/b/", "a/x/b/", "docs/", "foo/", "foo/sub/", "out2/", "cache/", "nested/dir/", "deep2/",
+            "q/a/"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git as the oracle")
+@pytest.mark.parametrize("seed", range(25))
+def test_random_gitignores_agree_with_git(seed: int, workspace: Path, settings: Settings) -> None:
+    import random
+
+    rng = random.Random(seed)
+    subprocess.run(["git", "init", "-q"], cwd=workspace, check=True)
+    for folder in DIR_POOL:
+        for name in rng.sample(FILE_POOL, 5):
+            if not (workspace / folder / name).is_dir():
+                write(workspace, folder + name, "text\n")
+    for folder in rng.sample(DIR_POOL, 4):
+        if (workspace / folder).is_dir() or folder == "":
+            write(workspace, folder + ".gitignore", "\n".join(rng.sample(PATTERN_POOL, rng.randint(1, 6))) + "\n")
+    assert set(whole(settings)) == git_listing(workspace)

@@ -1,7 +1,7 @@
 // Entry point: wires the daemon, the Workflows view, the status bar and the commands together.
 import * as vscode from "vscode";
 import { registerCommands } from "./commands";
-import { RunsModel } from "./runsModel";
+import { finishedMessage, RunsModel } from "./runsModel";
 import { RunsTreeProvider, WorkflowsTreeProvider } from "./runsView";
 import { WorkcrewServer } from "./server";
 import { needsRestart } from "./settings";
@@ -55,6 +55,18 @@ export function activate(context: vscode.ExtensionContext): void {
         runs.refresh();
         status.update(daemon.state);
       }
+    }),
+    server.onRunFinished((payload) => {
+      const run = model.apply(payload);
+      if (!run) return;
+      runs.refresh();
+      status.update(daemon.state);
+      const note = finishedMessage(run);
+      const show = run.status === "succeeded" ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+      void show(`Workcrew: ${note}`, "Show Problems", "Open Report").then((choice) => {
+        if (choice === "Show Problems") void vscode.commands.executeCommand("workbench.actions.view.problems");
+        if (choice === "Open Report") void vscode.commands.executeCommand("workcrew.ui.openReport", { kind: "run", run });
+      });
     }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration("workcrew")) return;

@@ -239,6 +239,12 @@ export function runContextValue(run: RunNode): string {
   return `run.${run.status}`;
 }
 
+/** The notification when a run ends: "review succeeded: 2 findings, $0.03 (1.2k tok)". */
+export function finishedMessage(run: RunNode): string {
+  const findings = `${run.findings} finding${run.findings === 1 ? "" : "s"}`;
+  return `${run.workflow} ${run.status}: ${findings}, ${formatUsd(run.costUsd)} (${formatTokens(run.tokens)})`;
+}
+
 export interface StatusSummary {
   text: string;
   tooltip: string;

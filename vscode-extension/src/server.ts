@@ -46,6 +46,7 @@ export class WorkcrewServer implements vscode.Disposable {
   private starting: Promise<void> | undefined;
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   private readonly runUpdateEmitter = new vscode.EventEmitter<unknown>();
+  private readonly runFinishedEmitter = new vscode.EventEmitter<unknown>();
   private readonly disposables: vscode.Disposable[] = [];
   private current: ServerState = "stopped";
 
@@ -53,6 +54,8 @@ export class WorkcrewServer implements vscode.Disposable {
   readonly onDidChangeState = this.stateEmitter.event;
   /** Every `workcrew/runUpdate` payload as received. */
   readonly onRunUpdate = this.runUpdateEmitter.event;
+  /** `workcrew/runFinished`: final status, findings count and usage of a run. */
+  readonly onRunFinished = this.runFinishedEmitter.event;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -181,7 +184,8 @@ export class WorkcrewServer implements vscode.Disposable {
       outputChannel: this.log,
       traceOutputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: { settings: engineSettings(config), client: "vscode-workcrew" },
+      // The daemon reads the engine-shaped settings from the "workcrew" key.
+      initializationOptions: { workcrew: engineSettings(config) },
       middleware: {
         workspace: {
           // The daemon asks for section "workcrew" and gets the engine-shaped settings (snake_case keys).
@@ -229,7 +233,7 @@ export class WorkcrewServer implements vscode.Disposable {
     // Registered before start() so they replace the client's defaults from the first message on.
     client.onRequest(ShowMessageRequest.type, (params) => answerMessageRequest(params as MessageRequest, ui));
     client.onNotification(RUN_UPDATE, (payload: unknown) => this.runUpdateEmitter.fire(payload));
-    client.onNotification(RUN_FINISHED, (payload: unknown) => this.runUpdateEmitter.fire(payload));
+    client.onNotification(RUN_FINISHED, (payload: unknown) => this.runFinishedEmitter.fire(payload));
     this.client = client;
     try {
       await client.start();
@@ -300,5 +304,6 @@ export class WorkcrewServer implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
     this.stateEmitter.dispose();
     this.runUpdateEmitter.dispose();
+    this.runFinishedEmitter.dispose();
   }
 }

@@ -70,6 +70,11 @@ export function describeResult(result: unknown): string {
   const findings = Array.isArray(findingsRaw) ? findingsRaw.length : typeof findingsRaw === "number" ? findingsRaw : undefined;
   const usage = (r.usage && typeof r.usage === "object" ? r.usage : {}) as Json;
   const cost = typeof usage.cost_usd === "number" ? usage.cost_usd : typeof r.cost_usd === "number" ? r.cost_usd : undefined;
+  if (status === "running") {
+    const runId = s(r.runId) || s(r.run_id);
+    return `${name} started${runId ? ` (run ${runId})` : ""}; follow it in the Workflows view.`;
+  }
+  if (status === "review") return `review ${s(r.path) || "the script"}, then run it again when ready.`;
   const parts = [`${name} ${status}`];
   if (findings !== undefined) parts.push(`${findings} finding${findings === 1 ? "" : "s"}`);
   if (cost !== undefined) parts.push(`$${cost.toFixed(cost < 0.01 && cost > 0 ? 4 : 2)}`);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { agentDescription, formatElapsed, formatTokens, formatUsd, RunsModel, runContextValue, stateIcon, statusSummary } from "../src/runsModel";
+import { agentDescription, finishedMessage, formatElapsed, formatTokens, formatUsd, RunsModel, runContextValue, stateIcon, statusSummary } from "../src/runsModel";
 
 const update = (status: string, agents: { state: string; cost: number }[]) => ({
   run_id: "r1",
@@ -43,6 +43,7 @@ test("the daemon's runUpdate nests the engine's tree; runFinished adds the findi
   assert.equal(finished?.status, "succeeded");
   assert.equal(finished?.findings, 2);
   assert.equal(finished?.phases.length, 1);
+  assert.equal(finishedMessage(finished!), "review succeeded: 2 findings, $0.0010 (10 tok)");
 });
 
 test("listRuns rows (token columns at top level) are understood", () => {

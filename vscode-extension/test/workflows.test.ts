@@ -28,6 +28,7 @@ test("arguments: empty, JSON, or comma-separated files", () => {
 test("results are summarised in one line", () => {
   assert.equal(describeResult({ workflow: "review", status: "succeeded", findings: [{}, {}], usage: { cost_usd: 0.0312 } }), "review succeeded, 2 findings, $0.03");
   assert.equal(describeResult({ status: "cancelled", message: "declined" }), "workflow cancelled — declined");
+  assert.equal(describeResult({ workflow: "review", status: "running", runId: "wf_1" }), "review started (run wf_1); follow it in the Workflows view.");
   assert.equal(describeResult(null), "");
   assert.equal(describeResult("done"), "done");
 });

@@ -74,7 +74,7 @@ class JsError(WorkcrewError):
         self.js_message = message
         self.line = line
         self.path = path
-        super().__init__(f"{name}: {message}" if name else f"uncaught {message}")
+        super().__init__(f"{name}: {message}" if name else f"the script threw {message} (throw an Error to see where)")
 
     def where(self) -> str:
         """The message with the script's file and line, like the Python dialect's uncaught errors."""
@@ -133,6 +133,7 @@ class JsHost:
         self.slots: dict[tuple[int, int, int], asyncio.Future[Any]] = {}
         self.noted_options: set[str] = set()
         self._cancelled = False
+        self.late_fault: BaseException | None = None
         self.js: Any = None
         self._settle: Any = None
         self._run_slot: Any = None
@@ -158,15 +159,15 @@ class JsHost:
             self._enter(js.get("__wc_init"), "" if args is None else json.dumps(to_jsonable(args)),
                         "" if total is None else json.dumps(total))
             body = self._enter(js.eval, self.compiled.wrapped)
-            self._enter(start, body, *self._budget())
+            self._enter(start, body, *self._budget(), outbox=True)
             self._check_stuck()
             result = await self.finished
             # agents the script started without awaiting finish and are accounted for, like in-flight ones
             floating = [t for i, t in self.tasks.items() if i not in self.timers]
             if floating:
                 await asyncio.gather(*floating, return_exceptions=True)
-            if self.finished.exception() is not None:  # a floating task failed the run after all
-                return self.finished.result()
+            if self.late_fault is not None:  # e.g. a busy loop in a continuation that ran after the return
+                raise self.late_fault
             return result
         finally:
             for task in list(self.tasks.values()):
@@ -180,6 +181,8 @@ class JsHost:
     def _fail(self, exc: BaseException) -> None:
         if not self.finished.done():
             self.finished.set_exception(exc)
+        elif self.late_fault is None and not isinstance(exc, JsError | UncaughtJsError):
+            self.late_fault = exc
 
     def _check_stuck(self) -> None:
         if not self.tasks and not self.finished.done():
@@ -188,24 +191,39 @@ class JsHost:
 
     # -- entering the engine --------------------------------------------------------------------------
 
-    def _enter(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Call into QuickJS, run the jobs that became ready, act on the outbox; engine faults end the run."""
+    def _enter(self, function: Callable[..., Any], *args: Any, outbox: bool = False) -> Any:
+        """Call into QuickJS, run the jobs that became ready, act on the outbox; engine faults end the run.
+
+        ``outbox``: the function returns what it posted itself (the prelude's entry points do), so the
+        outbox needs draining again only when queued jobs ran.
+        """
         js = self.js
         if js is None:
             return None
+        texts: list[str] = []
         try:
             value = function(*args)
+            if outbox and value:
+                texts.append(value)
+            ran = False
             while js.execute_pending_job():
-                pass
-            messages = self._drain() if self._drain is not None else ""
+                ran = True
+            if (ran or not outbox) and self._drain is not None:
+                texts.append(self._drain())
         except _quickjs.JSException as exc:
             raise self._engine_fault(str(exc)) from None
-        if messages:
-            for message in json.loads(messages):
+        try:
+            messages = [m for text in texts if text for m in json.loads(text)]
+            for message in messages:
                 self._message(message)
-            if self._cancelled:  # a cleared timer may have been the last thing the script waited for
-                self._cancelled = False
-                self._check_stuck()
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            # only a script that tampered with the prelude's intrinsics can garble the outbox
+            error = WorkcrewError(f"the script broke the engine bridge (a garbled message: {exc})")
+            self._fail(error)
+            raise error from None
+        if self._cancelled:  # a cleared timer may have been the last thing the script waited for
+            self._cancelled = False
+            self._check_stuck()
         return value
 
     def _budget(self) -> tuple[int, float]:
@@ -233,7 +251,7 @@ class JsHost:
 
     def _settle_js(self, call_id: int, ok: bool, payload: str) -> None:
         if self._settle is not None:
-            self._enter(self._settle, call_id, ok, payload, *self._budget())
+            self._enter(self._settle, call_id, ok, payload, *self._budget(), outbox=True)
 
     # -- the guest's outbox ---------------------------------------------------------------------------
 
@@ -344,7 +362,7 @@ class JsHost:
         """One thunk or pipeline stage: run it in JS and wait until its promise settles."""
         future: asyncio.Future[Any] = self.loop.create_future()
         self.slots[(call, index, stage)] = future
-        self._enter(self._run_slot, call, index, stage, previous is None, *self._budget())
+        self._enter(self._run_slot, call, index, stage, previous is None, *self._budget(), outbox=True)
         return await future
 
     def _slot_done(self, data: list[Any]) -> None:

@@ -13,7 +13,8 @@
 (() => {
   const g = globalThis;
   const outbox = [];
-  const post = (message) => { outbox.push(message); };
+  // index assignment, not push(): a script that replaces Array.prototype.push must not see the messages
+  const post = (message) => { outbox[outbox.length] = message; };
   let spentNow = 0;
   let remainingNow = null;
   const setBudget = (spent, remaining) => {
@@ -358,15 +359,17 @@
   }
 
   // handles for the host, removed again by __wc_init
-  g.__wc_settle = settle;
-  g.__wc_run = runSlot;
-  g.__wc_start = start;
-  g.__wc_drain = () => {
+  const drain = () => {
     if (outbox.length === 0) return "";
     const text = stringify(outbox);
     outbox.length = 0;
     return text;
   };
+  // each entry hands back what its synchronous part posted, saving the host a separate drain call
+  g.__wc_settle = (...a) => { settle(...a); return drain(); };
+  g.__wc_run = (...a) => { runSlot(...a); return drain(); };
+  g.__wc_start = (...a) => { start(...a); return drain(); };
+  g.__wc_drain = drain;
   g.__wc_init = (argsJson, total) => {
     delete g.__wc_settle;
     delete g.__wc_run;
