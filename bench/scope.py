@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -120,18 +122,33 @@ def git(root: Path, *argv: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", *argv], cwd=root, env=env, capture_output=True, check=True)
 
 
-def interleaved(repeat: int, first: Callable[[], Any], second: Callable[[], Any]) -> tuple[float, Any, float, Any]:
-    """Best time of each over ``repeat`` alternating runs, so a busy machine slows both alike."""
-    best_a = best_b = float("inf")
-    out_a = out_b = None
+@dataclass
+class Timing:
+    wall: float = float("inf")  # best wall-clock time
+    cpu: float = float("inf")  # best CPU time (user + system), steadier on a busy machine
+    out: Any = None
+
+
+def _cpu(children: bool) -> float:
+    if children:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+    return time.process_time()
+
+
+def interleaved(repeat: int, *actions: tuple[Callable[[], Any], bool]) -> list[Timing]:
+    """Best wall and CPU time of each action (``(callable, runs_a_subprocess)``) over alternating runs.
+
+    Alternating means a busy machine slows every action alike, so the ratios stay fair.
+    """
+    timings = [Timing() for _ in actions]
     for _ in range(repeat):
-        started = time.perf_counter()
-        out_a = first()
-        best_a = min(best_a, time.perf_counter() - started)
-        started = time.perf_counter()
-        out_b = second()
-        best_b = min(best_b, time.perf_counter() - started)
-    return best_a, out_a, best_b, out_b
+        for timing, (action, children) in zip(timings, actions, strict=True):
+            cpu, wall = _cpu(children), time.perf_counter()
+            timing.out = action()
+            timing.wall = min(timing.wall, time.perf_counter() - wall)
+            timing.cpu = min(timing.cpu, _cpu(children) - cpu)
+    return timings
 
 
 def main() -> int:
@@ -157,17 +174,18 @@ def main() -> int:
         os.environ["HOME"] = str(base)  # the same (absent) global excludes file for both
         os.environ.pop("XDG_CONFIG_HOME", None)
         settings = Settings(workspace=root)
-        git_s, git_out, scope_s, scope = interleaved(
+        git_t, scope_t = interleaved(
             options.repeat,
-            lambda: git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z").stdout,
-            lambda: compute_scope(ScopeRequest(root, whole_workspace=True), settings),
+            (lambda: git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z").stdout, True),
+            (lambda: compute_scope(ScopeRequest(root, whole_workspace=True), settings), False),
         )
-        git_files = {p.decode() for p in git_out.split(b"\0") if p}
+        git_s, scope_s, scope = git_t.wall, scope_t.wall, scope_t.out
+        git_files = {p.decode() for p in git_t.out.split(b"\0") if p}
         scope_files = set(scope.paths)
         expected = git_files - tree.not_for_scope
         missing, extra = expected - scope_files, scope_files - expected
-        print(f"git ls-files: {len(git_files):,} files in {git_s * 1000:.0f} ms")
-        print(f"compute_scope: {len(scope_files):,} files in {scope_s * 1000:.0f} ms "
+        print(f"git ls-files: {len(git_files):,} files in {git_s * 1000:.0f} ms (CPU {git_t.cpu * 1000:.0f} ms)")
+        print(f"compute_scope: {len(scope_files):,} files in {scope_s * 1000:.0f} ms (CPU {scope_t.cpu * 1000:.0f} ms) "
               f"(left out: {dict(sorted(scope.excluded_counts.items()))})")
         print(f"difference: {len(missing) + len(extra)} files "
               f"({len(missing)} only in git, {len(extra)} only in scope)")
@@ -177,8 +195,10 @@ def main() -> int:
             print(f"  only in scope: {path}")
         # the part no implementation can skip: one stat per listed file for its size
         absolute = [os.path.join(root, p) for p in sorted(scope_files)]
-        stat_s, _, _, _ = interleaved(options.repeat, lambda: [os.lstat(p).st_size for p in absolute], lambda: None)
-        print(f"stat of the listed files alone: {stat_s * 1000:.0f} ms ({stat_s / git_s:.2f}x git)")
+        (stat_t,) = interleaved(options.repeat, (lambda: [os.lstat(p).st_size for p in absolute], False))
+        print(f"stat of the listed files alone: {stat_t.wall * 1000:.0f} ms ({stat_t.wall / git_s:.2f}x git; "
+              f"CPU {stat_t.cpu / git_t.cpu:.2f}x git)")
+        print(f"scope/git CPU = {scope_t.cpu / git_t.cpu:.2f}")
         ratio = scope_s / git_s
         print(f"scope/git = {ratio:.2f} (target <= 2)")
         return 0 if not missing and not extra else 1

@@ -162,6 +162,9 @@ async def run_agent(
         if on_progress is not None:
             on_progress({"turn": outcome.turns, "usage": outcome.usage.to_dict()})
 
+        if response.stop_reason == "max_tokens" and response.tool_uses:
+            # a cut-off tool call has partial input and cannot be answered or continued
+            raise AgentFailed(f"a tool call did not fit in max_tokens={spec.max_tokens}", kind="max_tokens")
         if response.stop_reason == "tool_use" or response.tool_uses:
             messages.append({"role": "user", "content": await _run_tools(response.tool_uses, tools, outcome,
                                                                          on_progress)})

@@ -213,8 +213,8 @@ def patch_of(isolation: Any) -> Patch | None:
     if hasattr(isolation, "patch"):
         patch = isolation.patch
         return patch if isinstance(patch, Patch) else None
-    if isolation == "worktree":
-        return None
+    if isinstance(isolation, str | dict):
+        return None  # an isolated agent that changed nothing returns a plain answer: nothing to apply
     raise UsageError(
         "check(isolation=...) takes an isolated agent's result (its .patch is applied), a patch "
         f"({{'edits': [...]}}) or 'worktree', not {type(isolation).__name__}"
@@ -229,6 +229,9 @@ async def check_directory(state: RunState, isolation: Any, cwd: str | None) -> A
         yield confine(workspace, cwd)
         return
     patch = patch_of(isolation)
+    if patch is None and isolation != "worktree":
+        state.log("check(): the result given as isolation carries no patch (the agent changed nothing); "
+                  "running on an unchanged copy of the workspace")
     base = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
     try:
         await anyio.to_thread.run_sync(copy_tree, workspace, base, state.settings)

@@ -654,11 +654,17 @@ class _Collector:
 
 
 def _looks_binary(path: str) -> bool:
+    """A NUL byte in the first 8 KiB (what git and grep go by); low-level calls, as this runs per unknown file."""
     try:
-        with open(path, "rb") as handle:
-            return b"\0" in handle.read(SNIFF_BYTES)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False
+    try:
+        return b"\0" in os.read(fd, SNIFF_BYTES)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 # -- entry point ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "workcrew"
 FLUSH_INTERVAL_S = 0.1
+INLINE_READS = 16  # files read on the loop at once at most; more go to a worker thread
+INLINE_MAX_BYTES = 256 * 1024
 SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
     "warning": types.DiagnosticSeverity.Warning,
@@ -240,9 +243,18 @@ class DiagnosticsStore:
     async def ensure_texts(self, paths: Iterable[Path]) -> None:
         """Read files that are not open and not cached yet, off the event loop."""
         missing = self.documents.needs_disk(set(paths))
-        if missing:
-            texts = await anyio.to_thread.run_sync(read_files, missing, limiter=self.limiter)
-            self.documents.store_disk(texts)
+        if not missing:
+            return
+        if len(missing) <= INLINE_READS:
+            # a few small source files read in microseconds; a thread hop on a busy machine can take
+            # far longer, and these files gate what the user sees (read_files caps each file's size)
+            small = [p for p in missing if _size(p) <= INLINE_MAX_BYTES]
+            self.documents.store_disk(read_files(small))
+            missing = [p for p in missing if p not in set(small)]
+            if not missing:
+                return
+        texts = await anyio.to_thread.run_sync(read_files, missing, limiter=self.limiter)
+        self.documents.store_disk(texts)
 
     # -- diagnostics out -------------------------------------------------------------------------------
 
@@ -266,8 +278,8 @@ class DiagnosticsStore:
         assert tracked.span is not None
         span = tracked.span
         lines = text.lines
-        start = codec.position_to_client_units(lines, ServerTextPosition(span.start_line, span.start_col))
-        end = codec.position_to_client_units(lines, ServerTextPosition(span.end_line, span.end_col))
+        start = client_position(lines, span.start_line, span.start_col, codec)
+        end = client_position(lines, span.end_line, span.end_col, codec)
         finding = tracked.finding
         message = tracked.title
         if finding.get("message"):
@@ -307,7 +319,9 @@ class DiagnosticsStore:
             dirty, self._dirty = self._dirty, set()
             if not dirty:
                 return
+            began = time.perf_counter()
             await self.ensure_texts(dirty)
+            log.debug("flush: %d file(s), texts read in %.3f s", len(dirty), time.perf_counter() - began)
             if self.publisher.pull():
                 for path in dirty:
                     self.anchor_path(path)
@@ -335,3 +349,17 @@ def _edit_in(old: str, new: str, source: str) -> bool:
     if not new or new not in source:
         return False
     return source.count(old) <= source.count(new) * new.count(old) if old else True
+
+
+def client_position(lines: list[str], line: int, col: int, codec: PositionCodec) -> types.Position:
+    """A code-point position in the client's units; ASCII lines (most code) need no conversion."""
+    if line < len(lines) and lines[line].isascii():
+        return types.Position(line=line, character=col)
+    return codec.position_to_client_units(lines, ServerTextPosition(line, col))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # missing: read_files records it as empty, and its findings go stale

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -16,6 +17,12 @@ if TYPE_CHECKING:
 
 
 def canonical(path: str | Path) -> Path:
+    return _canonical(str(path))
+
+
+@lru_cache(maxsize=65536)
+def _canonical(path: str) -> Path:
+    # realpath costs syscalls per component, and every finding and evidence item needs it
     return Path(os.path.realpath(path))
 
 
@@ -25,6 +32,7 @@ def path_of(uri: str) -> Path | None:
     return canonical(fs_path) if fs_path else None
 
 
+@lru_cache(maxsize=65536)
 def uri_of(path: Path) -> str:
     return uris.from_fs_path(str(path)) or path.as_uri()
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from lsprotocol import types
-from workcrew.engine import RunHandle, RunStore, Settings, Workflow, start
+from workcrew.engine import Event, RunHandle, RunStore, Settings, Workflow, start
 
 from .progress import RunProgress
 
@@ -41,6 +41,8 @@ class RunSession:
     dirty: bool = True
     pump: asyncio.Task[None] | None = None
     outcome: dict[str, Any] | None = None
+    ended_at: float | None = None  # wall clock of the engine's run_finished event
+    final_flush: asyncio.Task[None] | None = None
 
     @property
     def run_id(self) -> str:
@@ -72,6 +74,8 @@ class RunRegistry:
             expected = int(value) if isinstance(value, int | float) and value > 0 else None
         session = RunSession(handle, workflow, expected, RunProgress(self.ls, handle.cancel))
         self.sessions[handle.run_id] = session
+        # attached before the run task first runs, so no event is missed
+        handle.state.bus.listen(lambda event: self._on_event(session, event))
         # a new run of a workflow supersedes the findings of its earlier runs
         store_view = self.ls.diagnostics_store
         store_view.clear(lambda t: t.workflow != workflow.name or t.run_id == handle.run_id)
@@ -91,9 +95,7 @@ class RunRegistry:
 
     async def _pump(self, session: RunSession) -> None:
         handle = session.handle
-        loop = asyncio.get_running_loop()
-        ticker = loop.create_task(self._ticker(session))
-        consumer = loop.create_task(self._consume(session))
+        ticker = asyncio.get_running_loop().create_task(self._ticker(session))
         try:
             result = await handle.result()
             outcome = result.to_json()
@@ -107,9 +109,6 @@ class RunRegistry:
             outcome = {"run_id": handle.run_id, "status": "failed", "error": str(exc)}
         finally:
             ticker.cancel()
-        # the event stream ends with the run; if the run died without closing it, stop waiting
-        await asyncio.wait([consumer], timeout=1.0)
-        consumer.cancel()
         session.outcome = outcome
         with anyio.CancelScope(shield=True):
             await self.ls.diagnostics_store.flush()
@@ -119,20 +118,27 @@ class RunRegistry:
             self.ls.protocol.notify(RUN_FINISHED, {
                 "runId": handle.run_id, "workflow": session.workflow.name, "status": outcome.get("status"),
                 "error": outcome.get("error"), "findings": session.findings, "usage": outcome.get("usage"),
-                "agents": outcome.get("agents"),
+                "agents": outcome.get("agents"), "endedAt": session.ended_at,
             })
 
-    async def _consume(self, session: RunSession) -> None:
-        handle = session.handle
-        async for event in handle.events():
+    def _on_event(self, session: RunSession, event: Event) -> None:
+        """Called inside the engine's emit(): findings reach the diagnostics store the moment they are
+        reported, with no queue to fall behind when a script reports thousands at once."""
+        try:
             if event.type == "finding":
                 finding = event.data.get("finding")
                 if isinstance(finding, dict) and self.ls.diagnostics_store.add(
-                        handle.run_id, session.workflow.name, finding) is not None:
+                        session.run_id, session.workflow.name, finding) is not None:
                     session.findings += 1
             elif event.type in AGENT_DONE:
                 session.done_agents += 1
+            elif event.type == "run_finished":
+                session.ended_at = event.ts
+                # publish now: the run still waits for its store writes, the editor need not
+                session.final_flush = asyncio.get_running_loop().create_task(self.ls.diagnostics_store.flush())
             session.dirty = True
+        except Exception:  # a bad finding must never break the run that reported it
+            log.exception("run %s: event %s", session.run_id, event.type)
 
     async def _ticker(self, session: RunSession) -> None:
         while True:

@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from workcrew.engine import RunStore, Settings
@@ -86,7 +86,7 @@ class WorkcrewServer(LanguageServer):
     def report_server_error(self, error: Exception, source: Any) -> None:
         # errors in requests are in their responses; the rest goes to the log, not a popup per error
         log.error("%s", error)
-        if self.protocol._shutdown:
+        if source is FeatureRequestError or self.protocol._shutdown:
             return
         try:
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=f"workcrew: {error}"))

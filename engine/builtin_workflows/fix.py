@@ -137,7 +137,10 @@ for index, finding in enumerate(todo):
         "votes": finding.get("votes") or {},
     }
     if done["fixed"] is not None:
-        reported["fix"] = done["fixed"]
+        patch = patch_of(done["fixed"])
+        reported["fix"] = {"title": done["summary"], "diff": patch.diff,
+                           "edits": [{"path": e.path, "old": e.old, "new": e.new} for e in patch.edits],
+                           "evidence": [{"note": f"`{test_command}`: {done['check']}"}]}
         report(reported)
         fixed_list.append({"title": finding["title"], "location": finding["location"], "summary": done["summary"],
                            "check": done["check"], "rounds": len(done["attempts"]), "attempts": done["attempts"]})

@@ -149,7 +149,11 @@ for index, path in enumerate(paths):
                       "missing": 0 if done["outcome"] == "migrated" else 1},
         }
         if done["outcome"] == "migrated":
-            finding["fix"] = done["fixed"]  # only checked and approved patches become quick-fixes
+            # only checked and approved patches become quick-fixes
+            patch = patch_of(done["fixed"])
+            finding["fix"] = {"title": done["summary"], "diff": patch.diff,
+                              "edits": [{"path": e.path, "old": e.old, "new": e.new} for e in patch.edits],
+                              "evidence": [e for e in done["evidence"] if e["note"].startswith(("`", "reviewer"))]}
             migrated.append({"path": path, "summary": done["summary"]})
         else:
             unverified.append({"path": path, "reason": done["reason"]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from ..approval import (
 from ..discovery import resolve
 from ..errors import UnknownModel, WorkcrewError
 from ..estimate import Estimate, estimate, unknown_model_message
+from ..providers.base import make_client
 from ..settings import Settings
 from ..workflow import Workflow
 from .common import EXIT_USAGE, emit_json, fail, json_option, open_store
@@ -31,13 +33,29 @@ def compute_estimate(workflow: Workflow, args: Any, settings: Settings, scope: l
     """The estimate, calibrated from this project's earlier runs; exits 2 with a clear message when it cannot be made."""
     store = open_store(settings)
     try:
-        return anyio.run(lambda: estimate(workflow, args, scope, settings, store=store))
+        return anyio.run(lambda: _estimate_counted(workflow, args, scope, settings, store))
     except UnknownModel as exc:
         fail(f"{unknown_model_message(exc)}. Nothing was run.")
     except WorkcrewError as exc:
         fail(f"cannot estimate {workflow.name!r}: {exc}")
     finally:
         store.close()
+
+
+async def _estimate_counted(workflow: Workflow, args: Any, scope: list[str] | None, settings: Settings,
+                            store: Any) -> Estimate:
+    """With the Anthropic provider and a key, prompts are counted by the API (free, once per shared prefix)."""
+    counter = None
+    if settings.provider == "anthropic" and os.environ.get("ANTHROPIC_API_KEY"):
+        try:
+            counter = make_client(settings)
+        except WorkcrewError:
+            counter = None  # counting is an improvement, never a requirement: the local count stands in
+    try:
+        return await estimate(workflow, args, scope, settings, store=store, counter=counter)
+    finally:
+        if counter is not None:
+            await counter.aclose()
 
 
 @click.command("estimate")

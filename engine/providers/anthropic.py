@@ -145,16 +145,19 @@ def build_params(request: ModelRequest, ttl: str = "5m") -> tuple[dict[str, Any]
         if shared_tokens >= MIN_CACHE_TOKENS:
             canonical = json.dumps(shared_parts, sort_keys=True, separators=(",", ":"))
             shared_key = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-        if len(messages) > 1:
-            # the agent's own history: each turn reads what the previous one wrote
-            last = copy.deepcopy(messages[-1])
+        users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+        if len(messages) > 1 and users and users[-1] > 0:
+            # the agent's own history: each turn reads what the previous one wrote. The breakpoint goes on
+            # the last *user* turn: assistant turns (thinking blocks) must be echoed back unmodified
+            index = users[-1]
+            last = copy.deepcopy(messages[index])
             content = last["content"]
             if isinstance(content, str):
                 content = [{"type": "text", "text": content}]
                 last["content"] = content
-            if content:
+            if content and content[-1].get("type") in ("text", "tool_result"):
                 content[-1]["cache_control"] = _control(ttl)
-            messages[-1] = last
+            messages[index] = last
     params: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens, "messages": messages}
     if system:
         params["system"] = system
@@ -197,7 +200,8 @@ def map_error(exc: BaseException) -> TransientModelError | FatalModelError:
         if status == 200:  # an in-band `event: error` after the stream started
             return TransientModelError(f"the stream failed mid-response: {kind}: {detail}{rid}",
                                        rate_limited=kind in ("overloaded_error", "rate_limit_error"))
-        if status in TRANSIENT_STATUSES or status >= 500:
+        should_retry = exc.response.headers.get("x-should-retry")
+        if (status in TRANSIENT_STATUSES or status >= 500 or should_retry == "true") and should_retry != "false":
             return TransientModelError(f"HTTP {status} {kind}: {detail}{rid}", status=status,
                                        retry_after=_retry_after(exc.response.headers),
                                        rate_limited=status in RATE_LIMITED_STATUSES)
@@ -241,16 +245,20 @@ class _PrefixGate:
         """True when this request is the writer and must call :meth:`started` or :meth:`failed`."""
         if key is None:
             return False
-        now = time.monotonic()
-        if self._warm.get(key, 0.0) > now:
-            return False
-        event = self._writing.get(key)
-        if event is None:
-            self._writing[key] = anyio.Event()
-            return True
-        with anyio.move_on_after(self.wait_s):
-            await event.wait()
-        return False
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            if self._warm.get(key, 0.0) > time.monotonic():
+                return False
+            event = self._writing.get(key)
+            if event is None:
+                # first with this prefix, or the previous writer failed before its response began
+                self._writing[key] = anyio.Event()
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False  # waited long enough: go cold rather than stall the fan-out
+            with anyio.move_on_after(remaining):
+                await event.wait()
 
     def started(self, key: str | None) -> None:
         if key is None:
@@ -288,10 +296,11 @@ class AnthropicModel:
         platform = settings.anthropic_platform
         http_client = watched_http_client()
         client: Any
-        if platform == "bedrock":
-            client = _bedrock(http_client, settings)
-        elif platform == "vertex":
-            client = _vertex(http_client, settings)
+        if platform in ("bedrock", "vertex"):
+            try:
+                client = (_bedrock if platform == "bedrock" else _vertex)(http_client, settings)
+            except Exception as exc:  # the SDK reports missing region / project / credentials
+                raise UsageError(f"cannot set up the {platform} client of the anthropic SDK: {exc}") from None
         else:
             key = environ.get("ANTHROPIC_API_KEY") or environ.get("ANTHROPIC_AUTH_TOKEN")
             if not key:

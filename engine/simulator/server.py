@@ -228,10 +228,12 @@ class SimulatorServer:
             if answer.latency_ms:
                 await asyncio.sleep(answer.latency_ms / 1000)
             self.stats["faults"] += 1
-            extra = {}
+            extra = {"x-should-retry": "true"} if respond.error in (408, 409, 429) or respond.error >= 500 else {}
+            if respond.error == 429:
+                extra |= {"anthropic-ratelimit-requests-limit": "50", "anthropic-ratelimit-requests-remaining": "0"}
             if respond.retry_after is not None:
-                extra = {"retry-after": f"{respond.retry_after:g}",
-                         "retry-after-ms": str(int(respond.retry_after * 1000))}
+                extra |= {"retry-after": f"{respond.retry_after:g}",
+                          "retry-after-ms": str(int(respond.retry_after * 1000))}
             await self._error(writer, request, respond.error,
                               respond.message or f"simulated HTTP {respond.error}", extra)
             return True

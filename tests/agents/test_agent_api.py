@@ -228,3 +228,40 @@ async def test_warm_writes_the_shared_prefix_once_for_later_readers(
     assert warmed.cache_creation_input_tokens > 2000 and warmed.output_tokens == 0
     assert first.usage.cache_read_input_tokens == warmed.cache_creation_input_tokens
     assert first.usage.cache_creation_input_tokens == 0
+
+
+def test_bedrock_and_vertex_use_the_sdks_own_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    import anthropic
+
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.delenv("CLOUD_ML_REGION", raising=False)
+    bedrock = AnthropicModel.from_settings(Settings(provider="anthropic", anthropic_platform="bedrock"), env={})
+    assert isinstance(bedrock.client, anthropic.AsyncAnthropicBedrock)
+    with pytest.raises(UsageError, match="cannot set up the vertex client"):
+        AnthropicModel.from_settings(Settings(provider="anthropic", anthropic_platform="vertex"), env={})
+
+
+async def test_an_agents_own_history_is_cached_between_its_turns(simulator: Callable[..., SimulatorThread],
+                                                                 workspace: Any) -> None:
+    from workcrew.engine.tools import AgentToolBox
+
+    (workspace / "big.py").write_text("value = 1  # a line of the file\n" * 400)
+    sim = simulator([{"match": {"call": 1}, "respond": {"tool_calls": [{"name": "read_file",
+                                                                         "input": {"path": "big.py"}}]}},
+                     {"match": {"call": 2}, "respond": {"tool_calls": [{"name": "grep",
+                                                                         "input": {"pattern": "value"}}]}},
+                     {"respond": {"text": "done"}}])
+    model = model_for(sim)
+    try:
+        outcome = await run_agent(model, AgentSpec(prompt="study big.py", model=MODEL),
+                                  tools=AgentToolBox(workspace, Settings(workspace=workspace)))
+    finally:
+        await model.aclose()
+    assert outcome.value == "done" and outcome.turns == 3
+    bodies = [r["body"] for r in sim.server.requests]
+    for body in bodies:
+        for message in body["messages"]:
+            if message["role"] == "assistant":
+                assert "cache_control" not in repr(message)  # echoed back exactly as received
+    assert "cache_control" in repr(bodies[1]["messages"][-1])
+    assert outcome.usage.cache_read_input_tokens > 3000  # the third turn read the history the second wrote

@@ -178,3 +178,31 @@ async def test_a_fan_out_writes_the_shared_prefix_once_and_reads_it_after(
     prefix = max(writes)
     assert prefix > 8000 and sorted(reads) == [0] + [prefix] * 9
     assert all(r["input_tokens"] < 100 for r in rows if r["cache_read_input_tokens"])
+
+
+async def test_when_the_first_writer_fails_another_agent_writes_and_the_rest_still_read(
+        simulator: Callable[..., SimulatorThread], run_api: Any, store: RunStore) -> None:
+    sim = simulator([{"match": {"call": 1}, "respond": {"error": 429, "retry_after": 0.2}, "latency_ms": 50},
+                     {"respond": {"text": "done"}, "latency_ms": 50}])
+    result = await run_api(sim, """
+        context = "Shared design notes, line after line.\\n" * 800
+        return await parallel([agent(context + f"\\n\\nTask {i}.", label=f"part {i}") for i in range(6)])
+    """)
+    assert result.status == "succeeded", result.error
+    rows = store.get_agents(result.run_id)
+    assert sum(r["cache_creation_input_tokens"] > 0 for r in rows) == 1
+    assert sum(r["cache_read_input_tokens"] > 0 for r in rows) == 5
+    assert sum(r["retries"] for r in rows) == 1
+
+
+async def test_check_with_a_bad_isolation_value_is_a_clear_error(simulator: Callable[..., SimulatorThread],
+                                                                 run_api: Any, project: Path) -> None:
+    sim = simulator()
+    result = await run_api(sim, """
+        unchanged = await check("cat calc.py", isolation="plain text answer")
+        bad = await check("cat calc.py", isolation=42)
+        return unchanged["exit_code"]
+    """)
+    assert result.status == "failed"
+    assert "check(isolation=...) takes an isolated agent's result" in result.error
+    assert any("carries no patch" in line for line in result.logs)

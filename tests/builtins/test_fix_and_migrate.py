@@ -38,6 +38,9 @@ async def test_fix_patches_pass_the_tests_and_failures_go_back_to_a_fixer(run_bu
     stats_fix = findings["stats.py"]["fix"]
     assert {e["path"] for e in stats_fix["edits"]} == {"stats.py", "test_stats.py"}
     assert "+        return 0.0" in stats_fix["diff"]
+    assert stats_fix["title"] == "average() returns 0.0 for an empty list"
+    assert stats_fix["evidence"] == [{"path": None, "line": None,
+                                      "note": "`python -m pytest -q -p no:cacheprovider`: exit 0, 3 passed"}]
     assert "round 1: exit 0, 3 passed" in findings["stats.py"]["evidence"][-1]["note"]
     assert "round 1: exit 1, 1 failed, 2 passed; round 2: exit 0, 3 passed" in findings["parse.py"]["evidence"][-1]["note"]
     # the user's files are untouched until they accept a fix

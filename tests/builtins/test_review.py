@@ -91,3 +91,14 @@ async def test_missing_votes_make_findings_unverified_and_failed_agents_are_repo
     assert levels == {"confirmed": (None, "warning"), "unverified": ("review", "none")}
     notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert sum("failed" in n["message"]["text"] for n in notes) == 4
+
+
+async def test_a_scout_lists_the_files_and_a_cap_is_reported_never_silent(run_builtin: RunBuiltin) -> None:
+    scout = {"match": {"label": "^scope$"}, "respond": {"json": {"files": ["calc.py", "parse.py", "util.py"]}}}
+    run = await run_builtin("review", scenario={"rules": [scout, *fixture_scenario("review")["rules"]]},
+                            args={"max_files": 2})
+    assert run.result["files"] == ["calc.py", "parse.py"]
+    assert run.result["dropped"] == [{"item": "util.py", "reason": "over max_files=2"}]
+    assert "reviewing the first 2 of 3 files; 1 dropped (raise max_files)" in run.records.logs
+    assert "- `util.py`: over max_files=2" in run.report_md
+    assert run.outcome.agents["launched"] == 1 + 2 + 9

@@ -170,3 +170,23 @@ def test_builtins_document_their_args() -> None:
         workflow = resolve(name, Path.cwd())
         assert not workflow.problems and workflow.meta is not None and workflow.meta.args, name
         assert all(isinstance(v, str) and v for v in workflow.meta.args.values())
+
+
+def test_rename_changes_only_the_meta_name() -> None:
+    from workcrew.engine.discovery import rename_meta
+
+    js = "export const meta = {name: 'scratch', description: 'x'}\nconst label = 'scratch'\n"
+    assert rename_meta(js, "javascript", "scratch", "kept") == (
+        "export const meta = {name: \"kept\", description: 'x'}\nconst label = 'scratch'\n")
+    py = 'meta = {\n    "name": "scratch",\n    "description": "x",\n}\nlog("scratch")\n'
+    assert rename_meta(py, "python", "scratch", "kept") == (
+        "meta = {\n    \"name\": 'kept',\n    \"description\": \"x\",\n}\nlog(\"scratch\")\n")
+
+
+def test_saving_a_builtin_run_says_what_it_overrides(workcrew: Workcrew) -> None:
+    run_id = workcrew.run("understand", {"modules": ["a.py"]})["run_id"]
+    saved = workcrew.save(run_id)
+    assert saved.exit_code == 0, saved.output
+    assert "overrides the builtin workflow 'understand'" in saved.stderr
+    entry = next(e for e in discover(workcrew.workspace) if e.name == "understand")
+    assert entry.origin == "project" and entry.path.parent == workcrew.workspace / ".claude" / "workflows"

@@ -12,6 +12,7 @@ Screenshots of every step go to test-output/e2e/.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.slow
 
 FIXTURE_WORKSPACE = Path(__file__).resolve().parent / "fixtures" / "workspace"
 SHOTS = ROOT / "test-output" / "e2e"
+KEEP_RUNS = 5  # screenshot folders kept; each run writes its own so concurrent runs never mix
 REQUEST = "Find real bugs in this code, verify each one and propose fixes"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -108,12 +110,15 @@ class Steps:
         self.server = server
         self.n = 0
         SHOTS.mkdir(parents=True, exist_ok=True)
-        for old in SHOTS.glob("*.png"):
-            old.unlink()
+        for stale in sorted(p for p in SHOTS.iterdir() if p.is_dir())[:-KEEP_RUNS]:
+            shutil.rmtree(stale, ignore_errors=True)
+        self.folder = SHOTS / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        self.folder.mkdir()
+        print(f"screenshots: {self.folder}", file=sys.stderr)
 
     def shot(self, name: str) -> Path:
         self.n += 1
-        path = SHOTS / f"{self.n:02d}-{name}.png"
+        path = self.folder / f"{self.n:02d}-{name}.png"
         self.page.screenshot(path=str(path))
         return path
 
@@ -126,6 +131,18 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def go_to_line(page: Page, line: int) -> None:
+    """Ctrl+G, then wait until the editor's status shows the line (typing ahead of the widget loses keys)."""
+    page.keyboard.press("Control+G")
+    box = page.locator(".quick-input-widget input")
+    box.wait_for(state="visible", timeout=10_000)
+    box.fill(f":{line}")
+    page.locator(".quick-input-widget .monaco-list-row", has_text=f"line {line}").first.wait_for(timeout=10_000)
+    page.keyboard.press("Enter")
+    box.wait_for(state="hidden", timeout=10_000)
+    page.locator(".statusbar-item", has_text=f"Ln {line},").first.wait_for(timeout=10_000)
 
 
 def run_command(page: Page, title: str) -> None:
@@ -159,9 +176,7 @@ def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspac
         editor = page.locator(".monaco-editor .view-lines").first
         editor.wait_for(timeout=15_000)
         editor.click()
-        page.keyboard.press("Control+G")
-        page.keyboard.type("4")
-        page.keyboard.press("Enter")
+        go_to_line(page, 4)
         page.keyboard.press("Home")
         for _ in range(3):
             page.keyboard.press("Shift+ArrowDown")
@@ -206,7 +221,7 @@ def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspac
 
         # "Open Report" on the run-finished notification opens the run's Markdown report.
         finished.get_by_role("button", name="Open Report", exact=True).click()
-        page.locator(".tab", has_text="report.md").first.wait_for(timeout=15_000)
+        page.locator(".tab.active", has_text="Preview report.md").wait_for(timeout=15_000)
 
         # The confirmed finding is in the Problems panel.
         page.keyboard.press("Control+Shift+M")
@@ -216,10 +231,10 @@ def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspac
 
         # The lightbulb's "Apply fix: …" on the finding's line.
         page.locator(".tab", has_text="calc.py").first.click()
+        page.locator(".tab.active", has_text="calc.py").wait_for(timeout=10_000)
         page.locator(".monaco-editor .squiggly-warning, .monaco-editor .squiggly-error").first.wait_for(timeout=30_000)
-        page.keyboard.press("Control+G")
-        page.keyboard.type("6")
-        page.keyboard.press("Enter")
+        page.locator(".monaco-editor .view-lines").first.click()  # keyboard focus into the editor
+        go_to_line(page, 6)
         page.keyboard.press("End")
         page.keyboard.press("Control+.")
         action = page.locator(".action-widget .monaco-list-row", has_text="Apply fix:").first

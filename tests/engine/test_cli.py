@@ -127,3 +127,11 @@ def test_list_shows_saved_workflows_with_problems(project: Path) -> None:
     entries = {e["name"]: e for e in json.loads(workcrew(project, "list", "--json").stdout)}
     assert entries["greet"]["valid"] and entries["greet"]["origin"] == "project"
     assert not entries["broken"]["valid"] and "description" in entries["broken"]["problems"][0]
+
+
+def test_busy_loop_is_stopped_in_a_cli_run(project: Path) -> None:
+    (project / "spin.py").write_text('meta = {"name": "spin", "description": "d"}\nwhile True:\n    pass\n')
+    code, out = run_json(project, "spin.py")
+    assert code == 1 and out["status"] == "failed"
+    assert "synchronous code for over 3 s" in out["error"]
+    assert out["duration_s"] < 10

@@ -337,3 +337,63 @@ async def test_log_phase_and_report(run_script) -> None:
 async def test_args_are_passed_verbatim(run_script) -> None:
     result = await run_script("return args", args={"files": ["a", "b"], "n": 2})
     assert result.result == {"files": ["a", "b"], "n": 2}
+
+
+async def test_check_runs_allowlisted_commands_only(run_script, workspace) -> None:
+    (workspace / "hello.txt").write_text("hi\n")
+    body = """
+    listing = await check("ls")
+    try:
+        await check("rm -rf hello.txt")
+    except Exception as error:
+        refused = str(error)
+    return [listing["exit_code"], listing["stdout"], refused, sorted(listing)]
+    """
+    result = await run_script(body)
+    exit_code, stdout, refused, keys = result.result
+    assert exit_code == 0 and "hello.txt" in stdout
+    assert "command 'rm' is not in the allowlist" in refused
+    assert keys == ["duration_s", "exit_code", "stderr", "stdout"]
+    assert (workspace / "hello.txt").exists()
+
+
+async def test_ask_without_anyone_to_answer_returns_none(run_script) -> None:
+    result = await run_script("return await ask('Proceed?', ['yes', 'no'])\n")
+    assert result.status == "succeeded" and result.result is None
+    assert "no one to answer" in result.logs[0]
+
+
+async def test_ask_with_an_asker_returns_the_answer(settings, store) -> None:
+    from workcrew.engine import load_workflow, start
+    from workcrew.engine.providers.simulated import SimulatedModel
+    from workcrew.engine.scenario import Scenario
+
+    async def asker(question: str, choices: list[str] | None) -> str:
+        return f"{question} -> {choices[-1] if choices else ''}"
+
+    workflow = load_workflow("<inline>", source='meta = {"name": "q", "description": "d"}\n'
+                                                 "return await ask('Which?', ['a', 'b'])\n")
+    handle = start(workflow, None, settings, client=SimulatedModel(Scenario()), store=store, asker=asker)
+    assert (await handle.result()).result == "Which? -> b"
+
+
+async def test_multiline_strings_and_print(run_script) -> None:
+    result = await run_script('text = """first\n  indented"""\nprint("a", 1, sep="-")\nreturn text\n')
+    assert result.result == "first\n  indented"
+    assert result.logs == ["a-1"]
+
+
+async def test_restart_runs_the_agent_again(settings, store) -> None:
+    body = "return await agent('work', label='stuck')\n"
+    scenario = {"rules": [
+        {"match": {"label": "stuck", "call": 1}, "respond": {"text": "never"}, "latency_ms": 30_000},
+        {"match": {"label": "stuck"}, "respond": {"text": "second try"}},
+    ]}
+    with anyio.fail_after(20):
+        handle = start_script(settings, store, body, scenario)
+        started = await wait_for(handle, lambda e: e.type == "agent_started")
+        assert handle.restart(started.data["agent"]["id"])
+        result = await handle.result()
+    assert result.result == "second try"
+    assert result.agents["launched"] == 1 and result.agents["succeeded"] == 1
+    assert [e.type for e in handle.state.bus.history].count("agent_started") == 2

@@ -102,3 +102,9 @@ def test_literal_values_decode_like_javascript() -> None:
     assert string_value("`plain`") == "plain"
     assert [number_value(v) for v in ("1_000", "0x1F", "0b101", "0o17", "2.5", "1e3", "10n")] == [
         1000, 31, 5, 15, 2.5, 1000.0, 10]
+
+
+def test_python_values_cross_as_json_javascript_accepts() -> None:
+    from workcrew.engine.dialects.js.host import to_json
+
+    assert to_json({"a": [1.5, float("nan")], "b": float("inf"), "c": "x"}) == '{"a": [1.5, null], "b": null, "c": "x"}'

@@ -20,7 +20,7 @@ def scenario(slow_finder: bool = False) -> dict[str, Any]:
     if slow_finder:  # b.py's finder answers late, so pipelining and barriers order events differently
         for rule in data["rules"]:
             if rule["match"].get("label") == "^find b":
-                rule["latency_ms"] = 300
+                rule["latency_ms"] = 1500
     return data
 
 

@@ -91,7 +91,7 @@ async def test_a_new_run_replaces_the_previous_runs_findings(lsp_session: Sessio
     first = await run_review(session, uri)
     await session.wait_for(lambda: session.pushed(uri), what="diagnostics")
     second = await run_review(session, uri)
-    (diagnostic,) = await session.wait_for(
+    await session.wait_for(
         lambda: [d for d in session.pushed(uri) if d.data["runId"] == second["runId"]], what="second run")
     assert first["runId"] != second["runId"]
     assert len(session.pushed(uri)) == 1

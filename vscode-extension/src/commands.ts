@@ -182,9 +182,10 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         void vscode.window.showWarningMessage(`Workcrew: run ${run.runId} has no report yet (looked for ${candidates.join(", ")}). Reports are written when a run finishes.`);
         return;
       }
-      const doc = await vscode.workspace.openTextDocument(found);
-      await vscode.window.showTextDocument(doc, { preview: false });
-      if (found.endsWith(".md")) await vscode.commands.executeCommand("markdown.showPreviewToSide", doc.uri).then(undefined, () => undefined);
+      const uri = vscode.Uri.file(found);
+      // The rendered report; the Markdown source when the built-in preview is unavailable.
+      const previewed = found.endsWith(".md") && (await vscode.commands.executeCommand("markdown.showPreview", uri).then(() => true, () => false));
+      if (!previewed) await vscode.window.showTextDocument(uri, { preview: false });
     }),
 
     register("workcrew.ui.applyAllFixes", async (item?: RunsItem) => {

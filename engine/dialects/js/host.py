@@ -106,6 +106,25 @@ def script_line(stack: str) -> int | None:
     return None
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # what JSON.stringify makes of NaN and Infinity
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    """JSON that JavaScript's JSON.parse accepts (Python's json writes NaN and Infinity)."""
+    data = to_jsonable(value)
+    try:
+        return json.dumps(data, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(data), allow_nan=False)
+
+
 def error_payload(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, JsError):
         return {"name": exc.js_name or "Error", "message": exc.js_message, "wc": None}
@@ -156,7 +175,7 @@ class JsHost:
             start = js.get("__wc_start")
             args = self.ctx.args
             total = self.ctx.budget.total
-            self._enter(js.get("__wc_init"), "" if args is None else json.dumps(to_jsonable(args)),
+            self._enter(js.get("__wc_init"), "" if args is None else to_json(args),
                         "" if total is None else json.dumps(total))
             body = self._enter(js.eval, self.compiled.wrapped)
             self._enter(start, body, *self._budget(), outbox=True)
@@ -309,7 +328,7 @@ class JsHost:
             except Exception as exc:
                 self._settle_js(call_id, False, json.dumps(error_payload(exc)))
             else:
-                self._settle_js(call_id, True, json.dumps(to_jsonable(value)))
+                self._settle_js(call_id, True, to_json(value))
         except ScriptInterrupted:
             return  # already recorded as the run's failure by _engine_fault
         except WorkcrewError:

@@ -245,7 +245,9 @@
   }
 
   const print = (...values) => post(["print", values.map(format).join(" ")]);
-  const console = freeze({ log: print, info: print, warn: print, error: print, debug: print, trace: print });
+  const console = freeze({
+    log: print, info: print, warn: print, error: print, debug: print, trace: print, dir: print, table: print,
+  });
 
   function makeBudget(total) {
     return freeze({

@@ -8,6 +8,7 @@ code. It does not build a syntax tree; the embedded engine reports real syntax e
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -31,9 +32,13 @@ _NUMBER = re.compile(
     r"0[xX][0-9a-fA-F_]+n?|0[oO][0-7_]+n?|0[bB][01_]+n?|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?n?"
 )
 _LINE_BREAKS = "\n\r\u2028\u2029"
+_SPACES = re.compile(r"[ \t\f\v\ufeff\u00a0]+")
+_WORD = re.compile(r"[A-Za-z_$\u0080-\uffff\\][A-Za-z0-9_$\u0080-\uffff\\]*")
+# "?." before a digit is a conditional ("a?.5:b"), not optional chaining
+_PUNCT = re.compile("|".join(r"\?\.(?!\d)" if p == "?." else re.escape(p) for p in PUNCTUATORS))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Token:
     kind: Kind
     value: str  # source text (for strings and templates: the raw text, quotes included)
@@ -63,14 +68,8 @@ class _Lines:
             self.starts.append(match.end())
 
     def at(self, offset: int) -> tuple[int, int]:
-        low, high = 0, len(self.starts) - 1
-        while low < high:
-            mid = (low + high + 1) // 2
-            if self.starts[mid] <= offset:
-                low = mid
-            else:
-                high = mid - 1
-        return low + 1, offset - self.starts[low] + 1
+        index = bisect.bisect_right(self.starts, offset) - 1
+        return index + 1, offset - self.starts[index] + 1
 
 
 def _regex_allowed(previous: Token | None) -> bool:
@@ -131,7 +130,11 @@ def tokenize(source: str) -> list[Token]:
             newline = True
             i += 1
             continue
-        if char.isspace() or char == "\ufeff":
+        spaces = _SPACES.match(source, i)
+        if spaces is not None:
+            i = spaces.end()
+            continue
+        if char.isspace():
             i += 1
             continue
         if source.startswith("//", i):
@@ -197,12 +200,10 @@ def tokenize(source: str) -> list[Token]:
             add("num", i, match.end())
             i = match.end()
             continue
-        if _IDENT_START.match(char) or char == "\\":
-            j = i + 1
-            while j < n and (_IDENT_START.match(source[j]) or source[j].isdigit() or source[j] == "\\"):
-                j += 1
-            add("ident", i, j)
-            i = j
+        word = _WORD.match(source, i)
+        if word is not None:
+            add("ident", i, word.end())
+            i = word.end()
             continue
         if char == "#" and i + 1 < n and _IDENT_START.match(source[i + 1]):
             match = _IDENT.match(source, i + 1)
@@ -210,19 +211,15 @@ def tokenize(source: str) -> list[Token]:
             add("private", i, end)
             i = end
             continue
-        for punct in PUNCTUATORS:
-            if source.startswith(punct, i):
-                if punct == "?." and i + 2 < n and source[i + 2].isdigit():
-                    continue  # "a?.5:b" is a conditional, not optional chaining
-                if punct == "{":
-                    braces.append("{")
-                elif punct == "}" and braces:
-                    braces.pop()
-                add("punct", i, i + len(punct))
-                i += len(punct)
-                break
-        else:
+        punct = _PUNCT.match(source, i)
+        if punct is None:
             raise fail(f"unexpected character {char!r}", i)
+        if char == "{":
+            braces.append("{")
+        elif char == "}" and braces:
+            braces.pop()
+        add("punct", i, punct.end())
+        i = punct.end()
     return tokens
 
 

@@ -8,4 +8,6 @@ let deeper = null
 try { await workflow('deep-child') } catch (e) { deeper = e.message }
 let missing = null
 try { await workflow('no-such-workflow') } catch (e) { missing = e.name }
-return {a, child, byPath, deeper, missing}
+let broken = null
+try { await workflow('broken-child') } catch (e) { broken = [e.name, e.message.includes(': determinism: Date.now() reads the clock')] }
+return {a, child, byPath, deeper, missing, broken}
