@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, client_capabilities
+from pygls.lsp.client import LanguageClient
+from pytest_lsp import client_capabilities
 
 SCRIPT = '''
 meta = {"name": "bench-findings", "description": "Report many findings quickly", "phases": [{"title": "Report"}]}
@@ -88,22 +89,35 @@ async def main(files: int, per_file: int, samples: int) -> int:
         env = {**os.environ, "WORKCREW_PROVIDER": "simulated", "WORKCREW_MODEL": "simulated",
                "WORKCREW_SCENARIO": str(scenario)}
         env.pop("WORKCREW_STATE_DIR", None)
-        client = await ClientServerConfig(server_command=[sys.executable, "-m", "workcrew.server"],
-                                          server_env=env).start()
+        # a plain pygls client (no test-harness checks per message): what an editor's client costs
+        client = LanguageClient("bench", "1")
         arrivals: list[float] = []
-        original = client.protocol.handle_message
+        diagnostics: dict[str, list[types.Diagnostic]] = {}
+        finished: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
-        def timestamped(message: Any) -> Any:
-            if getattr(message, "method", None) == types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
-                arrivals.append(time.time())
-            return original(message)
+        @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def published(params: types.PublishDiagnosticsParams) -> None:
+            arrivals.append(time.time())
+            diagnostics[params.uri] = list(params.diagnostics)
 
-        client.protocol.handle_message = timestamped  # type: ignore[method-assign]
-        await client.initialize_session(types.InitializeParams(
+        @client.feature("workcrew/runFinished")
+        def run_finished(params: Any) -> None:
+            if not finished.done():
+                finished.set_result(params)
+
+        for method in ("workcrew/runUpdate", types.PROGRESS, types.WINDOW_LOG_MESSAGE, types.WINDOW_SHOW_MESSAGE):
+            client.feature(method)(lambda params: None)
+
+        @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def create_progress(params: Any) -> None:
+            return None
+
+        await client.start_io(sys.executable, "-m", "workcrew.server", env=env)
+        await client.initialize_async(types.InitializeParams(
             capabilities=client_capabilities("neovim@0.7.0"), root_uri=root.as_uri(),
             initialization_options={"workcrew": {"approvalPolicy": "never"}}))
+        client.initialized(types.InitializedParams())
         try:
-            finished = client.protocol.wait_for_notification_async("workcrew/runFinished")
             started = time.perf_counter()
             result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
                 command="workcrew.runWorkflow",
@@ -113,12 +127,12 @@ async def main(files: int, per_file: int, samples: int) -> int:
             run_s = time.perf_counter() - started
             # the last publish may trail runFinished by nothing at all; wait until every finding is shown
             deadline = time.monotonic() + 30
-            while sum(len(d) for d in client.diagnostics.values()) < expected and time.monotonic() < deadline:
+            while sum(len(d) for d in diagnostics.values()) < expected and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
-            shown = sum(len(d) for d in client.diagnostics.values())
+            shown = sum(len(d) for d in diagnostics.values())
             delay = max(arrivals) - done.endedAt
             before = sum(1 for t in arrivals if t < done.endedAt)
-            print(f"publishes: {len(arrivals)} ({before} before the run ended); first {min(arrivals) - done.endedAt:+.3f} s, "
+            print(f"run ended at {done.endedAt:.3f}; publishes: {len(arrivals)} ({before} before the run ended); first {min(arrivals) - done.endedAt:+.3f} s, "
                   f"last {delay:+.3f} s from the end", file=sys.stderr)
 
             # code actions with everything loaded: open one file, ask for the fix of one of its findings
@@ -131,7 +145,7 @@ async def main(files: int, per_file: int, samples: int) -> int:
             client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
                 uri=empty.as_uri(), language_id="python", version=1, text="x = 1\n")))
             await asyncio.sleep(0.3)
-            diagnostic = client.diagnostics[uri][per_file // 2]
+            diagnostic = diagnostics[uri][per_file // 2]
 
             async def action(doc_uri: str, diagnostics: list[types.Diagnostic], rng: types.Range) -> float:
                 begin = time.perf_counter()
@@ -146,7 +160,8 @@ async def main(files: int, per_file: int, samples: int) -> int:
             reference = [await action(empty.as_uri(), [], nothing) for _ in range(samples)]
             latencies = [await action(uri, [diagnostic], diagnostic.range) for _ in range(samples)]
         finally:
-            await asyncio.wait_for(client.shutdown_session(), 30)
+            await asyncio.wait_for(client.shutdown_async(None), 30)
+            client.exit(None)
             await client.stop()
 
     ref_p95 = p95(reference)

@@ -39,11 +39,16 @@ class Tree:
         self.root = root
         self.count = 0
         self.not_for_scope: set[str] = set()
+        self.made: set[str] = set()
 
     def write(self, rel: str, data: bytes = TEXT, *, scoped: bool = True) -> None:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        path = os.path.join(self.root, rel)
+        folder = os.path.dirname(path)
+        if folder not in self.made:
+            os.makedirs(folder, exist_ok=True)
+            self.made.add(folder)
+        with open(path, "wb") as handle:
+            handle.write(data)
         self.count += 1
         if not scoped:
             self.not_for_scope.add(rel)
@@ -203,7 +208,7 @@ def main() -> int:
         print(f"scope/git = {ratio:.2f} (target <= 2)")
         return 0 if not missing and not extra else 1
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        subprocess.run(["rm", "-rf", str(base)], check=False)  # much faster than shutil.rmtree on 100k files
 
 
 if __name__ == "__main__":

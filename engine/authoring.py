@@ -159,7 +159,7 @@ def _first_statement(source: str) -> ast.stmt | None:
     prefix of lines that parses to one statement is used; positions are the source's own.
     """
     lines = source.splitlines(keepends=True)
-    for end in range(1, min(len(lines), 2000) + 1):
+    for end in range(1, min(len(lines), 200) + 1):  # a meta literal is short; bound the work
         try:
             tree = ast.parse("".join(lines[:end]))
         except SyntaxError:

@@ -27,7 +27,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -232,7 +232,12 @@ def scope_tokens(scope: ScopeInput, settings: Settings) -> dict[str, int] | None
         else:
             raise UsageError(f"scope entries are paths, (path, bytes) pairs or a path -> bytes mapping, not {item!r}")
         path = Path(name)
-        relative = str(path.resolve().relative_to(settings.workspace.resolve())) if path.is_absolute() else name
+        relative = name
+        if path.is_absolute():
+            try:
+                relative = str(path.resolve().relative_to(settings.workspace.resolve()))
+            except ValueError:
+                continue  # outside the workspace: no agent can read it
         if _is_secret(relative, settings.secret_patterns):
             continue
         tokens = math.ceil(size / 4) if size is not None else _file_tokens(settings.workspace, relative,
@@ -300,6 +305,13 @@ class _Context:
     caching: bool  # the provider caches shared prefixes (the Anthropic API does; the in-process model does not)
     token_factor: dict[str, float]  # per prefix key: API count / local count, when counted online
     calibration: dict[str, Calibrated]
+    _read: dict[str, int] = field(default_factory=dict)
+
+    def files_read(self, agent: DryAgent) -> int:
+        # one lookup per distinct prompt: the figure is needed for every level, and for time and roles
+        if agent.prompt not in self._read:
+            self._read[agent.prompt] = files_read(agent, self.scope, self.settings)
+        return self._read[agent.prompt]
 
 
 def _role(agent: DryAgent) -> str:
@@ -321,7 +333,7 @@ def base_tokens(agent: DryAgent, level: Level, ctx: _Context) -> tuple[float, fl
     if agent.turns and agent.turns[0].prefix_key in ctx.token_factor:
         factor = ctx.token_factor[agent.turns[0].prefix_key] * TOKENIZER_FACTOR[i] / TOKENIZER_FACTOR[1]
     prompt = agent.first_input_tokens * factor
-    read = files_read(agent, ctx.scope, ctx.settings) * SCOPE_READ_FACTOR[i] * factor
+    read = ctx.files_read(agent) * SCOPE_READ_FACTOR[i] * factor
     turns_measured = max(1, len(agent.turns))
     extra = prior.tool_turns[i] + (turns_measured - 1)
     if read and extra == 0:
@@ -587,9 +599,9 @@ def build_estimate(workflow: Workflow, settings: Settings, runs: dict[str, DryRu
 def _latency(ctx: _Context, scale: float) -> Any:
     def latency(agent: DryAgent, first: bool) -> float:
         # the whole agent's modelled time is spent on its first turn; later dry turns (re-asks) add one turn
-        if first:
-            return agent_seconds(agent, "expected", ctx) * scale
-        return (FIRST_TOKEN_S + TOOL_EXEC_S) * scale
+        seconds = agent_seconds(agent, "expected", ctx) * scale if first else (FIRST_TOKEN_S + TOOL_EXEC_S) * scale
+        # an agent longer than its timeout would be cut off in the dry run and its tokens not counted
+        return min(seconds, ctx.settings.agent_timeout_s * 0.9)
 
     return latency
 

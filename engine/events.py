@@ -31,8 +31,11 @@ EventType = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Event:
+    """One event; treat it as immutable (subscribers share it). Not frozen: frozen init costs ~1 µs more
+    per event, and a run emits several per agent."""
+
     type: EventType
     run_id: str
     seq: int

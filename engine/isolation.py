@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 from pydantic import ValidationError
 
-from .errors import UsageError
+from .errors import UsageError, WorkcrewError
 from .findings import Patch
 from .patches import Change, apply_patch, make_patch
 from .runtime.state import AgentEnvironment, AgentRecord, RunState
@@ -91,6 +91,14 @@ class Worktree:
     @classmethod
     def create_sync(cls, workspace: Path, settings: Settings) -> Worktree:
         base = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        try:
+            return cls._populate(workspace, settings, base)
+        except BaseException:
+            shutil.rmtree(base, ignore_errors=True)
+            raise
+
+    @classmethod
+    def _populate(cls, workspace: Path, settings: Settings, base: Path) -> Worktree:
         path = base / "tree"
         git = _clean_git_top(workspace)
         if git:
@@ -196,7 +204,10 @@ async def workspace_environment(state: RunState, record: AgentRecord) -> AgentEn
     """The environment of one agent: tools on the workspace, or on a private worktree when isolated."""
     settings = state.settings
     if record.isolation == "worktree":
-        tree = await Worktree.create(settings.workspace, settings)
+        try:
+            tree = await Worktree.create(settings.workspace, settings)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise WorkcrewError(f"cannot create the agent's private worktree: {exc}") from None
         return WorktreeEnvironment(tree, AgentToolBox(tree.path, settings, worktree=True))
     return OverlayEnvironment(AgentToolBox(settings.workspace, settings))
 

@@ -56,6 +56,9 @@ class Respond(BaseModel):
         return bool(self.error or self.stall_s or self.disconnect or self.invalid_json)
 
 
+_NO_RULE = Respond()  # the answer of no rule: shared, never mutated
+
+
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -169,7 +172,7 @@ class Scenario:
         return Answer(index, respond, rule.latency_ms or self.model.default_latency_ms, rule.usage, text, tool_calls)
 
     def _default(self, turn: Turn) -> Answer:
-        return Answer(None, Respond.model_validate({}), self.model.default_latency_ms, None, self._default_text(turn), [])
+        return Answer(None, _NO_RULE, self.model.default_latency_ms, None, self._default_text(turn), [])
 
     @staticmethod
     def _default_text(turn: Turn) -> str:

@@ -532,19 +532,20 @@ class _Collector:
             self.exclude(UNREADABLE, rel_dir + "/")
             return
         prefix = rel_dir + "/" if rel_dir else ""
-        if rel_dir and any(entry.name == "pyvenv.cfg" for entry in entries):
+        names = {entry.name for entry in entries}
+        if rel_dir and "pyvenv.cfg" in names:
             self.exclude(VIRTUALENV, prefix)  # a virtualenv, whatever its folder is called
             return
-        for entry in entries:
-            if entry.name == ".gitignore":
-                own = IgnoreFile.compile(_read_patterns(Path(entry.path)), strip=len(prefix))
-                if own is not None:
-                    rules = [*rules, own]
-                    fast = None
-                break
+        if ".gitignore" in names:
+            own = IgnoreFile.compile(_read_patterns(Path(abs_dir, ".gitignore")), strip=len(prefix))
+            if own is not None:
+                rules = [*rules, own]
+                fast = None
         if fast is None:
             fast = _FileFilter.build([self.secrets, self.user_excludes, *rules])
-        reject, path_checks = fast.reject, fast.paths
+        reject = fast.reject.match if fast.reject is not None else None
+        path_checks = fast.paths
+        text_extensions = TEXT_EXTENSIONS
         exclude, files, max_bytes = self.exclude, self.files, self.max_bytes
         subdirs: list[str] = []
         for entry in entries:
@@ -556,8 +557,7 @@ class _Collector:
                 exclude(UNREADABLE, rel)
                 continue
             if is_file:
-                if ((reject is not None and reject.match(name) is not None)
-                        or (path_checks and fast.suspect(rel, name))):
+                if (reject is not None and reject(name) is not None) or (path_checks and fast.suspect(rel, name)):
                     reason = self.file_reason(rel, name, rules)
                     if reason is not None:
                         exclude(reason, rel)
@@ -567,13 +567,19 @@ class _Collector:
                 except OSError:
                     exclude(UNREADABLE, rel)
                     continue
-                dot = name.rfind(".")
-                ext = name[dot + 1:].lower() if dot >= 0 else ""
+                _, dot, ext = name.rpartition(".")
+                if dot and ext in text_extensions:  # the common case: one set lookup
+                    if size > max_bytes:
+                        exclude(TOO_LARGE, rel)
+                    else:
+                        files[rel] = ScopeFile(rel, size, (size + 3) >> 2)
+                    continue
+                ext = ext.lower() if dot else ""
                 if ext in BINARY_EXTENSIONS:
                     exclude(BINARY, rel)
                 elif size > max_bytes:
                     exclude(TOO_LARGE, rel)
-                elif size and ext not in TEXT_EXTENSIONS and _looks_binary(entry.path):
+                elif size and ext not in text_extensions and _looks_binary(entry.path):
                     exclude(BINARY, rel)
                 else:
                     files[rel] = ScopeFile(rel, size, (size + 3) >> 2)
@@ -706,7 +712,21 @@ def compute_scope(request: ScopeRequest, settings: Settings) -> Scope:
     sources: list[str] = []
     scope_selection: Selection | None = None
 
+    def secret_or_excluded(rel: str, is_dir: bool) -> str | None:
+        """Why an explicit pick may not be used by pattern: it, or a folder above it, is secret or excluded."""
+        own = rel + "/" if is_dir else rel
+        secrets, user_excludes = collector.secrets, collector.user_excludes
+        if secrets is not None and (secrets.decide(own, _name(own)) or any(
+                secrets.decide(part + "/", _name(part + "/")) for part in _ancestors(rel))):
+            collector.exclude(SECRET, own)
+            return "a secret file (matches secret_patterns): never sent to a model"
+        if user_excludes is not None and user_excludes.decide(own, _name(own)):
+            collector.exclude(USER_EXCLUDE, own)
+            return "matches the excludes setting"
+        return None
+
     def pick_file(target: Path | str, lines: tuple[int, int] | None = None) -> str | None:
+        """Check one explicit pick; a file is added, a folder is returned as ``rel/`` for walking."""
         rel, absolute = _relative(root, target)
         shown = str(target)
         if rel is None:
@@ -715,14 +735,9 @@ def compute_scope(request: ScopeRequest, settings: Settings) -> Scope:
         if rel == "":
             refused[shown] = "is the workspace folder itself; use the whole workspace instead"
             return None
-        if collector.secrets is not None and (collector.secrets.decide(rel, _name(rel)) or any(
-                collector.secrets.decide(part + "/", _name(part + "/")) for part in _ancestors(rel))):
-            refused[rel] = "a secret file (matches secret_patterns): never sent to a model"
-            collector.exclude(SECRET, rel)
-            return None
-        if collector.user_excludes is not None and collector.user_excludes.decide(rel, _name(rel)):
-            refused[rel] = "matches the excludes setting"
-            collector.exclude(USER_EXCLUDE, rel)
+        why = secret_or_excluded(rel, absolute.is_dir() and not absolute.is_symlink())
+        if why is not None:
+            refused[rel] = why
             return None
         if absolute.is_symlink():
             try:
@@ -734,6 +749,16 @@ def compute_scope(request: ScopeRequest, settings: Settings) -> Scope:
                 refused[rel] = "a symlink that points outside the workspace"
                 collector.exclude(SYMLINK_OUTSIDE, rel)
                 return None
+            if resolved == root:
+                refused[rel] = "a link to the workspace folder itself; use the whole workspace instead"
+                return None
+            target_rel = resolved.relative_to(root).as_posix()
+            why = secret_or_excluded(target_rel, resolved.is_dir())
+            if why is not None:
+                refused[rel] = why
+                return None
+            if resolved.is_dir():  # walk the real folder, so its files have their real paths
+                rel, absolute = target_rel, resolved
         if not absolute.exists():
             refused[rel] = "does not exist"
             return None

@@ -73,6 +73,15 @@ class ModelRouting(BaseModel):
         return self.default
 
 
+WORKFLOW_ROLES = ("finder", "verifier", "fixer", "synthesizer")
+
+
+def every_role(model: str) -> dict[str, str]:
+    """Routing that puts every workflow agent on ``model`` (``--model``, ``WORKCREW_MODEL``): a default
+    model the user names must not be overridden by the cheaper per-role defaults."""
+    return {"default": model, **dict.fromkeys(WORKFLOW_ROLES, model)}
+
+
 class Settings(BaseModel):
     """Everything that shapes a run. Field names are the keys of ``workcrew.toml``."""
 
@@ -154,7 +163,7 @@ def _env_settings(env: dict[str, str]) -> dict[str, Any]:
     if env.get("WORKCREW_STATE_DIR"):
         out["state_dir"] = env["WORKCREW_STATE_DIR"]
     if env.get("WORKCREW_MODEL"):
-        out["models"] = {"default": env["WORKCREW_MODEL"]}
+        out["models"] = every_role(env["WORKCREW_MODEL"])
     if env.get("ANTHROPIC_BASE_URL"):
         out["base_url"] = env["ANTHROPIC_BASE_URL"]
     return out

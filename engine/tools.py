@@ -236,6 +236,9 @@ class AgentToolBox:
         except (TypeError, KeyError, ValueError) as exc:
             self.refusals += 1
             return f"bad arguments for {name}: {exc}", True
+        except OSError as exc:  # unreadable file, vanished folder, full disk: the model hears why
+            self.refusals += 1
+            return f"{name} failed: {exc.strerror or exc}", True
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -24,6 +24,9 @@ def _logging() -> None:
 def serve(tcp: bool, host: str, port: int) -> None:
     """Run the Workcrew language server (editors start this; it speaks LSP on stdio)."""
     _logging()
+    # the store writer and report threads hold the GIL in long stretches at the end of a big run; a
+    # shorter switch interval lets the event loop (diagnostics, editor requests) get it back sooner
+    sys.setswitchinterval(0.001)
     from .server import build
 
     server = build()

@@ -327,6 +327,7 @@ class DiagnosticsStore:
                     self.anchor_path(path)
                 self.publisher.refresh()
                 return
+            log.debug("flush: %d file(s) at %.3f", len(dirty), time.time())
             for path in sorted(dirty):
                 diagnostics = self.diagnostics(path)
                 if not diagnostics and path not in self._published:
@@ -336,6 +337,7 @@ class DiagnosticsStore:
                     self._published.add(path)
                 else:
                     self._published.discard(path)
+            log.debug("flush: done at %.3f", time.time())
 
     def result_id(self, path: Path) -> str:
         return f"{self.generation.get(path, 0)}@{self.documents.version(path)}"

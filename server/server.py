@@ -67,6 +67,7 @@ class WorkcrewServer(LanguageServer):
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.features = ClientFeatures()
         self.settings: Settings | None = None
+        self.init_options: dict[str, Any] | None = None
         self.run_store: RunStore | None = None
         self.documents = Documents()
         self.limiter = anyio.CapacityLimiter(4)
@@ -140,12 +141,29 @@ def build() -> WorkcrewServer:
     def initialize(params: types.InitializeParams) -> None:
         server.features = ClientFeatures.from_capabilities(params.capabilities)
         server.documents.workspace = server.workspace
-        server.configure(workspace_root(params), params.initialization_options)
+        options = params.initialization_options
+        server.init_options = options.get("workcrew", options) if isinstance(options, dict) else None
+        server.configure(workspace_root(params), options)
         log.info("client features: %s", json.dumps(server.features.__dict__))
 
     @server.feature(types.INITIALIZED)
     async def initialized(params: types.InitializedParams) -> None:
         server.diagnostics_store.start()
+        await pull_configuration()
+
+    async def pull_configuration() -> None:
+        """The ``workcrew`` section from the editor (esbonio-style), over the initializationOptions."""
+        workspace_caps = server.client_capabilities.workspace
+        if not (workspace_caps and workspace_caps.configuration) or server.settings is None:
+            return
+        try:
+            values = await server.workspace_configuration_async(types.ConfigurationParams(
+                items=[types.ConfigurationItem(section="workcrew")]))
+        except Exception as exc:  # an editor without the section: keep what we have
+            log.info("workspace/configuration failed: %s", exc)
+            return
+        if values and isinstance(values[0], dict) and values[0]:
+            server.configure(server.settings.workspace, {**(server.init_options or {}), **values[0]})
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(params: Any) -> None:
@@ -185,10 +203,12 @@ def build() -> WorkcrewServer:
             server.diagnostics_store.document_closed(path)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
+    async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
         settings = params.settings
-        if isinstance(settings, dict) and "workcrew" in settings and server.settings is not None:
-            server.configure(server.settings.workspace, settings["workcrew"])
+        if isinstance(settings, dict) and isinstance(settings.get("workcrew"), dict) and server.settings is not None:
+            server.configure(server.settings.workspace, {**(server.init_options or {}), **settings["workcrew"]})
+        else:
+            await pull_configuration()
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
         code_action_kinds=code_actions.KINDS, resolve_provider=True))

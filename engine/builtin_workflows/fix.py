@@ -22,7 +22,7 @@ FIXED = {
     },
 }
 
-opts = args if isinstance(args, dict) else {}
+opts = args if isinstance(args, dict) else ({"findings": args} if isinstance(args, list) else {})
 test_command = opts.get("test_command") or "python -m pytest -q"
 max_rounds = int(opts.get("max_rounds") or 3)
 include_unverified = bool(opts.get("include_unverified"))

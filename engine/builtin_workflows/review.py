@@ -58,7 +58,7 @@ VERDICT = {
     "properties": {"refuted": {"type": "boolean"}, "reason": {"type": "string"}},
 }
 
-opts = args if isinstance(args, dict) else {}
+opts = args if isinstance(args, dict) else ({"files": args} if isinstance(args, list) else {})
 focus = opts.get("focus") or "real bugs: crashes, wrong results, data loss, security holes (not style or naming)"
 skeptics = int(opts.get("skeptics") or 3)
 need = skeptics // 2 + 1

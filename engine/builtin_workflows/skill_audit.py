@@ -81,7 +81,7 @@ VERDICT = {
     "properties": {"refuted": {"type": "boolean"}, "reason": {"type": "string"}},
 }
 
-opts = args if isinstance(args, dict) else {}
+opts = args if isinstance(args, dict) else ({"paths": args} if isinstance(args, list) else {})
 skeptics = int(opts.get("skeptics") or 3)
 need = skeptics // 2 + 1
 dropped = []

@@ -65,7 +65,7 @@ MAP = {
     },
 }
 
-opts = args if isinstance(args, dict) else {}
+opts = args if isinstance(args, dict) else ({"modules": args} if isinstance(args, list) else {})
 question = opts.get("question") or ""
 max_modules = int(opts.get("max_modules") or 40)
 dropped = []

@@ -31,7 +31,8 @@ from .run import build_settings, parse_args_json, run_options
 
 def compute_estimate(workflow: Workflow, args: Any, settings: Settings, scope: list[str] | None = None) -> Estimate:
     """The estimate, calibrated from this project's earlier runs; exits 2 with a clear message when it cannot be made."""
-    store = open_store(settings)
+    # calibration needs earlier runs; an estimate alone never creates the state folder
+    store = open_store(settings) if (settings.resolved_state_dir() / "workcrew.db").is_file() else None
     try:
         return anyio.run(lambda: _estimate_counted(workflow, args, scope, settings, store))
     except UnknownModel as exc:
@@ -39,7 +40,8 @@ def compute_estimate(workflow: Workflow, args: Any, settings: Settings, scope: l
     except WorkcrewError as exc:
         fail(f"cannot estimate {workflow.name!r}: {exc}")
     finally:
-        store.close()
+        if store is not None:
+            store.close()
 
 
 async def _estimate_counted(workflow: Workflow, args: Any, scope: list[str] | None, settings: Settings,

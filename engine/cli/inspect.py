@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..calibration import estimate_vs_actual
@@ -158,6 +159,7 @@ def list_cmd(workspace: Path | None, as_json: bool) -> None:
             "name": e.name, "origin": e.origin, "path": str(e.path), "valid": e.valid,
             "description": e.workflow.meta.description if e.workflow.meta else None,
             "when_to_use": e.workflow.meta.when_to_use if e.workflow.meta else None,
+            "args": e.workflow.meta.args if e.workflow.meta else None,
             "dialect": e.workflow.dialect, "problems": [str(p) for p in e.problems], "warnings": e.warnings,
         } for e in entries])
         return
@@ -173,6 +175,8 @@ def list_cmd(workspace: Path | None, as_json: bool) -> None:
             console.print(f"  {meta.description}", highlight=False)
             if meta.when_to_use:
                 console.print(f"  [dim]when: {meta.when_to_use}[/dim]", highlight=False)
+            for arg, about in (meta.args or {}).items():
+                console.print(f"  [dim]args.{escape(str(arg))}: {escape(str(about))}[/dim]", highlight=False)
         for problem in e.problems:
             console.print(f"  [red]{problem}[/red]", highlight=False)
         for warning in e.warnings:

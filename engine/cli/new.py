@@ -59,7 +59,8 @@ def new_cmd(request: str, scope_paths: tuple[Path, ...], name: str | None, provi
         overrides["models"] = {"orchestrator": model}
     settings = settings_from(workspace, **overrides)
     try:
-        scope = compute_scope(ScopeRequest(settings.workspace, paths=[p.resolve() for p in scope_paths]), settings)
+        picks = [_scope_path(p, settings.workspace) for p in scope_paths]
+        scope = compute_scope(ScopeRequest(settings.workspace, paths=picks), settings)
     except WorkcrewError as exc:
         fail(str(exc))
     if scope_paths and not scope.files:
@@ -81,6 +82,13 @@ def new_cmd(request: str, scope_paths: tuple[Path, ...], name: str | None, provi
     else:
         _print_result(authored)
     sys.exit(EXIT_OK if authored.ok else EXIT_USAGE)
+
+
+def _scope_path(path: Path, workspace: Path) -> Path:
+    """A --scope path: relative to the current folder, or else to the workspace (as with -C elsewhere)."""
+    if path.is_absolute() or path.exists() or not (workspace / path).exists():
+        return path.absolute()
+    return workspace / path
 
 
 async def _author(request: str, scope: Scope, settings: Settings, name: str | None, max_repairs: int,

@@ -17,7 +17,7 @@ from ..discovery import resolve
 from ..errors import ScriptError, UsageError, WorkcrewError
 from ..providers.base import make_client
 from ..runtime.run import RunHandle, RunResult, start
-from ..settings import Settings
+from ..settings import Settings, every_role
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -72,7 +72,7 @@ def build_settings(workspace: Path | None, provider: str | None, scenario: Path 
         "state_dir": state_dir.resolve() if state_dir else None,
     }
     if model:
-        overrides["models"] = {"default": model}
+        overrides["models"] = every_role(model)  # "default model for every agent", roles included
     return settings_from(workspace, **overrides)
 
 

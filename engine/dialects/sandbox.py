@@ -3,7 +3,10 @@
 First line: an AST check that rejects imports outside an allowlist, names and attributes that start
 with ``_``, introspection attributes (frames, code objects, generators), string formatting that can
 walk attributes, dangerous builtins, and clocks or randomness. Second line: the script runs with a
-restricted ``__builtins__`` and curated module proxies, so a missed rule still finds nothing to call.
+restricted ``__builtins__``, curated module proxies and a guarded pydantic ``BaseModel``, so a missed
+rule still finds nothing to call; annotations and the operators that can start one endless C call
+(``**``, ``<<``, ``*``, ``range``) go through runtime guards. Third: a tick in every loop, call and
+comprehension step lets the run stop a busy script (see ``runtime/state.py``).
 """
 
 from __future__ import annotations
@@ -56,10 +59,11 @@ FORBIDDEN_ATTRIBUTES = {
     "mro", "format", "format_map", "with_traceback", "im_class", "im_func", "im_self", "parse_file",
     "parse_raw", "parse_obj_as", "from_orm", "update_forward_refs", "model_rebuild", "from_attributes",
 }
-# itertools / iter() shapes that never end; consuming one inside a C builtin cannot be interrupted
-UNBOUNDED_ITERATORS = {"count", "cycle", "repeat"}
+# itertools shapes that never end (repeat only without `times`); consumed inside one C call they
+# cannot be interrupted
+UNBOUNDED_ITERATORS = {"count", "cycle"}
 C_CONSUMERS = {"list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "max", "min", "all", "any", "bytes",
-               "str", "join", "extend", "update", "prod", "fsum", "Counter", "deque", "OrderedDict", "reversed"}
+               "join", "extend", "update", "prod", "fsum", "Counter", "deque", "OrderedDict"}
 MAX_INT_BITS = 1_000_000  # about 300,000 decimal digits
 MAX_REPEAT = 10_000_000  # elements or characters made by one `*` or range()
 
@@ -92,6 +96,8 @@ MODULE_EXPORTS: dict[str, list[str]] = {
                  "conlist", "constr", "conint", "confloat", "PositiveInt", "NonNegativeInt", "PositiveFloat",
                  "StrictStr", "StrictInt", "StrictBool"],
 }
+
+
 class ScriptModel(pydantic.BaseModel):
     """The ``pydantic.BaseModel`` scripts see: it never reads attributes of arbitrary objects.
 
@@ -269,11 +275,13 @@ def safe_builtins(print_fn: Callable[..., None]) -> dict[str, Any]:
 
 
 class _Checker(ast.NodeVisitor):
-    def __init__(self, path: str, line_offset: int, col_offset: int, modules: dict[str, str]) -> None:
+    def __init__(self, path: str, line_offset: int, col_offset: int, modules: dict[str, str],
+                 from_itertools: dict[str, str]) -> None:
         self.path = path
         self.line_offset = line_offset
         self.col_offset = col_offset
         self.modules = modules  # local name -> allowed module it is bound to by `import`
+        self.from_itertools = from_itertools  # local name -> itertools function (`from itertools import count`)
         self.problems: list[Problem] = []
 
     def add(self, node: ast.AST, rule: str, message: str) -> None:
@@ -440,12 +448,18 @@ class _Checker(ast.NodeVisitor):
         if not isinstance(node, ast.Call):
             return False
         func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        if name == "iter":
+        if isinstance(func, ast.Name) and func.id == "iter":
             return len(node.args) == 2
+        # only itertools' own functions: `text.count("a")` is a number, not an iterator
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            name = func.attr if self.modules.get(func.value.id) == "itertools" else ""
+        elif isinstance(func, ast.Name):
+            name = self.from_itertools.get(func.id, "")
+        else:
+            name = ""
         if name == "repeat":
             return len(node.args) < 2 and not any(k.arg == "times" for k in node.keywords)
-        return name in ("count", "cycle")
+        return name in UNBOUNDED_ITERATORS
 
     def _unbounded_problem(self, node: ast.expr, how: str) -> None:
         self.add(node, "unbounded", f"{how} consumes an endless iterator in one step that cannot be interrupted; "
@@ -499,19 +513,26 @@ def _annotations(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]
 
 
 def module_aliases(tree: ast.AST) -> dict[str, str]:
-    """Names bound to allowed modules by ``import m`` / ``import m as n`` anywhere in the script."""
+    """Names bound by imports anywhere in the script: ``import m [as n]`` gives ``n -> m``;
+    ``from itertools import f [as g]`` gives ``g -> itertools.f``."""
     out: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name in MODULE_EXPORTS:
                     out[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module == "itertools" and not node.level:
+            for alias in node.names:
+                out[alias.asname or alias.name] = f"itertools.{alias.name}"
     return out
 
 
 def check_tree(tree: ast.AST, path: str, *, line_offset: int = 0, col_offset: int = 0,
                modules: dict[str, str] | None = None) -> list[Problem]:
-    checker = _Checker(path, line_offset, col_offset, module_aliases(tree) if modules is None else modules)
+    bound = module_aliases(tree) if modules is None else modules
+    checker = _Checker(path, line_offset, col_offset,
+                       {k: v for k, v in bound.items() if "." not in v},
+                       {k: v.split(".", 1)[1] for k, v in bound.items() if v.startswith("itertools.")})
     checker.visit(tree)
     unique = {(p.line, p.col, p.rule, p.message): p for p in checker.problems}
     return sorted(unique.values(), key=lambda p: (p.line, p.col))

@@ -59,11 +59,14 @@ class AgentRecord:
         return (self.finished_at or time.time()) - self.started_at
 
     def view(self) -> dict[str, Any]:
-        """The agent as the progress views draw it."""
+        """The agent as the progress views draw it (a new dict: events keep it as a snapshot)."""
+        usage = self.usage
         return {
             "id": self.id, "seq": self.seq, "label": self.label, "phase": self.phase, "role": self.role,
-            "model": self.model, "state": self.state, "tokens": self.usage.total_tokens,
-            "usage": self.usage.to_dict(), "cost_usd": round(self.cost_usd, 6), "elapsed_s": round(self.elapsed(), 3),
+            "model": self.model, "state": self.state,
+            "tokens": usage.input_tokens + usage.output_tokens + usage.cache_creation_input_tokens
+            + usage.cache_read_input_tokens,
+            "usage": usage.to_dict(), "cost_usd": round(self.cost_usd, 6), "elapsed_s": round(self.elapsed(), 3),
             "attempts": self.attempts, "retries": self.retries, "tool_calls": self.tool_calls,
             "last_tool": self.last_tool, "error": self.error, "error_kind": self.error_kind,
             "prompt_preview": self.prompt[:160], "has_patch": self.patch is not None,

@@ -302,6 +302,11 @@ class SimulatorServer:
                      model: str, content: list[dict[str, Any]], stop_reason: str, usage: dict[str, Any],
                      message_id: str) -> bool:
         respond = answer.respond
+        if respond.error:  # mid_stream asked of a non-streaming request: the plain error
+            self.cache.abandon(cache)
+            self.stats["faults"] += 1
+            await self._error(writer, request, respond.error, respond.message or f"simulated HTTP {respond.error}")
+            return True
         if respond.stall_s:
             self.stats["faults"] += 1
             await asyncio.sleep(respond.stall_s)

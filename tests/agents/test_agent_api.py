@@ -246,18 +246,18 @@ async def test_an_agents_own_history_is_cached_between_its_turns(simulator: Call
     from workcrew.engine.tools import AgentToolBox
 
     (workspace / "big.py").write_text("value = 1  # a line of the file\n" * 400)
+    # turn 1 reads the file, turn 2 answers off-schema, turn 3 (the re-ask) answers right
     sim = simulator([{"match": {"call": 1}, "respond": {"tool_calls": [{"name": "read_file",
                                                                          "input": {"path": "big.py"}}]}},
-                     {"match": {"call": 2}, "respond": {"tool_calls": [{"name": "grep",
-                                                                         "input": {"pattern": "value"}}]}},
-                     {"respond": {"text": "done"}}])
+                     {"match": {"call": 2}, "respond": {"json": {"refuted": "perhaps"}}},
+                     {"respond": {"json": {"refuted": True, "why": "done"}}}])
     model = model_for(sim)
     try:
-        outcome = await run_agent(model, AgentSpec(prompt="study big.py", model=MODEL),
+        outcome = await run_agent(model, AgentSpec(prompt="study big.py", model=MODEL, schema=ResultSchema(VERDICT)),
                                   tools=AgentToolBox(workspace, Settings(workspace=workspace)))
     finally:
         await model.aclose()
-    assert outcome.value == "done" and outcome.turns == 3
+    assert outcome.value == {"refuted": True, "why": "done"} and outcome.turns == 3
     bodies = [r["body"] for r in sim.server.requests]
     for body in bodies:
         for message in body["messages"]:

@@ -134,6 +134,8 @@ def test_faults_over_raw_http(simulator: Callable[..., SimulatorThread]) -> None
     assert mid.status_code == 200
     names = [name for name, _ in _events(mid.text)]
     assert names[0] == "message_start" and names[-1] == "error"
+    plain = post(sim, "/v1/messages", BODY, **{"x-api-key": "k", "x-workcrew-label": "midstream"})
+    assert plain.status_code == 529 and plain.json()["error"]["type"] == "overloaded_error"
     try:
         post(sim, "/v1/messages", BODY, **{"x-api-key": "k", "x-workcrew-label": "drop"})
         raise AssertionError("the connection should have been dropped")

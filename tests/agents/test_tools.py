@@ -164,3 +164,9 @@ async def test_commands_do_not_inherit_credentials(tree: Path, monkeypatch: pyte
     tools = AgentToolBox(tree, Settings(workspace=tree, command_allowlist=["env"]), worktree=True)
     text, error = await tools.call("run_command", {"command": "env"})
     assert not error and "sk-should-not-leak" not in text and "PATH=" in text
+
+
+async def test_os_errors_are_tool_errors_not_crashes(tree: Path) -> None:
+    tools = AgentToolBox(tree, Settings(workspace=tree), worktree=True)
+    text, error = await tools.call("write_file", {"path": "src/app.py/inner.py", "content": "x"})
+    assert error and text.startswith("write_file failed") and tools.refusals == 1

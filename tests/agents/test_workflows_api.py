@@ -22,6 +22,15 @@ FIX = [{"name": "read_file", "input": {"path": "calc.py"}},
        {"name": "edit_file", "input": {"path": "calc.py", "old": "return a - b", "new": "return a + b"}}]
 
 
+@pytest.fixture(autouse=True)
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Worktrees go to the system temp folder; give each test its own so other processes' don't count."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
 def leftovers() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("workcrew-wt-*")}
 
@@ -50,7 +59,7 @@ async def test_a_tool_using_agent_edits_into_a_patch_and_user_files_stay_untouch
     assert (project / "calc.py").read_text() == CALC  # never the user's files
     rows = store.get_agents(result.run_id)
     assert rows[0]["patch"]["edits"] == patch["edits"] and rows[0]["tool_calls"] == 3
-    assert leftovers() == before  # the worktree is removed once its patch is captured
+    assert leftovers() == before == set()  # the worktree is removed once its patch is captured
     # the patch applies to a fresh copy (what the editor's quick-fix and check() do)
     copy = project.parent / "copy"
     copy.mkdir()

@@ -31,7 +31,9 @@ def invoke(*argv: str) -> tuple[int, str, str]:
 
 
 def test_new_saves_a_checked_workflow_for_the_scope(project: Path) -> None:
-    code, out, err = invoke("new", "find bugs in src", "--scope", str(project / "src"), "-C", str(project),
+    # a relative --scope that is not under the current folder is taken relative to the workspace
+    assert not Path("src").exists()
+    code, out, err = invoke("new", "find bugs in src", "--scope", "src", "-C", str(project),
                             "--scenario", str(FIXTURES / "author_ok.scenario.yaml"), "--json")
     assert code == 0, err
     data = json.loads(out)

@@ -94,3 +94,14 @@ async def test_migrate_transforms_each_file_and_verifies_it(run_builtin: RunBuil
     jobs = next(r for r in sarif["runs"][0]["results"] if r["properties"]["verdict"] == "confirmed")
     region = jobs["fixes"][0]["artifactChanges"][0]["replacements"][0]["deletedRegion"]
     assert region["startLine"] == 8
+
+
+async def test_fix_says_why_when_the_check_command_is_not_allowed(run_builtin: RunBuiltin) -> None:
+    args = json.loads((FIXTURES / "fix" / "args.json").read_text())
+    args["findings"] = args["findings"][:1]
+    args["test_command"] = "tox -q"
+    run = await run_builtin("fix", args=args)
+    assert run.result["counts"]["fixed"] == 0
+    (attempt,) = run.result["unfixed"][0]["attempts"]
+    assert "the check could not run" in attempt["outcome"] and "command_allowlist" in attempt["outcome"]
+    assert run.outcome.agents["launched"] == 1  # no point retrying a check that cannot run

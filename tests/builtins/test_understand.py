@@ -30,3 +30,8 @@ async def test_understand_lists_a_module_whose_reader_failed_as_dropped(run_buil
     assert "Map of 2 of 3 modules." in run.report_md
     assert "- `shop/store.py`: not read: read shop/store.py: simulated HTTP 500" in run.report_md
     assert "### Failed agents (1)" in run.report_md
+
+
+async def test_a_bare_list_of_modules_is_accepted_as_args(run_builtin: RunBuiltin) -> None:
+    run = await run_builtin("understand", args=["shop/models.py", "shop/cli.py"])
+    assert run.result["counts"] == {"modules": 2, "read": 2, "dropped": 0}

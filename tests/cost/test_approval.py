@@ -156,6 +156,7 @@ def test_estimate_command_prints_the_json_shape(project: Path) -> None:
     code, out, _err = workcrew(project, "estimate", "fanout.py", "--provider", "anthropic", "--state-dir", "state",
                                env=env_for())
     assert code == 0 and "agents   10" in out and "cost" in out
+    assert not (project / "state").exists()  # an estimate writes nothing, not even the state folder
 
 
 def test_declining_at_the_prompt_spends_nothing(project: Path, simulator: SimulatorThread) -> None:

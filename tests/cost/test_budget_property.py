@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from workcrew.engine import Settings, load_workflow, start
 from workcrew.engine.dryrun import run_in_virtual_time

@@ -79,3 +79,19 @@ async def test_a_run_keeps_its_estimate_next_to_its_actuals(tmp_path: Path, stor
     assert compared is not None
     assert compared["tokens"]["error"] == 0 and compared["tokens"]["in_range"]
     assert compared["agents"]["actual"] == 3 and compared["cost_usd"]["in_range"]
+
+
+async def test_show_prints_estimate_vs_actual(tmp_path: Path, store: RunStore,
+                                             write_workflow: Callable[..., Workflow]) -> None:
+    from click.testing import CliRunner
+    from workcrew.engine.cli import cli
+
+    workflow = write_workflow('await agent("one", label="one")', name="shown")
+    settings = Settings(workspace=tmp_path, provider="simulated")
+    first = await estimate(workflow, None, None, settings)
+    handle = start(workflow, None, settings, client=SimulatedModel(Scenario()), store=store, estimate=first.to_json())
+    outcome = await handle.result()
+    store.flush()
+    shown = CliRunner().invoke(cli, ["show", outcome.run_id, "--state-dir", str(store.state_dir)])
+    assert shown.exit_code == 0, shown.output
+    assert "estimate vs actual: tokens" in shown.output and "outside the estimated range" not in shown.output

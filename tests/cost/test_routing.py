@@ -53,3 +53,15 @@ async def test_events_and_records_carry_per_agent_and_per_phase_cost(run_script,
     assert phases["Find"]["cost_usd"] > 0 and phases["Report"]["cost_usd"] > 0
     total = sum(p["cost_usd"] for p in phases.values())
     assert abs(total - outcome.usage["cost_usd"]) < 1e-5
+
+
+def test_a_default_model_the_user_names_applies_to_every_agent(tmp_path: Path) -> None:
+    from workcrew.engine import load_settings
+
+    settings = load_settings(tmp_path, env={"WORKCREW_MODEL": "claude-opus-5-5", "WORKCREW_PROVIDER": "anthropic"})
+    for role in ("finder", "verifier", "fixer", "synthesizer", None):
+        assert route_model(settings, None, explicit=None, phase=None, role=role) == "claude-opus-5-5"
+    # a phase the settings route explicitly still wins over the named default
+    (tmp_path / "workcrew.toml").write_text('[models.phases]\nSweep = "claude-haiku-5-5"\n')
+    settings = load_settings(tmp_path, env={"WORKCREW_MODEL": "claude-opus-5-5"})
+    assert route_model(settings, None, explicit=None, phase="Sweep", role="finder") == "claude-haiku-5-5"

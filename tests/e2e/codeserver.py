@@ -157,7 +157,8 @@ _LISTENING = re.compile(r"HTTP server listening on (http://127\.0\.0\.1:\d+)/?")
 class RunningCodeServer:
     """A code-server process; ``url`` is known once it listens. Its output is kept for failure reports."""
 
-    def __init__(self, cs: CodeServer, workspace: Path, state: Path) -> None:
+    def __init__(self, cs: CodeServer, workspace: Path, state: Path, env: dict[str, str] | None = None) -> None:
+        self.env = env if env is not None else clean_env()
         self.extensions = state / "extensions"
         self.user_data = state / "user-data"
         self.config = state / "config.yaml"
@@ -176,7 +177,7 @@ class RunningCodeServer:
                "--extensions-dir", str(self.extensions), "--user-data-dir", str(self.user_data),
                "--config", str(self.config), str(self.workspace)]
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        env=clean_env(), cwd=self.workspace)
+                                        env=self.env, cwd=self.workspace)
         threading.Thread(target=self._read, daemon=True).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

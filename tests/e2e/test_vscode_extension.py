@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from .codeserver import (
     CodeServer,
     RunningCodeServer,
     build_vsix,
+    clean_env,
     ensure_code_server,
     install_extension,
     write_user_settings,
@@ -79,18 +81,52 @@ def workspace(tmp_path: Path) -> Path:
     return ws
 
 
-@pytest.fixture
-def server(code_server: CodeServer, vsix: Path, workspace: Path, tmp_path: Path) -> Iterator[RunningCodeServer]:
-    running = RunningCodeServer(code_server, workspace, tmp_path / "code-server")
+def launch(code_server: CodeServer, vsix: Path, workspace: Path, state: Path,
+           env: dict[str, str] | None = None) -> RunningCodeServer:
+    running = RunningCodeServer(code_server, workspace, state, env)
     write_user_settings(running.user_data)
     install_extension(code_server, vsix, running.extensions, running.user_data)
     running.start()
+    return running
+
+
+@pytest.fixture
+def server(code_server: CodeServer, vsix: Path, workspace: Path, tmp_path: Path) -> Iterator[RunningCodeServer]:
+    running = launch(code_server, vsix, workspace, tmp_path / "code-server")
+    yield running
+    running.stop()
+
+
+def base_python() -> Path:
+    """A Python 3.11+ without workcrew: Debian's, else the one this virtualenv was made from."""
+    system = Path("/usr/bin/python3")
+    if system.exists() and subprocess.run([system, "-c", "import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))"],
+                                          capture_output=True).returncode == 0:
+        return system
+    return Path(getattr(sys, "_base_executable", sys.executable))
+
+
+@pytest.fixture
+def fresh_server(code_server: CodeServer, vsix: Path, tmp_path: Path) -> Iterator[RunningCodeServer]:
+    """VS Code on a machine that only has Python: no interpreter setting, `python3` lacks workcrew."""
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURE_WORKSPACE, ws)
+    (ws / ".vscode").mkdir()
+    (ws / ".vscode" / "settings.json").write_text(json.dumps({"workcrew.provider": "simulated"}))
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "python3").symlink_to(base_python())
+    env = clean_env()
+    for name in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"):
+        env.pop(name, None)
+    env["PATH"] = f"{shim}{os.pathsep}{env.get('PATH', '')}"
+    running = launch(code_server, vsix, ws, tmp_path / "code-server", env)
     yield running
     running.stop()
 
 
 @pytest.fixture
-def page(server: RunningCodeServer) -> Iterator[Page]:
+def page() -> Iterator[Page]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -105,14 +141,14 @@ def page(server: RunningCodeServer) -> Iterator[Page]:
 class Steps:
     """Numbered screenshots, and a failure message that carries the code-server log."""
 
-    def __init__(self, page: Page, server: RunningCodeServer) -> None:
+    def __init__(self, page: Page, server: RunningCodeServer, name: str) -> None:
         self.page = page
         self.server = server
         self.n = 0
         SHOTS.mkdir(parents=True, exist_ok=True)
         for stale in sorted(p for p in SHOTS.iterdir() if p.is_dir())[:-KEEP_RUNS]:
             shutil.rmtree(stale, ignore_errors=True)
-        self.folder = SHOTS / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        self.folder = SHOTS / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{name}"
         self.folder.mkdir()
         print(f"screenshots: {self.folder}", file=sys.stderr)
 
@@ -121,6 +157,16 @@ class Steps:
         path = self.folder / f"{self.n:02d}-{name}.png"
         self.page.screenshot(path=str(path))
         return path
+
+    def failed(self) -> None:
+        """Screenshot and logs for the report (called from an except block, which re-raises)."""
+        try:
+            self.shot("failure")
+        except Exception as exc:
+            print(f"no failure screenshot: {exc}", file=sys.stderr)
+        print("code-server output:\n" + self.server.output(), file=sys.stderr)
+        for log in sorted(self.server.user_data.glob("logs/**/Workcrew.log")):
+            print(f"{log}:\n{log.read_text()[-6000:]}", file=sys.stderr)
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -156,7 +202,7 @@ def run_command(page: Page, title: str) -> None:
 
 
 def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspace: Path) -> None:
-    steps = Steps(page, server)
+    steps = Steps(page, server, "selection-to-fix")
     calc = workspace / "calc.py"
     assert BUGGY_LINE in calc.read_text()
     try:
@@ -219,9 +265,6 @@ def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspac
         finished.wait_for(timeout=30_000)
         steps.shot("runs-view")
 
-        # "Open Report" on the run-finished notification opens the run's Markdown report.
-        finished.get_by_role("button", name="Open Report", exact=True).click()
-        page.locator(".tab.active", has_text="Preview report.md").wait_for(timeout=15_000)
 
         # The confirmed finding is in the Problems panel.
         page.keyboard.press("Control+Shift+M")
@@ -247,13 +290,43 @@ def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspac
         page.keyboard.press("Control+S")
         wait_until(lambda: FIXED_LINE in calc.read_text(), 15, "the fix in calc.py on disk")
         steps.shot("fixed-and-saved")
+
+        # The run's context menu in the Runs view: "Open Report" shows the rendered Markdown report.
+        run_row.click(button="right")
+        page.locator(".monaco-menu .action-label", has_text="Open Report").first.click()
+        page.locator(".tab.active", has_text="Preview report.md").wait_for(timeout=15_000)
+        steps.shot("report")
     except Exception:
-        steps.shot("failure")
-        print("code-server output:\n" + server.output(), file=sys.stderr)
-        for log in sorted(server.user_data.glob("logs/**/Workcrew.log")):
-            print(f"{log}:\n{log.read_text()[-6000:]}", file=sys.stderr)
+        steps.failed()
         raise
     text = calc.read_text()
     assert FIXED_LINE in text and BUGGY_LINE + "\n" not in text
     authored = workspace / ".claude" / "workflows" / "review-selection.py"
     assert authored.exists(), "the orchestrator's script was saved in the workspace"
+
+
+def test_fresh_machine_gets_a_private_environment(page: Page, fresh_server: RunningCodeServer) -> None:
+    """Only Python on the machine: the extension offers the install, builds its own virtualenv from the
+    wheel inside the .vsix (dependencies from the package index), and starts the daemon from it."""
+    steps = Steps(page, fresh_server, "fresh-install")
+    try:
+        page.goto(f"{fresh_server.url}/?folder={fresh_server.workspace}")
+        page.locator("div.monaco-workbench").wait_for(timeout=60_000)
+        offer = page.locator(".notification-toast", has_text="Workcrew is not installed for").first
+        offer.wait_for(timeout=60_000)
+        steps.shot("install-offer")
+        offer.get_by_role("button", name="Install", exact=True).click()
+        page.locator(".notification-toast", has_text="Workcrew is installed in a private environment").first.wait_for(timeout=420_000)
+        page.locator(".statusbar-item .codicon-checklist").wait_for(timeout=60_000)
+        # The daemon from the private environment answers: the Saved Workflows view lists the built-ins.
+        page.locator(".statusbar-item", has=page.locator(".codicon-checklist")).first.click()
+        saved = page.locator(".pane", has=page.locator(".pane-header", has_text="Saved Workflows")).first
+        saved.locator(".monaco-list-row", has_text="built-in").first.wait_for(timeout=30_000)
+        steps.shot("daemon-from-private-environment")
+    except Exception:
+        steps.failed()
+        raise
+    pythons = list(fresh_server.user_data.glob("**/globalStorage/workcrew.workcrew/venv/bin/python"))
+    assert len(pythons) == 1, "the virtualenv lives in the extension's global storage"
+    probe = subprocess.run([pythons[0], "-c", "import workcrew.server, workcrew.engine"], capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr

@@ -120,6 +120,7 @@ CORPUS: dict[str, tuple[str, str, type[BaseException] | None]] = {
     "in cycle": ("import itertools\nx = 0 in itertools.cycle([1])", "unbounded", None),
     "unpack repeat": ("import itertools\nx = [*itertools.repeat(1)]", "unbounded", None),
     "sum of iter sentinel": ("x = sum(iter(int, 1))", "unbounded", None),
+    "imported count": ("from itertools import count as c\nx = max(c())", "unbounded", None),
 }
 
 
@@ -197,6 +198,13 @@ def test_ordinary_scripts_pass_the_check_and_run() -> None:
 def test_problem_positions_point_at_the_offending_code() -> None:
     problems = problems_of("x = 1\ny = args.__class__\n")
     assert [(p.line, p.col, p.rule) for p in problems] == [(3, 5, "private-attribute")]
+
+
+def test_methods_named_like_itertools_are_fine() -> None:
+    body = ("import itertools\ntext = 'a\\nb'\nlines = max(text.count('\\n'), 1)\n"
+            "first = list(zip(['a'], itertools.count()))\nreturn [lines, first, list(itertools.repeat(0, 2))]\n")
+    assert problems_of(body) == []
+    assert run_unchecked(body) == [1, [("a", 0)], [0, 0]]
 
 
 def test_mentions_in_strings_and_comments_are_fine() -> None:

@@ -165,7 +165,8 @@ async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
     started: list[Session] = []
 
     async def make(capabilities: types.ClientCapabilities | None = None, answer: str | None = "Run",
-                   settings: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Session:
+                   settings: dict[str, Any] | None = None, env: dict[str, str] | None = None,
+                   configuration: dict[str, Any] | None = None) -> Session:
         workspace = copy_workspace(tmp_path / f"ws{len(started)}")
         server_env = {**os.environ, "WORKCREW_PROVIDER": "simulated", "WORKCREW_SCENARIO": str(scenario_path),
                       "WORKCREW_MODEL": "simulated", **(env or {})}
@@ -185,6 +186,8 @@ async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
             session.apply(params.edit)
             return types.ApplyWorkspaceEditResult(applied=True)
 
+        if configuration is not None:  # what the editor answers to workspace/configuration
+            client.set_configuration(configuration, section="workcrew")
         await client.initialize_session(types.InitializeParams(
             capabilities=capabilities or client_capabilities("visual-studio-code"),
             root_uri=workspace.as_uri(),

@@ -90,3 +90,13 @@ async def test_the_api_key_never_reaches_the_client(lsp_session: SessionFactory)
     assert not any(SECRET in m.message for m in client.log_messages + client.messages)
     # an unknown editor setting is reported, not fatal
     assert any("unknownThing" in m.message for m in client.messages)
+
+
+async def test_workspace_configuration_sets_the_approval_policy(lsp_session: SessionFactory) -> None:
+    """The editor's `workcrew.approvalPolicy` = never: the run starts without a notification."""
+    session = await lsp_session(capabilities=push_capabilities(), configuration={"approvalPolicy": "never"})
+    uri = session.open("calc.py")
+    finished = session.client.protocol.wait_for_notification_async("workcrew/runFinished")
+    result = await session.command("workcrew.createWorkflowFromSelection", {"uri": uri, "prompt": "find bugs"})
+    assert result["status"] == "running" and session.approvals == []
+    await asyncio.wait_for(finished, 30)

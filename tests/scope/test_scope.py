@@ -281,3 +281,13 @@ def test_random_gitignores_agree_with_git(seed: int, workspace: Path, settings: 
         if (workspace / folder).is_dir() or folder == "":
             write(workspace, folder + ".gitignore", "\n".join(rng.sample(PATTERN_POOL, rng.randint(1, 6))) + "\n")
     assert set(whole(settings)) == git_listing(workspace)
+
+
+def test_a_picked_secret_folder_is_refused_whole(workspace: Path, settings: Settings) -> None:
+    write(workspace, ".ssh/config", "Host *\n")
+    write(workspace, ".ssh/known_hosts", "example.com ssh-ed25519 AAAA\n")
+    (workspace / "innocent").symlink_to(workspace / ".ssh", target_is_directory=True)
+    scope = compute_scope(ScopeRequest(workspace, paths=[".ssh", "innocent", ".ssh/config"]), settings)
+    assert scope.files == []
+    assert set(scope.refused) == {".ssh", "innocent", ".ssh/config"}
+    assert all("secret" in why for why in scope.refused.values())

@@ -7,7 +7,7 @@ import { RunNode, RunsModel } from "./runsModel";
 import { RunsItem, WorkflowsTreeProvider } from "./runsView";
 import { WorkcrewServer } from "./server";
 import { API_KEY_SECRET, resolvePath } from "./settings";
-import { describeResult, parseArgs, parseWorkflowList, WorkflowInfo } from "./workflows";
+import { describeResult, parseArgs, parseWorkflowList, selectionLabel, WorkflowInfo } from "./workflows";
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -110,7 +110,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         void vscode.window.showWarningMessage("Workcrew: select code in an editor, or right-click files or folders in the Explorer, then run \"Create Workflow from Selection\".");
         return;
       }
-      const scope = range ? `lines ${range.start.line + 1}–${range.end.line + 1} of ${path.basename(uri.fsPath)}` : uris.length ? `${uris.length} items` : path.basename(uri.fsPath);
+      const scope = range ? selectionLabel(range.start.line, range.end.line, range.end.character, path.basename(uri.fsPath)) : uris.length ? `${uris.length} items` : path.basename(uri.fsPath);
       const prompt = await vscode.window.showInputBox({
         title: "Workcrew: Create Workflow from Selection",
         prompt: `What should the workflow do with ${scope}?`,

@@ -81,3 +81,12 @@ export function describeResult(result: unknown): string {
   const message = s(r.message);
   return parts.join(", ") + (message ? ` — ${message}` : "");
 }
+
+/**
+ * "lines 4–6 of calc.py" for an editor selection (0-based lines); a selection that ends at column 0 of
+ * the next line (a whole-line selection) does not include that line.
+ */
+export function selectionLabel(startLine: number, endLine: number, endCharacter: number, file: string): string {
+  const last = endCharacter === 0 && endLine > startLine ? endLine - 1 : endLine;
+  return last === startLine ? `line ${startLine + 1} of ${file}` : `lines ${startLine + 1}–${last + 1} of ${file}`;
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describeResult, parseArgs, parseWorkflowList } from "../src/workflows";
+import { describeResult, parseArgs, parseWorkflowList, selectionLabel } from "../src/workflows";
 
 test("workflow lists in either shape; nameless entries dropped", () => {
   const list = parseWorkflowList({
@@ -31,4 +31,10 @@ test("results are summarised in one line", () => {
   assert.equal(describeResult({ workflow: "review", status: "running", runId: "wf_1" }), "review started (run wf_1); follow it in the Workflows view.");
   assert.equal(describeResult(null), "");
   assert.equal(describeResult("done"), "done");
+});
+
+test("selection labels count whole-line selections correctly", () => {
+  assert.equal(selectionLabel(3, 6, 0, "calc.py"), "lines 4–6 of calc.py");
+  assert.equal(selectionLabel(3, 5, 12, "calc.py"), "lines 4–6 of calc.py");
+  assert.equal(selectionLabel(3, 3, 9, "calc.py"), "line 4 of calc.py");
 });
