@@ -12,8 +12,10 @@ import click
 def _logging() -> None:
     # stdout carries the protocol: logs go to stderr, and never at a level that dumps message bodies
     level = os.environ.get("WORKCREW_LOG_LEVEL", "WARNING").upper()
-    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    target = os.environ.get("WORKCREW_LOG_FILE")  # editors often swallow stderr: log to a file instead
+    logging.basicConfig(level=getattr(logging, level, logging.WARNING),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        **({"filename": target} if target else {"stream": sys.stderr}))
     logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 

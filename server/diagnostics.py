@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -90,7 +91,8 @@ class DiagnosticsStore:
         self.documents = documents
         self.publisher = publisher
         self.limiter = limiter
-        self.workspace: Path = Path.cwd()
+        self._workspace: Path = Path.cwd()
+        self._resolved: dict[str, Path] = {}
         self.by_id: dict[str, Tracked] = {}
         self.by_path: dict[Path, dict[str, Tracked]] = {}
         self.dismissed: set[str] = set()
@@ -101,6 +103,15 @@ class DiagnosticsStore:
         self._wake = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def workspace(self) -> Path:
+        return self._workspace
+
+    @workspace.setter
+    def workspace(self, value: Path) -> None:
+        self._workspace = value
+        self._resolved.clear()
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -130,6 +141,13 @@ class DiagnosticsStore:
             self._cache.pop(path, None)
         self._wake.set()
 
+    def resolve(self, relative: str) -> Path:
+        """A workspace-relative path as a canonical absolute one (cached: thousands of findings share files)."""
+        found = self._resolved.get(relative)
+        if found is None:
+            found = self._resolved[relative] = canonical(os.path.join(self.workspace, relative))
+        return found
+
     # -- findings in ---------------------------------------------------------------------------------
 
     def add(self, run_id: str, workflow: str, finding: dict[str, Any]) -> Tracked | None:
@@ -140,7 +158,7 @@ class DiagnosticsStore:
             return None
         if finding.get("fingerprint") in self.dismissed or finding.get("verdict") == "refuted":
             return None
-        path = canonical(self.workspace / relative)
+        path = self.resolve(relative)
         if path != self.workspace and self.workspace not in path.parents:
             return None
         previous = self.by_id.pop(str(finding["id"]), None)
@@ -235,7 +253,7 @@ class DiagnosticsStore:
         if tracked.state == "new" or tracked.fix is None:
             return False
         edits = [e for e in tracked.fix["edits"]
-                 if isinstance(e, dict) and canonical(self.workspace / str(e.get("path", ""))) == path]
+                 if isinstance(e, dict) and self.resolve(str(e.get("path", ""))) == path]
         if not edits:
             return False
         return all(_edit_in(str(e.get("old", "")), str(e.get("new", "")), text.source) for e in edits)
@@ -304,7 +322,7 @@ class DiagnosticsStore:
         for item in tracked.finding.get("evidence") or []:
             if not isinstance(item, dict):
                 continue
-            where = canonical(self.workspace / str(item.get("path") or tracked.finding["location"]["path"]))
+            where = self.resolve(str(item.get("path") or tracked.finding["location"]["path"]))
             line = max(0, int(item.get("line") or 1) - 1)
             position = types.Position(line=line, character=0)
             out.append(types.DiagnosticRelatedInformation(
@@ -327,6 +345,7 @@ class DiagnosticsStore:
                     self.anchor_path(path)
                 self.publisher.refresh()
                 return
+            cpu = time.thread_time()
             log.debug("flush: %d file(s) at %.3f", len(dirty), time.time())
             for path in sorted(dirty):
                 diagnostics = self.diagnostics(path)
@@ -337,7 +356,8 @@ class DiagnosticsStore:
                     self._published.add(path)
                 else:
                     self._published.discard(path)
-            log.debug("flush: done at %.3f", time.time())
+            log.debug("flush: done at %.3f, %.1f ms of this thread's CPU", time.time(),
+                      (time.thread_time() - cpu) * 1000)
 
     def result_id(self, path: Path) -> str:
         return f"{self.generation.get(path, 0)}@{self.documents.version(path)}"

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UPDATE_INTERVAL_S = 0.25
+# a big tree is sent less often (still never more than every 250 ms): each update carries every agent
+AGENTS_PER_INTERVAL = 200
+MAX_UPDATE_INTERVAL_S = 2.0
+TREE_AGENT_FIELDS = ("id", "label", "phase", "role", "model", "state", "tokens", "cost_usd", "elapsed_s",
+                     "last_tool", "error")
 RUN_UPDATE = "workcrew/runUpdate"
 RUN_FINISHED = "workcrew/runFinished"
 AGENT_DONE = {"agent_finished", "agent_failed", "agent_cached"}
@@ -146,9 +151,14 @@ class RunRegistry:
             if session.dirty:
                 await self._update(session)
 
+    def _interval(self, session: RunSession) -> float:
+        agents = len(session.handle.state.agents)
+        return min(MAX_UPDATE_INTERVAL_S, max(UPDATE_INTERVAL_S, UPDATE_INTERVAL_S * agents / AGENTS_PER_INTERVAL))
+
     async def _update(self, session: RunSession, *, final: bool = False) -> None:
         """Send the run tree and the progress line, never more often than every 250 ms."""
-        wait = UPDATE_INTERVAL_S - (time.monotonic() - self._last_sent.get(session.run_id, 0.0))
+        interval = UPDATE_INTERVAL_S if final else self._interval(session)
+        wait = interval - (time.monotonic() - self._last_sent.get(session.run_id, 0.0))
         if wait > 0:
             if not final:
                 return
@@ -156,7 +166,7 @@ class RunRegistry:
         session.dirty = False
         self._last_sent[session.run_id] = time.monotonic()
         tree = session.handle.tree()
-        self.ls.protocol.notify(RUN_UPDATE, {"runId": session.run_id, "tree": tree})
+        self.ls.protocol.notify(RUN_UPDATE, {"runId": session.run_id, "tree": slim(tree)})
         usage = tree.get("usage") or {}
         tokens = int(usage.get("input_tokens", 0)) + int(usage.get("output_tokens", 0))
         expected = max(session.expected_agents or 0, tree.get("counts", {}).get("launched", 0)) or None
@@ -190,3 +200,12 @@ class RunRegistry:
         for store in stores:
             if store is not None:
                 await anyio.to_thread.run_sync(store.flush)
+
+
+def slim(tree: dict[str, Any]) -> dict[str, Any]:
+    """The run tree for the editor: every phase and agent, with the fields a tree view shows."""
+    phases = []
+    for phase in tree.get("phases", []):
+        agents = [{k: agent.get(k) for k in TREE_AGENT_FIELDS} for agent in phase.get("agents", [])]
+        phases.append({**phase, "agents": agents})
+    return {**tree, "phases": phases}
