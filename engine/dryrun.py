@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
+import hashlib
+import json
 import selectors
 import time
 from collections.abc import Callable
@@ -168,9 +171,6 @@ def _shared(request: ModelRequest) -> tuple[int, str | None]:
 
 
 def _prefix(request: ModelRequest) -> tuple[int, str]:
-    import hashlib
-    import json
-
     text = "\n".join([json.dumps(t, sort_keys=True) for t in request.tools]
                      + [str(b.get("text", "")) for b in request.system])
     digest = hashlib.sha1(f"{request.model}\n{text}".encode()).hexdigest()[:16]
@@ -196,7 +196,9 @@ class DryModel:
         response = await self.inner.turn(request)
         if agent is not None:
             prefix_tokens, key = _prefix(request)
-            self.samples.setdefault(key, request)
+            if first and key not in self.samples:
+                # a snapshot: the agent loop keeps appending to the conversation it sent
+                self.samples[key] = dataclasses.replace(request, messages=list(request.messages))
             shared_tokens, shared_key = _shared(request) if self.shared else (0, None)
             agent.turns.append(DryTurn(response.usage.input_tokens, prefix_tokens, key,
                                        response.usage.output_tokens, first, shared_tokens, shared_key))
@@ -435,8 +437,6 @@ class VariantScenario(Scenario):
         self.items = items
 
     def _default_text(self, turn: Any) -> str:  # type: ignore[override]
-        import json
-
         if turn.schema is not None:
             return json.dumps(sample_instance(turn.schema, self.items))
         subject = turn.label or " ".join(turn.prompt.split())[:60]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -67,10 +68,14 @@ class Workflow:
         return self._compiled
 
 
+_JS_META = re.compile(r"^\s*(?:(?://[^\n]*\n|/\*.*?\*/)\s*)*export\s+const\s+meta\b", re.S)
+
+
 def detect_dialect(source: str, path: Path | None) -> Dialect:
     if path is not None and path.suffix in SUFFIXES:
         return SUFFIXES[path.suffix]
-    return "javascript" if source.lstrip().startswith("export ") else "python"
+    # leading comments are skipped so a JS script that opens with a comment block is still JS
+    return "javascript" if _JS_META.search(source) else "python"
 
 
 def load_workflow(
