@@ -46,7 +46,8 @@ ProgressHook = Callable[[str], None]
 
 
 class AuthoringError(WorkcrewError):
-    """The orchestrator gave no usable answer (API failure, refusal, budget): nothing was saved."""
+    """The orchestrator gave no usable answer (API failure, refusal, budget), or the script could not be
+    saved: nothing was saved."""
 
 
 @dataclass
@@ -188,6 +189,12 @@ def _meta_end_line(source: str) -> int | None:
     return None
 
 
+def meta_name(source: str) -> str | None:
+    """The script's ``meta['name']`` as written, or None when it cannot be read."""
+    node = _meta_name_node(source)
+    return node.value if node is not None and isinstance(node.value, str) else None
+
+
 def rename(source: str, new_name: str) -> str:
     """``source`` with ``meta['name']`` set to ``new_name`` (unchanged when the name cannot be found)."""
     node = _meta_name_node(source)
@@ -243,14 +250,22 @@ def save_workflow(source: str, workspace: Path, slug: str) -> Path:
     if slugify(slug) != slug:
         raise WorkcrewError(f"invalid workflow file name {slug!r}: use lower-case letters, digits and dashes")
     folder = workflows_dir(workspace)
-    folder.mkdir(parents=True, exist_ok=True)
+    root = workspace.resolve()
+    if root not in folder.resolve().parents:  # checked before creating anything
+        raise WorkcrewError(f"{folder} leads outside the workspace {root} (a symlink?): not writing there")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkcrewError(f"cannot create {folder}: {exc.strerror}") from None
     data = source.encode("utf-8")
     for n in range(1, 1000):
         path = folder / (f"{slug}.py" if n == 1 else f"{slug}-{n}.py")
         try:
             # O_EXCL: two authors saving the same slug at once never overwrite each other
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
+        except OSError as exc:
+            if not isinstance(exc, FileExistsError):
+                raise WorkcrewError(f"cannot write {path}: {exc.strerror}") from None
             try:
                 if path.read_bytes() == data:
                     return path
@@ -297,7 +312,8 @@ async def author_workflow(
     ``client`` defaults to the provider in ``settings`` (closed afterwards). ``name`` forces the slug
     (else it comes from the script's ``meta.name``). Problems that remain after ``max_repairs`` repair
     rounds are returned, not raised; the script is still saved so the user can fix it by hand.
-    Raises :class:`AuthoringError` when the orchestrator fails outright (API error, refusal, budget).
+    Raises :class:`AuthoringError` when the orchestrator fails outright (API error, refusal, budget) or
+    the script cannot be saved, and :class:`UnknownModel` for an orchestrator model with no price.
     The settings' ``budget_tokens`` / ``budget_usd``, when set, bound the authoring too.
     """
     if not request.strip():
@@ -333,8 +349,10 @@ async def author_workflow(
                 raise AuthoringError(f"the orchestrator could not write the workflow: {exc.reason}") from None
             usage.add(outcome.usage)
             source = extract_script(outcome.text)
-            if name is not None:
-                source = rename(source, slugify(name))
+            # the file name is the slug of meta.name: set it now, so a name like "Find Bugs" costs no repair
+            chosen = name if name is not None else meta_name(source)
+            if chosen is not None:
+                source = rename(source, slugify(chosen))
             source = embed_default_args(source, args)
             workflow = check_source(source)
             history.append(workflow.check())
@@ -349,7 +367,10 @@ async def author_workflow(
             final_slug = _free_slug(settings.workspace, slug, source)
             if final_slug != slug or (workflow.meta is not None and workflow.meta.name != final_slug):
                 source = rename(source, final_slug)
-            path = save_workflow(source, settings.workspace, final_slug)
+            try:
+                path = save_workflow(source, settings.workspace, final_slug)
+            except WorkcrewError as exc:
+                raise AuthoringError(f"the workflow was written but could not be saved: {exc}") from None
             workflow = load_workflow(path, origin="project")
             say(f"saved {path}")
         else:

@@ -352,7 +352,7 @@ async def dismiss_finding(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
     if ls.run_store is not None:
         ls.run_store.dismiss(fingerprint, reason="dismissed in the editor")
     removed = ls.diagnostics_store.dismiss(fingerprint)
-    await ls.diagnostics_store.flush()
+    await ls.diagnostics_store.flush(final=True)
     return {"findingId": params.finding_id, "fingerprint": fingerprint, "removed": removed}
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "workcrew"
 FLUSH_INTERVAL_S = 0.1
+REFRESH_INTERVAL_S = 0.5
 INLINE_READS = 16  # files read on the loop at once at most; more go to a worker thread
 INLINE_MAX_BYTES = 256 * 1024
 SEVERITY = {
@@ -102,6 +104,9 @@ class DiagnosticsStore:
         self._published: set[Path] = set()
         self._wake = asyncio.Event()
         self._flush_lock = asyncio.Lock()
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workcrew-read")
+        self._reading: dict[Path, Future[dict[Path, str | None]]] = {}
+        self._refreshed = 0.0
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -123,6 +128,7 @@ class DiagnosticsStore:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        self._reader.shutdown(wait=False, cancel_futures=True)
 
     async def _flusher(self) -> None:
         while True:
@@ -170,8 +176,16 @@ class DiagnosticsStore:
                           max(0, start), max(0, int(location.get("end_line") or start + 1) - 1 - start))
         self.by_id[tracked.id] = tracked
         self.by_path.setdefault(path, {})[tracked.id] = tracked
+        self._prefetch(path)
         self._touch([path])
         return tracked
+
+    def _prefetch(self, path: Path) -> None:
+        """Start reading a file that is not open as soon as it has a finding: a worker thread reads it
+        while the run goes on, so publishing never waits for the disk."""
+        if path in self._reading or self.documents.needs_disk({path}) == []:
+            return
+        self._reading[path] = self._reader.submit(read_files, [path])
 
     def remove(self, finding_ids: Iterable[str]) -> None:
         touched: set[Path] = set()
@@ -263,6 +277,16 @@ class DiagnosticsStore:
         missing = self.documents.needs_disk(set(paths))
         if not missing:
             return
+        reading = [self._reading.pop(p) for p in missing if p in self._reading]
+        if all(f.done() for f in reading):
+            results = [f.result() for f in reading]
+        else:
+            results = await asyncio.gather(*(asyncio.wrap_future(f) for f in reading))
+        for texts in results:
+            self.documents.store_disk(texts)
+        missing = self.documents.needs_disk(set(missing))
+        if not missing:
+            return
         if len(missing) <= INLINE_READS:
             # a few small source files read in microseconds; a thread hop on a busy machine can take
             # far longer, and these files gate what the user sees (read_files caps each file's size)
@@ -331,18 +355,25 @@ class DiagnosticsStore:
             ))
         return out
 
-    async def flush(self) -> None:
-        """Publish every file whose findings or text changed (push), or ask pull clients to re-pull."""
+    async def flush(self, *, final: bool = False) -> None:
+        """Publish every file whose findings or text changed (push), or ask pull clients to re-pull.
+
+        ``final`` (a run ended, a finding was dismissed) skips the pull clients' refresh throttle.
+        """
         async with self._flush_lock:
-            dirty, self._dirty = self._dirty, set()
-            if not dirty:
+            if not self._dirty:
                 return
+            if self.publisher.pull() and not final and time.monotonic() - self._refreshed < REFRESH_INTERVAL_S:
+                self._wake.set()  # a refresh makes the editor re-pull every open file: not 10 times a second
+                return
+            dirty, self._dirty = self._dirty, set()
             began = time.perf_counter()
             await self.ensure_texts(dirty)
             log.debug("flush: %d file(s), texts read in %.3f s", len(dirty), time.perf_counter() - began)
             if self.publisher.pull():
                 for path in dirty:
                     self.anchor_path(path)
+                self._refreshed = time.monotonic()
                 self.publisher.refresh()
                 return
             cpu = time.thread_time()

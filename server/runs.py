@@ -116,7 +116,7 @@ class RunRegistry:
             ticker.cancel()
         session.outcome = outcome
         with anyio.CancelScope(shield=True):
-            await self.ls.diagnostics_store.flush()
+            await self.ls.diagnostics_store.flush(final=True)
             elapsed = time.monotonic() - session.started
             await self._update(session, final=True)
             session.progress.end(f"{outcome.get('status')}: {session.findings} findings in {elapsed:.1f} s")
@@ -140,7 +140,7 @@ class RunRegistry:
             elif event.type == "run_finished":
                 session.ended_at = event.ts
                 # publish now: the run still waits for its store writes, the editor need not
-                session.final_flush = asyncio.get_running_loop().create_task(self.ls.diagnostics_store.flush())
+                session.final_flush = asyncio.get_running_loop().create_task(self.ls.diagnostics_store.flush(final=True))
             session.dirty = True
         except Exception:  # a bad finding must never break the run that reported it
             log.exception("run %s: event %s", session.run_id, event.type)

@@ -81,6 +81,8 @@ def new_cmd(request: str, scope_paths: tuple[Path, ...], name: str | None, provi
         emit_json({**authored.to_json(), "scope": _scope_json(scope)})
     else:
         _print_result(authored)
+        if not authored.ok:
+            _simulated_hint(settings)
     sys.exit(EXIT_OK if authored.ok else EXIT_USAGE)
 
 
@@ -132,3 +134,10 @@ def _print_result(authored: AuthoredWorkflow) -> None:
     for problem in authored.problems:
         click.echo(f"  {problem}", err=True)
     click.echo("Fix the script by hand, then `workcrew check` it.", err=True)
+
+
+def _simulated_hint(settings: Settings) -> None:
+    if settings.provider == "simulated" and settings.scenario is None:
+        click.echo("Note: the simulated model writes no scripts without a scenario that answers the orchestrator "
+                   "(e.g. tests/authoring/fixtures/author_ok.scenario.yaml); use --provider anthropic for a "
+                   "real one.", err=True)

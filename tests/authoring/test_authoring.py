@@ -22,7 +22,7 @@ from workcrew.engine.authoring import (
 from workcrew.engine.providers.base import ModelRequest, ModelResponse
 from workcrew.engine.providers.simulated import SimulatedModel
 from workcrew.engine.scenario import Scenario
-from workcrew.engine.scope import Scope, ScopeRequest, compute_scope
+from workcrew.engine.scope import Scope, ScopeRequest, Selection, compute_scope
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -217,3 +217,32 @@ async def test_the_prompt_examples_run(name: str, settings: Settings, store: Run
     result = await handle.result()
     assert result.status == "succeeded", result.error
     assert result.result["files"] == 2
+
+
+async def test_an_invalid_meta_name_is_fixed_without_a_repair_round(scope: Scope, settings: Settings) -> None:
+    script = good_script().replace('"name": "Find_Bugs"', '"name": "Find Bugs!"')
+    assert check_source(script).check()[0].rule == "meta"  # as written it would not pass
+    client = Recording({"rules": [{"match": {"role": "orchestrator"}, "respond": {"text": script}}]})
+    authored = await author_workflow("find bugs", scope, settings, client=client)
+    assert authored.ok and authored.rounds == 1 and authored.name == "find-bugs"
+
+
+async def test_a_selection_reaches_the_prompt_and_the_args(project: Path, settings: Settings) -> None:
+    selection = Selection("src/calc.py", 2, 2, "    return sum(xs) / len(xs)")
+    scope = compute_scope(ScopeRequest(project, selection=selection), settings)
+    client = Recording("author_ok.scenario.yaml")
+    authored = await author_workflow("is this line safe?", scope, settings, client=client, save=False)
+    assert authored.path is None and not (project / ".claude").exists()
+    assert authored.args == {"files": ["src/calc.py"],
+                             "selection": {"path": "src/calc.py", "start_line": 2, "end_line": 2}}
+    assert "return sum(xs) / len(xs)" in client.requests[0].prompt
+
+
+def test_save_refuses_a_workflows_folder_that_leads_outside(tmp_path: Path) -> None:
+    workspace, elsewhere = tmp_path / "ws", tmp_path / "elsewhere"
+    workspace.mkdir()
+    elsewhere.mkdir()
+    (workspace / ".claude").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(Exception, match="outside the workspace"):
+        save_workflow("meta = {}\n", workspace, "x")
+    assert list(elsewhere.iterdir()) == []

@@ -291,3 +291,12 @@ def test_a_picked_secret_folder_is_refused_whole(workspace: Path, settings: Sett
     assert scope.files == []
     assert set(scope.refused) == {".ssh", "innocent", ".ssh/config"}
     assert all("secret" in why for why in scope.refused.values())
+
+
+def test_a_selection_in_a_secret_file_is_refused(workspace: Path, settings: Settings) -> None:
+    write(workspace, "deploy/.env.production", "DB_PASSWORD=hunter2\n")
+    selection = Selection("deploy/.env.production", 1, 1, "DB_PASSWORD=hunter2")
+    scope = compute_scope(ScopeRequest(workspace, selection=selection), settings)
+    assert scope.files == [] and scope.selection is None
+    assert "secret" in scope.refused["deploy/.env.production"]
+    assert "hunter2" not in scope.summary() and "hunter2" not in str(scope.to_json())
