@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import count
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,15 @@ class Span:
 
 
 class Text:
-    """A document's text with its line starts, so offsets map to lines in O(log n)."""
+    """A document's text with its line starts, so offsets map to lines in O(log n).
+
+    ``serial`` identifies this text for good (``id()`` can be reused once a text is freed).
+    """
+
+    _serials = count(1)
 
     def __init__(self, source: str) -> None:
+        self.serial = next(Text._serials)
         self.source = source
         self.lines = source.splitlines(True)
         self.starts: list[int] = []

@@ -81,7 +81,7 @@ class Tracked:
 class Publisher:
     """How the store talks to the client (the server provides these)."""
 
-    publish: Callable[[str, list[types.Diagnostic], int | None], None]
+    publish: Callable[[str, list[dict[str, Any]], int | None], None]
     refresh: Callable[[], None]
     codec: Callable[[], PositionCodec]
     pull: Callable[[], bool]
@@ -99,7 +99,7 @@ class DiagnosticsStore:
         self.by_path: dict[Path, dict[str, Tracked]] = {}
         self.dismissed: set[str] = set()
         self.generation: dict[Path, int] = {}
-        self._cache: dict[Path, tuple[Any, list[types.Diagnostic]]] = {}
+        self._cache: dict[Path, tuple[Any, list[dict[str, Any]]]] = {}
         self._dirty: set[Path] = set()
         self._published: set[Path] = set()
         self._wake = asyncio.Event()
@@ -185,7 +185,10 @@ class DiagnosticsStore:
         while the run goes on, so publishing never waits for the disk."""
         if path in self._reading or self.documents.needs_disk({path}) == []:
             return
-        self._reading[path] = self._reader.submit(read_files, [path])
+        try:
+            self._reading[path] = self._reader.submit(read_files, [path])
+        except RuntimeError:  # shutting down: ensure_texts reads it if anyone still asks
+            pass
 
     def remove(self, finding_ids: Iterable[str]) -> None:
         touched: set[Path] = set()
@@ -228,6 +231,7 @@ class DiagnosticsStore:
         self.document_changed(path)
 
     def file_changed_on_disk(self, path: Path) -> None:
+        self._reading.pop(path, None)
         self.documents.forget_disk(path)
         self.document_changed(path)
 
@@ -238,7 +242,7 @@ class DiagnosticsStore:
         text = self.documents.text(path)
         if text is None:
             return None
-        key = (self.documents.version(path), id(text))
+        key = text.serial
         fixed: list[str] = []
         for tracked in list(self.by_path.get(path, {}).values()):
             if tracked.anchored_on == key:
@@ -300,13 +304,15 @@ class DiagnosticsStore:
 
     # -- diagnostics out -------------------------------------------------------------------------------
 
-    def diagnostics(self, path: Path) -> list[types.Diagnostic]:
+    def diagnostics(self, path: Path) -> list[dict[str, Any]]:
+        """The file's diagnostics as LSP JSON (plain dicts: thousands are built per run, and typed
+        objects would cost a validator per position and a converter pass per publish)."""
         text = self.anchor_path(path)
-        key = (self.documents.version(path), id(text), self.generation.get(path, 0))
+        key = (text.serial if text is not None else None, self.generation.get(path, 0))
         cached = self._cache.get(path)
         if cached is not None and cached[0] == key:
             return cached[1]
-        out: list[types.Diagnostic] = []
+        out: list[dict[str, Any]] = []
         if text is not None:
             codec = self.publisher.codec()
             live = [t for t in self.by_path.get(path, {}).values() if t.state == "live" and t.span is not None]
@@ -316,7 +322,7 @@ class DiagnosticsStore:
         self._cache[path] = (key, out)
         return out
 
-    def to_diagnostic(self, tracked: Tracked, text: Text, codec: PositionCodec) -> types.Diagnostic:
+    def to_diagnostic(self, tracked: Tracked, text: Text, codec: PositionCodec) -> dict[str, Any]:
         assert tracked.span is not None
         span = tracked.span
         lines = text.lines
@@ -330,29 +336,29 @@ class DiagnosticsStore:
             votes = finding.get("votes") or {}
             if votes.get("confirm"):
                 message += f" (confirmed by {votes['confirm']} of {votes['confirm'] + votes.get('refute', 0)})"
+        diagnostic: dict[str, Any] = {
+            "range": {"start": start, "end": end},
+            "message": message,
+            "severity": int(SEVERITY.get(str(finding.get("severity")), types.DiagnosticSeverity.Warning)),
+            "source": SOURCE,
+            "code": str(finding.get("category") or "finding"),
+            "data": {"runId": tracked.run_id, "findingId": tracked.id},
+        }
         related = self._related(tracked) if self.publisher.related_information() else None
-        return types.Diagnostic(
-            range=types.Range(start=start, end=end),
-            message=message,
-            severity=SEVERITY.get(str(finding.get("severity")), types.DiagnosticSeverity.Warning),
-            source=SOURCE,
-            code=str(finding.get("category") or "finding"),
-            related_information=related or None,
-            data={"runId": tracked.run_id, "findingId": tracked.id},
-        )
+        if related:
+            diagnostic["relatedInformation"] = related
+        return diagnostic
 
-    def _related(self, tracked: Tracked) -> list[types.DiagnosticRelatedInformation]:
+    def _related(self, tracked: Tracked) -> list[dict[str, Any]]:
         out = []
         for item in tracked.finding.get("evidence") or []:
             if not isinstance(item, dict):
                 continue
             where = self.resolve(str(item.get("path") or tracked.finding["location"]["path"]))
             line = max(0, int(item.get("line") or 1) - 1)
-            position = types.Position(line=line, character=0)
-            out.append(types.DiagnosticRelatedInformation(
-                location=types.Location(uri=self.documents.uri(where), range=types.Range(position, position)),
-                message=str(item.get("note") or "evidence"),
-            ))
+            position = {"line": line, "character": 0}
+            out.append({"location": {"uri": self.documents.uri(where), "range": {"start": position, "end": position}},
+                        "message": str(item.get("note") or "evidence")})
         return out
 
     async def flush(self, *, final: bool = False) -> None:
@@ -404,11 +410,12 @@ def _edit_in(old: str, new: str, source: str) -> bool:
     return source.count(old) <= source.count(new) * new.count(old) if old else True
 
 
-def client_position(lines: list[str], line: int, col: int, codec: PositionCodec) -> types.Position:
+def client_position(lines: list[str], line: int, col: int, codec: PositionCodec) -> dict[str, int]:
     """A code-point position in the client's units; ASCII lines (most code) need no conversion."""
     if line < len(lines) and lines[line].isascii():
-        return types.Position(line=line, character=col)
-    return codec.position_to_client_units(lines, ServerTextPosition(line, col))
+        return {"line": line, "character": col}
+    position = codec.position_to_client_units(lines, ServerTextPosition(line, col))
+    return {"line": position.line, "character": position.character}
 
 
 def _size(path: Path) -> int:

@@ -16,7 +16,7 @@ import anyio
 from lsprotocol import types
 from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import LanguageServerProtocol, default_converter
 from workcrew.engine import RunStore, Settings
 
 from . import code_actions, commands
@@ -40,7 +40,13 @@ class WorkcrewProtocol(LanguageServerProtocol):
     """Answers requests whose params do not even parse with InvalidParams instead of dropping them.
 
     (pygls logs such a message and sends nothing, which leaves the client waiting forever.)
+    Diagnostics are published as ready-made JSON (see diagnostics.py), so that notification is untyped.
     """
+
+    def get_message_type(self, method: str) -> Any:  # type: ignore[override]  # base is lru_cache-wrapped
+        if method == types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
+            return None  # sent as plain JSON; a server never receives it
+        return super().get_message_type(method)
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
@@ -78,6 +84,7 @@ class WorkcrewServer(LanguageServer):
             related_information=lambda: self.features.related_information,
         ), self.limiter)
         self.runs = RunRegistry(self)
+        self.converter: Any = default_converter()  # type: ignore[no-untyped-call]
 
     def require_settings(self) -> Settings:
         if self.settings is None:
@@ -94,9 +101,16 @@ class WorkcrewServer(LanguageServer):
         except Exception:
             log.debug("could not send the error to the client")
 
-    def _publish(self, uri: str, diagnostics: list[types.Diagnostic], version: int | None) -> None:
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-            uri=uri, diagnostics=diagnostics, version=version if self.features.versioned_publish else None))
+    def _publish(self, uri: str, diagnostics: list[dict[str, Any]], version: int | None) -> None:
+        params: dict[str, Any] = {"uri": uri, "diagnostics": diagnostics}
+        if version is not None and self.features.versioned_publish:
+            params["version"] = version
+        self.protocol.notify(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
+
+    def typed(self, diagnostics: list[dict[str, Any]]) -> list[types.Diagnostic]:
+        """Pull responses are typed; they hold one file's diagnostics, so converting is cheap."""
+        result: list[types.Diagnostic] = self.converter.structure(diagnostics, list[types.Diagnostic])
+        return result
 
     def _refresh(self) -> None:
         if self.features.diagnostic_refresh:
@@ -168,8 +182,8 @@ def build() -> WorkcrewServer:
     @server.feature(types.SHUTDOWN)
     async def shutdown(params: Any) -> None:
         log.info("shutdown: stopping %d run(s)", len(server.runs.active()))
-        server.diagnostics_store.stop()
         await server.runs.shutdown()
+        server.diagnostics_store.stop()
         if server.run_store is not None:
             await anyio.to_thread.run_sync(server.run_store.close)
         log.info("shutdown: done")
@@ -226,7 +240,7 @@ def build() -> WorkcrewServer:
         if path is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[])
         await server.diagnostics_store.ensure_texts([path])
-        items = server.diagnostics_store.diagnostics(path)
+        items = server.typed(server.diagnostics_store.diagnostics(path))
         result_id = server.diagnostics_store.result_id(path)
         if params.previous_result_id == result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
@@ -242,7 +256,7 @@ def build() -> WorkcrewServer:
         reports = []
         for path in paths:
             uri = server.documents.uri(path)
-            items = store.diagnostics(path)
+            items = server.typed(store.diagnostics(path))
             result_id = store.result_id(path)
             version = server.documents.version(path)
             if previous.get(uri) == result_id:

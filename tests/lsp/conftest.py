@@ -36,6 +36,8 @@ FIND_CALC = {"bugs": [{
 
 def scenario() -> dict[str, Any]:
     return {"rules": [
+        {"match": {"role": "orchestrator", "prompt": "ASK FIRST"},
+         "respond": {"text": (FIXTURES / "ask_workflow.py").read_text()}},
         {"match": {"role": "orchestrator", "prompt": "SLOW"},
          "respond": {"text": (FIXTURES / "slow_workflow.py").read_text()}},
         {"match": {"role": "orchestrator"}, "respond": {"text": (FIXTURES / "review_workflow.py").read_text()}},
@@ -178,6 +180,9 @@ async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
         @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
         def show_message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
             session.approvals.append(params)
+            titles = [a.title for a in params.actions or []]
+            if "Run" not in titles and titles:  # a question from the workflow's ask(): the first choice
+                return types.MessageActionItem(title=titles[0])
             return types.MessageActionItem(title=session.answer) if session.answer else None
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)

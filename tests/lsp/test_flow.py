@@ -30,6 +30,10 @@ async def test_create_run_fix_with_push_diagnostics(lsp_session: SessionFactory)
     assert len(session.approvals) == 1
     message = session.approvals[0].message
     assert "review-division" in message and "Find → Verify → Report" in message
+    # the estimate's ranges: agents, tokens, dollars, minutes; and the promise that nothing is spent yet
+    assert "Estimate: " in message and " agents · " in message and " tokens · $" in message and "min" in message
+    assert "Nothing is spent until you choose Run." in message
+    assert result["estimate"]["agents"]["expected"] >= 1
     assert [a.title for a in session.approvals[0].actions or []] == ["Run", "Review script", "Cancel"]
 
     done = await asyncio.wait_for(finished, 30)

@@ -89,3 +89,18 @@ async def test_a_run_survives_closing_the_document(lsp_session: SessionFactory) 
     # a closed file's findings are still published, anchored in the file on disk
     (diagnostic,) = await session.wait_for(lambda: session.pushed(uri), what="diagnostics for the closed file")
     assert diagnostic.range.start.line == 2
+
+
+async def test_ask_in_a_workflow_is_a_notification(lsp_session: SessionFactory) -> None:
+    session = await lsp_session(capabilities=push_capabilities())
+    uri = session.open("calc.py")
+    finished = session.client.protocol.wait_for_notification_async("workcrew/runFinished")
+    await session.command("workcrew.createWorkflowFromSelection", {"uri": uri, "prompt": "ASK FIRST, then report"})
+    done = await asyncio.wait_for(finished, 30)
+    approval, question = session.approvals
+    assert [a.title for a in approval.actions] == ["Run", "Review script", "Cancel"]
+    assert question.message == "Report the division finding?"
+    assert [a.title for a in question.actions] == ["yes", "no"]
+    assert done.status == "succeeded" and done.findings == 1
+    (diagnostic,) = await session.wait_for(lambda: session.pushed(uri), what="the finding")
+    assert diagnostic.message == "Asked and reported" and diagnostic.range.start.line == 2

@@ -3,6 +3,7 @@ import * as vscode from "vscode";
 import { registerCommands } from "./commands";
 import { finishedMessage, RunsModel } from "./runsModel";
 import { RunsTreeProvider, WorkflowsTreeProvider } from "./runsView";
+import { watchPythonExtension } from "./pythonExtension";
 import { WorkcrewServer } from "./server";
 import { needsRestart } from "./settings";
 import { RunsStatusBar } from "./statusBar";
@@ -79,6 +80,10 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerCommands({ context, server, model, workflows, log, refresh }),
   );
   void server.start();
+  // Without an interpreter setting the daemon runs on the Python extension's choice: follow it.
+  void watchPythonExtension(log, () => {
+    if (!daemon.config().interpreter.length) void daemon.restart();
+  }).then((watch) => watch && context.subscriptions.push(watch));
 }
 
 export async function deactivate(): Promise<void> {

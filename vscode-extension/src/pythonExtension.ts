@@ -12,6 +12,7 @@ interface PythonApi {
   environments?: {
     getActiveEnvironmentPath?(resource?: vscode.Uri): EnvironmentPath | undefined;
     resolveEnvironment?(env: EnvironmentPath | string): Promise<ResolvedEnvironment | undefined>;
+    onDidChangeActiveEnvironmentPath?: vscode.Event<unknown>;
   };
   settings?: { getExecutionDetails?(resource?: vscode.Uri): { execCommand?: string[] } };
 }
@@ -32,6 +33,19 @@ export async function pythonFromExtension(log: vscode.LogOutputChannel): Promise
     return command?.length ? command : undefined;
   } catch (err) {
     log.warn(`The Python extension did not name an interpreter: ${String(err)}`);
+    return undefined;
+  }
+}
+
+/** Calls `onChange` when the Python extension's selected interpreter changes (nothing when it is absent). */
+export async function watchPythonExtension(log: vscode.LogOutputChannel, onChange: () => void): Promise<vscode.Disposable | undefined> {
+  const extension = vscode.extensions.getExtension<PythonApi>("ms-python.python");
+  if (!extension) return undefined;
+  try {
+    const api = extension.isActive ? extension.exports : await extension.activate();
+    return api?.environments?.onDidChangeActiveEnvironmentPath?.(() => onChange());
+  } catch (err) {
+    log.warn(`Not following the Python extension's interpreter: ${String(err)}`);
     return undefined;
   }
 }

@@ -28,7 +28,7 @@ import {
   traceForLogLevel,
   WorkcrewConfig,
 } from "./settings";
-import { findBundledWheel, installPlan, InstallError, runInstall, serverRequirement, venvPaths } from "./venv";
+import { findBundledWheel, installPlan, InstallError, needsUpdate, runInstall, serverRequirement, updatePlan, venvPaths } from "./venv";
 
 export type ServerState = "starting" | "running" | "stopped" | "error";
 
@@ -168,6 +168,7 @@ export class WorkcrewServer implements vscode.Disposable {
       return this.fail(decision.kind === "error" ? decision.message : "Workcrew could not be installed.");
     }
     this.log.info(`Workcrew ${decision.version} found (${decision.source}).`);
+    if (decision.source === "private-venv") await this.updatePrivateEnvironment(decision.version, config);
     await this.launch(decision.command, config, folder);
   }
 
@@ -284,6 +285,23 @@ export class WorkcrewServer implements vscode.Disposable {
     }
     void vscode.window.showInformationMessage("Workcrew is installed in a private environment.");
     return true;
+  }
+
+  /** After an extension update the private environment gets the bundled daemon (consent was given at install). */
+  private async updatePrivateEnvironment(installed: string, config: WorkcrewConfig): Promise<void> {
+    const wheel = findBundledWheel(this.context.extensionPath);
+    if (!wheel || !needsUpdate(installed, wheel, config.serverPackage)) return;
+    const steps = updatePlan(venvPaths(this.context.globalStorageUri.fsPath), wheel);
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "Workcrew" }, (progress) =>
+        runInstall(steps, (title) => progress.report({ message: `${title}…` }), (line) => this.log.info(line)),
+      );
+    } catch (err) {
+      // The old daemon still starts; the user learns why it was not updated.
+      const message = err instanceof InstallError ? err.message : String(err);
+      this.log.error(message);
+      void vscode.window.showWarningMessage(`Workcrew could not update its private environment: ${message}`, "Show Output").then((c) => c && this.log.show());
+    }
   }
 
   private fail(message: string): void {

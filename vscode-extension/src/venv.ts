@@ -65,6 +65,40 @@ export function installPlan(basePython: string[], paths: VenvPaths, requirement:
   ];
 }
 
+/** The version in a wheel's file name (`workcrew-0.2.0-py3-none-any.whl` → "0.2.0"). */
+export function wheelVersion(wheel: string): string | undefined {
+  return /^[A-Za-z0-9_.]+-([^-]+)-.+\.whl$/.exec(path.basename(wheel))?.[1];
+}
+
+/**
+ * The private environment was made by an older (or newer) extension when its workcrew differs from the
+ * bundled wheel: the daemon must match the client it ships with. Only for the bundled wheel, never for
+ * a user-chosen serverPackage.
+ */
+export function needsUpdate(installed: string, bundledWheel: string | undefined, serverPackageSetting: string): boolean {
+  if (serverPackageSetting || !bundledWheel) return false;
+  const bundled = wheelVersion(bundledWheel);
+  return bundled !== undefined && bundled !== installed;
+}
+
+/** Reinstalls the server into an existing private environment. */
+export function updatePlan(paths: VenvPaths, requirement: string): InstallStep[] {
+  return [
+    {
+      title: `Updating Workcrew to ${path.basename(requirement)}`,
+      command: paths.python,
+      args: ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--force-reinstall", "--no-deps", requirement],
+      advice: "Run \"Workcrew: Restart Server\" to try again, or set workcrew.interpreter to a Python with Workcrew installed.",
+    },
+    {
+      title: "Checking dependencies",
+      command: paths.python,
+      args: ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement],
+      advice: "Check the network connection, then run \"Workcrew: Restart Server\".",
+    },
+  ];
+}
+
 export class InstallError extends Error {
   constructor(
     readonly step: InstallStep,

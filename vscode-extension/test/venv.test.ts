@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { findBundledWheel, installPlan, InstallError, runInstall, serverRequirement, venvPaths } from "../src/venv";
+import { findBundledWheel, installPlan, InstallError, needsUpdate, runInstall, serverRequirement, updatePlan, venvPaths, wheelVersion } from "../src/venv";
 
 test("venv paths per platform", () => {
   assert.equal(venvPaths("/g", "linux").python, path.join("/g", "venv", "bin", "python"));
@@ -56,4 +56,16 @@ test("a failing install names the step, shows pip's output and says what to do",
 test("a missing base interpreter is reported as not found", async () => {
   const steps = installPlan(["/nonexistent/python3"], venvPaths(os.tmpdir()), "workcrew").slice(0, 1);
   await assert.rejects(runInstall(steps, () => undefined, () => undefined), /not found[\s\S]*python3-venv/);
+});
+
+test("the private environment follows the bundled wheel's version, not a user-chosen package", () => {
+  const wheel = "/ext/bundled/workcrew-0.2.0-py3-none-any.whl";
+  assert.equal(wheelVersion(wheel), "0.2.0");
+  assert.equal(needsUpdate("0.1.0", wheel, ""), true);
+  assert.equal(needsUpdate("0.2.0", wheel, ""), false);
+  assert.equal(needsUpdate("0.1.0", wheel, "/src/workcrew"), false);
+  assert.equal(needsUpdate("0.1.0", undefined, ""), false);
+  const steps = updatePlan(venvPaths("/g", "linux"), wheel);
+  assert.ok(steps[0].args.includes("--force-reinstall"));
+  assert.equal(steps.every((s) => s.command === venvPaths("/g", "linux").python), true);
 });
