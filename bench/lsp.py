@@ -10,7 +10,7 @@ Measures, against the real ``python -m workcrew.server`` subprocess and a pygls 
 Reference measured in the same run: the round trip of a request that does no work (a code action on a
 file without findings), so the figures can be read as multiples of the transport's own cost.
 
-    .venv/bin/python bench/lsp.py [--files 500] [--per-file 10] [--samples 200]
+    .venv/bin/python bench/lsp.py [--files 500] [--per-file 10] [--samples 200] [--burst]
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ prints ``scope/git = X.XX`` (target <= 2). It also checks that both list the sam
 files scope leaves out on purpose (secrets, binaries, over the size cap, default excludes) are taken
 out of git's list, and prints the difference count (expected 0).
 
+In a git work tree compute_scope takes its fast path (git's listing plus the index, see
+``engine/scope.py``); the script also times the fallback walk (``WORKCREW_SCOPE_NO_GIT=1``) for
+reference and checks that it finds the same files. CPU figures include subprocesses (git) on both sides.
+
     .venv/bin/python bench/scope.py [--files 100000] [--repeat 3]
 """
 
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workcrew.engine.scope import ScopeRequest, compute_scope
+from workcrew.engine.scope import NO_GIT_VARIABLE, ScopeRequest, compute_scope
 from workcrew.engine.settings import Settings
 
 TEXT = b"def f(x):\n    return x + 1\n"
@@ -135,9 +139,10 @@ class Timing:
 
 
 def _cpu(children: bool) -> float:
+    """CPU time of this process, plus that of its finished subprocesses when ``children``."""
     if children:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
+        return time.process_time() + usage.ru_utime + usage.ru_stime
     return time.process_time()
 
 
@@ -154,6 +159,13 @@ def interleaved(repeat: int, *actions: tuple[Callable[[], Any], bool]) -> list[T
             timing.wall = min(timing.wall, time.perf_counter() - wall)
             timing.cpu = min(timing.cpu, _cpu(children) - cpu)
     return timings
+
+
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 def main() -> int:
@@ -182,7 +194,8 @@ def main() -> int:
         git_t, scope_t = interleaved(
             options.repeat,
             (lambda: git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z").stdout, True),
-            (lambda: compute_scope(ScopeRequest(root, whole_workspace=True), settings), False),
+            # True: compute_scope runs git ls-files in a subprocess (its fast path), whose CPU counts too
+            (lambda: compute_scope(ScopeRequest(root, whole_workspace=True), settings), True),
         )
         git_s, scope_s, scope = git_t.wall, scope_t.wall, scope_t.out
         git_files = {p.decode() for p in git_t.out.split(b"\0") if p}
@@ -203,10 +216,21 @@ def main() -> int:
         (stat_t,) = interleaved(options.repeat, (lambda: [os.lstat(p).st_size for p in absolute], False))
         print(f"stat of the listed files alone: {stat_t.wall * 1000:.0f} ms ({stat_t.wall / git_s:.2f}x git; "
               f"CPU {stat_t.cpu / git_t.cpu:.2f}x git)")
+        # the fallback (no git, or an index it cannot read): the Python walk with a stat per file
+        os.environ[NO_GIT_VARIABLE] = "1"
+        try:
+            (walk_t,) = interleaved(min(options.repeat, 3), (
+                lambda: compute_scope(ScopeRequest(root, whole_workspace=True), settings), False))
+        finally:
+            os.environ.pop(NO_GIT_VARIABLE)
+        walk_same = walk_t.out.paths == scope.paths
+        print(f"fallback walk ({NO_GIT_VARIABLE}=1): {walk_t.wall * 1000:.0f} ms ({walk_t.wall / git_s:.2f}x git; "
+              f"CPU {walk_t.cpu / git_t.cpu:.2f}x git); same files as the git path: {walk_same}")
         print(f"scope/git CPU = {scope_t.cpu / git_t.cpu:.2f}")
         ratio = scope_s / git_s
         print(f"scope/git = {ratio:.2f} (target <= 2)")
-        return 0 if not missing and not extra else 1
+        print(f"load average (1, 5, 15 min): {_load()}")
+        return 0 if not missing and not extra and walk_same else 1
     finally:
         subprocess.run(["rm", "-rf", str(base)], check=False)  # much faster than shutil.rmtree on 100k files
 

@@ -298,7 +298,11 @@ def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspac
 
         # The run's context menu in the Runs view: "Open Report" shows the rendered Markdown report.
         run_row.click(button="right")
-        page.locator(".monaco-menu .action-label", has_text="Open Report").first.click()
+        item = page.locator(".monaco-menu .action-item", has_text="Open Report").first
+        item.wait_for(timeout=10_000)
+        # The menu drops a mouse-up that comes right after it opened; hover-to-focus + Enter does not race.
+        item.hover()
+        page.keyboard.press("Enter")
         page.locator(".tab.active", has_text="Preview report.md").wait_for(timeout=15_000)
         steps.shot("report")
     except Exception:

@@ -14,6 +14,7 @@ from workcrew.engine.scope import (
     BINARY,
     DEFAULT,
     GITIGNORE,
+    NO_GIT_VARIABLE,
     SECRET,
     SYMLINK_OUTSIDE,
     TOO_LARGE,
@@ -72,8 +73,21 @@ def test_nested_gitignores_with_negations_and_anchors(rules_tree: Path, settings
     assert "build-out/f.py" not in scope.excluded[GITIGNORE]
 
 
+@pytest.fixture(params=["git-listing", "walk"])
+def scope_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Run a test on both ways compute_scope lists a git work tree: git's listing and the Python walk."""
+    monkeypatch.setenv("HOME", str(tmp_path))  # the same (absent) global excludes file for git and the walk
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    if request.param == "walk":
+        monkeypatch.setenv(NO_GIT_VARIABLE, "1")
+    else:
+        monkeypatch.delenv(NO_GIT_VARIABLE, raising=False)
+    return str(request.param)
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git as the oracle")
-def test_gitignore_handling_agrees_with_git(rules_tree: Path, settings: Settings) -> None:
+def test_gitignore_handling_agrees_with_git(rules_tree: Path, settings: Settings, scope_path: str) -> None:
     subprocess.run(["git", "init", "-q"], cwd=rules_tree, check=True)
     write(rules_tree, ".git/info/exclude", "excluded-by-info.txt\n")
     write(rules_tree, "excluded-by-info.txt")
@@ -268,7 +282,7 @@ DIR_POOL = ["", "sub/", "a/b/", "a/x/b/", "docs/", "foo/", "foo/sub/", "out2/", 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git as the oracle")
 @pytest.mark.parametrize("seed", range(25))
-def test_random_gitignores_agree_with_git(seed: int, workspace: Path, settings: Settings) -> None:
+def test_random_gitignores_agree_with_git(seed: int, workspace: Path, settings: Settings, scope_path: str) -> None:
     import random
 
     rng = random.Random(seed)
@@ -276,11 +290,16 @@ def test_random_gitignores_agree_with_git(seed: int, workspace: Path, settings: 
     for folder in DIR_POOL:
         for name in rng.sample(FILE_POOL, 5):
             if not (workspace / folder / name).is_dir():
-                write(workspace, folder + name, "text\n")
+                write(workspace, folder + name, "text\n" * rng.randint(0, 3))
     for folder in rng.sample(DIR_POOL, 4):
         if (workspace / folder).is_dir() or folder == "":
             write(workspace, folder + ".gitignore", "\n".join(rng.sample(PATTERN_POOL, rng.randint(1, 6))) + "\n")
     assert set(whole(settings)) == git_listing(workspace)
+    # once the files are staged, git's listing comes from the index (sizes too): still the same files
+    subprocess.run(["git", "add", "-A"], cwd=workspace, check=True)
+    scope = compute_scope(ScopeRequest(workspace), settings)
+    assert set(scope.paths) == git_listing(workspace)
+    assert all(f.bytes == (workspace / f.path).stat().st_size for f in scope.files)
 
 
 def test_a_picked_secret_folder_is_refused_whole(workspace: Path, settings: Settings) -> None:

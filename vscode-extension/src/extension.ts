@@ -82,7 +82,13 @@ export function activate(context: vscode.ExtensionContext): void {
   void server.start();
   // Without an interpreter setting the daemon runs on the Python extension's choice: follow it.
   void watchPythonExtension(log, () => {
-    if (!daemon.config().interpreter.length) void daemon.restart();
+    let explicit = false;
+    try {
+      explicit = daemon.config().interpreter.length > 0;
+    } catch {
+      // an invalid setting: the restart reports it
+    }
+    if (!explicit) void daemon.restart();
   }).then((watch) => watch && context.subscriptions.push(watch));
 }
 
