@@ -7,9 +7,16 @@ patterns, plus ``.git/info/exclude`` and the global excludes file), default excl
 virtual environments, ``node_modules``, build output, caches), binaries, files over the size cap, the
 user's ``excludes`` and secret files, which are never included and never read.
 
-It is fast on large trees: one ``os.scandir`` pass, ignored folders pruned before descending, each
-ignore file compiled once into a single regular expression, sizes from ``stat`` (contents are read
-only to sniff a small prefix of files whose extension says nothing), tokens estimated as bytes / 4.
+It is fast on large trees. In a git work tree (``git`` on PATH), the whole workspace comes from git:
+``git ls-files --others --exclude-standard`` (run while this process reads the index) lists the
+untracked files git does not ignore, and the tracked files, with their sizes, come from the index
+file itself, read here; no tracked file is ``stat``-ed. Workcrew's own rules then apply to that list
+(see :meth:`_Collector.git_walk` for where this differs from the walk: staged sizes, tracked files
+that ``.gitignore`` would match are kept, ``.gitignore`` exclusions are not counted). Anywhere else,
+or when the index is in a form not read here (version 4, split, sparse), or ``WORKCREW_SCOPE_NO_GIT``
+is set, it walks: one ``os.scandir`` pass, ignored folders pruned before descending, each ignore file
+compiled once into a single regular expression, sizes from ``stat``. Either way contents are read
+only to sniff a small prefix of files whose extension says nothing, and tokens are bytes / 4.
 
 Rules for explicit picks: a file the user names (selection, explorer, open editor) is included even if
 ``.gitignore`` or a default exclude would drop it during a walk (they chose it), but secret, binary,
@@ -680,7 +687,8 @@ class _Collector:
         deleted from the work tree but not from the index stays listed (files whose index size is 0 are
         ``stat``-ed and left out when gone). Files git tracks are in scope even when a ``.gitignore``
         pattern matches them, as in git (ignore rules do not apply to tracked files); the walk cannot
-        tell them apart. Submodules and repositories nested in the workspace are walked.
+        tell them apart. What ``.gitignore`` leaves out is not counted (git does not say). Submodules and
+        repositories nested in the workspace are walked.
         """
         repo = self.repo
         if repo is None or os.environ.get(NO_GIT_VARIABLE) or any(os.environ.get(name) for name in _GIT_ENVIRONMENT):
@@ -692,74 +700,96 @@ class _Collector:
         id_length = _object_id_length(git_dir)
         if id_length is None:
             return False
-        prefix = self._prefix_from(repo)
-        encoded_prefix = os.fsencode(prefix)
-        try:  # git walks the untracked part of the tree while this process reads the index
+        prefix = os.fsencode(self._prefix_from(repo))
+        try:  # git walks the work tree for untracked files while this process handles the tracked ones
             process = subprocess.Popen([git, "ls-files", "-z", "--others", "--exclude-standard", "--full-name"],
                                        cwd=self.root_str, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                        stderr=subprocess.DEVNULL)
         except OSError:
             return False
+        saved = dict(self.files), {reason: list(paths) for reason, paths in self.excluded.items()}, dict(self.counts)
         try:
-            tracked = _read_index(git_dir / "index", encoded_prefix, id_length)
-            output = process.communicate()[0] if tracked is not None else b""
+            tracked = _read_index(git_dir / "index", prefix, id_length)
+            if tracked is None:
+                return False
+            entries, maybe_virtualenv = tracked
+            listing = _Listing(self, _virtualenvs(rel for rel, _, _ in entries) if maybe_virtualenv else set())
+            listing.add_tracked(entries)
+            output = process.communicate()[0]
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-        if tracked is None or process.returncode != 0:
+        listed = [raw for raw in output.split(b"\0") if raw]
+        if process.returncode != 0 or not all(raw.startswith(prefix) for raw in listed):
+            self.files, self.excluded, self.counts = saved  # git failed, or sees another repository
             return False
-        others: list[str] = []
-        cut = len(encoded_prefix)
-        for raw in output.split(b"\0"):
-            if raw:
-                if not raw.startswith(encoded_prefix):
-                    return False  # git sees another repository than the one found here
-                others.append(os.fsdecode(raw[cut:]))
-        self._add_listed(tracked, others)
+        others = [os.fsdecode(raw[len(prefix):]) for raw in listed]
+        more = _virtualenvs(others) - listing.virtualenvs
+        if more:  # an untracked pyvenv.cfg next to tracked files: start again, knowing it
+            self.files, self.excluded, self.counts = saved
+            listing = _Listing(self, listing.virtualenvs | more)
+            listing.add_tracked(entries)
+        listing.add_others(others)
+        for rel in listing.folders:
+            if os.path.isdir(os.path.join(self.root_str, rel)):
+                self.walk(rel, self.rules_for(rel))
         return True
 
-    def _add_listed(self, tracked: list[tuple[str, int, int]], others: list[str]) -> None:
-        """Workcrew's own rules on git's listing: default excludes, virtualenvs, secrets, the excludes
-        setting, symlinks, binaries and the size cap; everything the walk applies except ``.gitignore``."""
-        fast = _FileFilter.build([self.secrets, self.user_excludes])
+    def _add_from_lstat(self, abs_path: str, rel: str) -> None:
+        """A listed file whose size the index does not give; gone since git listed it: left out silently."""
+        try:
+            info = os.lstat(abs_path)
+        except OSError:
+            return
+        if S_ISLNK(info.st_mode):
+            self.add_link(abs_path, rel)
+        else:
+            self._add(abs_path, info, rel, None)
+
+
+def _virtualenvs(paths: Iterable[str]) -> set[str]:
+    return {rel[: -len("/pyvenv.cfg")] for rel in paths if rel.endswith("/pyvenv.cfg")}
+
+
+class _Listing:
+    """Workcrew's own rules on git's listing: default excludes, virtualenvs, secrets, the excludes
+    setting, symlinks, binaries and the size cap (everything the walk applies except ``.gitignore``),
+    recorded in the collector. Submodules and nested repositories are collected in ``folders``."""
+
+    def __init__(self, collector: _Collector, virtualenvs: set[str]) -> None:
+        self.collector = collector
+        self.virtualenvs = virtualenvs
+        self.fast = _FileFilter.build([collector.secrets, collector.user_excludes])
+        self.verdicts: dict[str, str | None] = {"": None}
+        self.folders: list[str] = []
+
+    def folder_reason(self, rel_dir: str) -> str | None:
+        """Why a folder is left out (recorded once, for the highest such folder), or None."""
+        known = self.verdicts.get(rel_dir, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
+        cut = rel_dir.rfind("/")
+        reason = self.folder_reason(rel_dir[:cut] if cut > 0 else "")
+        if reason is None:
+            reason = self.collector.dir_reason(rel_dir + "/", rel_dir[cut + 1:], [])
+            if reason is None and rel_dir in self.virtualenvs:
+                reason = VIRTUALENV
+            if reason is not None:
+                self.collector.exclude(reason, rel_dir + "/")
+        self.verdicts[rel_dir] = reason
+        return reason
+
+    def add_tracked(self, tracked: list[tuple[str, int, int]]) -> None:
+        """Tracked files, sizes from the index; runs once per file, so kept to local names and set lookups."""
+        collector, fast = self.collector, self.fast
         reject = fast.reject.match if fast.reject is not None else None
-        path_checks = fast.paths
-        virtualenvs = {rel[: -len("/pyvenv.cfg")] for rel, _, _ in tracked if rel.endswith("/pyvenv.cfg")}
-        virtualenvs.update(rel[: -len("/pyvenv.cfg")] for rel in others if rel.endswith("/pyvenv.cfg"))
-        verdicts: dict[str, str | None] = {"": None}
-        no_rules: list[IgnoreFile] = []
-
-        def folder_reason(rel_dir: str) -> str | None:
-            """Why a folder is left out (recorded once, for the highest such folder), or None."""
-            known = verdicts.get(rel_dir, _UNKNOWN)
-            if known is not _UNKNOWN:
-                return known
-            cut = rel_dir.rfind("/")
-            reason = folder_reason(rel_dir[:cut] if cut > 0 else "")
-            if reason is None:
-                reason = self.dir_reason(rel_dir + "/", rel_dir[cut + 1:], no_rules)
-                if reason is None and rel_dir in virtualenvs:
-                    reason = VIRTUALENV
-                if reason is not None:
-                    self.exclude(reason, rel_dir + "/")
-            verdicts[rel_dir] = reason
-            return reason
-
-        def name_class(name: str) -> int:
-            """What a file's name alone says: +4 when a pattern may exclude it; 0 text, 1 binary, 2 unknown."""
-            _, dot, ext = name.rpartition(".")
-            if dot and ext in TEXT_EXTENSIONS:
-                kind = 0
-            else:
-                ext = ext.lower() if dot else ""
-                kind = 1 if ext in BINARY_EXTENSIONS else 0 if ext in TEXT_EXTENSIONS else 2
-            return kind + 4 if reject is not None and reject(name) is not None else kind
-
-        exclude, files, max_bytes, root = self.exclude, self.files, self.max_bytes, self.root_str + os.sep
+        path_checks, verdicts, folder_reason = fast.paths, self.verdicts, self.folder_reason
+        exclude, files, max_bytes = collector.exclude, collector.files, collector.max_bytes
+        root = collector.root_str + os.sep
         make, looks_binary, regular, symlink = ScopeFile, _looks_binary, _REGULAR, _SYMLINK
-        classes: dict[str, int] = {}  # names repeat (__init__.py, index.ts): classified once
-        folders: list[str] = []  # submodules and untracked nested repositories: walked
+        text_extensions, binary_extensions = TEXT_EXTENSIONS, BINARY_EXTENSIONS
+        classes: dict[str, int] = {}  # names repeat (__init__.py, index.ts): each is classified once
         last_dir, last_reason = "", None
         for rel, mode, size in tracked:
             cut = rel.rfind("/")
@@ -774,15 +804,24 @@ class _Collector:
                 last_dir, last_reason = "", None
             name = rel[cut + 1:]
             kind = classes.get(name)
-            if kind is None:
-                kind = classes[name] = name_class(name)
+            if kind is None:  # +4: a pattern may exclude it; 0 text, 1 binary, 2 unknown (sniffed)
+                _, dot, ext = name.rpartition(".")
+                if dot and ext in text_extensions:
+                    kind = 0
+                else:
+                    ext = ext.lower() if dot else ""
+                    kind = 1 if ext in binary_extensions else 0 if ext in text_extensions else 2
+                if reject is not None and reject(name) is not None:
+                    kind += 4
+                classes[name] = kind
             if kind > 3 or (path_checks and fast.suspect(rel, name)):
-                reason = self.file_reason(rel, name, no_rules)
+                reason = collector.file_reason(rel, name, [])
                 if reason is not None:
                     exclude(reason, rel)
                     continue
                 kind &= 3
-            if mode >> 12 == regular and size >= 0:
+            mode >>= 12
+            if mode == regular and size > 0:
                 if kind == 1:
                     exclude(BINARY, rel)
                 elif size > max_bytes:
@@ -791,46 +830,37 @@ class _Collector:
                     exclude(BINARY, rel)
                 else:
                     files[rel] = make(rel, size, (size + 3) >> 2)
-            elif mode >> 12 == symlink:
-                self.add_link(root + rel, rel)
-            elif mode >> 12 == regular:
-                self._add_from_lstat(root + rel, rel)
+            elif mode == symlink:
+                collector.add_link(root + rel, rel)
+            elif mode == regular:  # no size in the index
+                collector._add_from_lstat(root + rel, rel)
             elif folder_reason(rel) is None:  # a submodule
-                folders.append(rel)
+                self.folders.append(rel)
+
+    def add_others(self, others: list[str]) -> None:
+        """Untracked files (not ignored): few, each ``stat``-ed."""
+        collector = self.collector
+        root = collector.root_str + os.sep
         for rel in others:
             if rel.endswith("/"):  # a repository inside the workspace: git does not look into it
-                if folder_reason(rel[:-1]) is None:
-                    folders.append(rel[:-1])
+                if self.folder_reason(rel[:-1]) is None:
+                    self.folders.append(rel[:-1])
                 continue
             cut = rel.rfind("/")
-            if cut > 0 and folder_reason(rel[:cut]) is not None:
+            if cut > 0 and self.folder_reason(rel[:cut]) is not None:
                 continue
-            name = rel[cut + 1:]
-            reason = self.file_reason(rel, name, no_rules)
+            reason = collector.file_reason(rel, rel[cut + 1:], [])
             if reason is not None:
-                exclude(reason, rel)
+                collector.exclude(reason, rel)
             else:
-                self._add_from_lstat(root + rel, rel)
-        for rel in folders:
-            if os.path.isdir(root + rel):
-                self.walk(rel, self.rules_for(rel))
-
-    def _add_from_lstat(self, abs_path: str, rel: str) -> None:
-        """A listed file whose size the index does not give; gone since git listed it: left out silently."""
-        try:
-            info = os.lstat(abs_path)
-        except OSError:
-            return
-        if S_ISLNK(info.st_mode):
-            self.add_link(abs_path, rel)
-        else:
-            self._add(abs_path, info, rel, None)
+                collector._add_from_lstat(root + rel, rel)
 
 
 _UNKNOWN = "?"  # not a reason: marks a folder not decided yet
 _GITLINK = 0o160000 >> 12
 _SYMLINK = 0o120000 >> 12
 _REGULAR = 0o100000 >> 12
+_KINDS = frozenset({_REGULAR, _SYMLINK, _GITLINK})
 NO_GIT_VARIABLE = "WORKCREW_SCOPE_NO_GIT"  # set (non-empty): always walk, never ask git
 _GIT_ENVIRONMENT = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
 
@@ -865,19 +895,21 @@ def _object_id_length(git_dir: Path) -> int | None:
     return length
 
 
-def _read_index(path: Path, prefix: bytes, id_length: int) -> list[tuple[str, int, int]] | None:
+def _read_index(path: Path, prefix: bytes, id_length: int) -> tuple[list[tuple[str, int, int]], bool] | None:
     """Tracked files under ``prefix`` from a git index (versions 2 and 3): (path without the prefix,
     mode, size), size -1 where the index does not give it: unmerged, intent-to-add, skip-worktree (a
     sparse checkout leaves those out of the work tree) or 0 (git writes 0 for entries it could not
     trust, so empty and "racily clean" files are ``stat``-ed, and left out when gone).
 
-    Returns [] when there is no index yet, None for anything not read here (version 4's compressed
-    paths, a split or sparse index, a damaged file), which sends the caller back to the walk.
+    The second item says whether any path may end in ``pyvenv.cfg`` (one search of the whole file, so
+    that virtualenvs need no look at each path). Nothing at all when there is no index yet; None for
+    anything not read here (version 4's compressed paths, a split or sparse index, a damaged file),
+    which sends the caller back to the walk.
     """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return []
+        return [], False
     except OSError:
         return None
     try:
@@ -889,41 +921,50 @@ def _read_index(path: Path, prefix: bytes, id_length: int) -> list[tuple[str, in
         entry = struct.Struct(f">24xI8xI{id_length}xH")  # mode, size, flags
         unpack, fixed, cut = entry.unpack_from, entry.size, len(prefix)
         out: list[tuple[str, int, int]] = []
-        append = out.append
+        append, kinds = out.append, _KINDS
         last = b""
         pos = 12
         for _ in range(count):  # per entry: stat data (mode, size), object id, flags, NUL-padded path
             mode, size, flags = unpack(data, pos)
             start = pos + fixed
-            extended = 0
-            if flags & 0x4000:  # extended flags (version 3)
-                if version < 3:
-                    return None
-                extended = data[start] << 8 | data[start + 1]
-                start += 2
-            length = flags & 0xFFF
-            stop = start + length if length < 0xFFF else data.index(b"\0", start)
-            pos += (stop - pos + 8) & ~7
-            if extended & 0x6000:  # skip-worktree (may be absent from the work tree), intent-to-add (no size)
-                size = 0
+            if flags < 0xFFF:  # the common entry: no extended or stage flags, a short path
+                stop = start + flags
+                pos += (fixed + flags + 8) & ~7
+            else:
+                extended = 0
+                if flags & 0x4000:  # extended flags (version 3)
+                    if version < 3:
+                        return None
+                    extended = data[start] << 8 | data[start + 1]
+                    start += 2
+                length = flags & 0xFFF
+                stop = start + length if length < 0xFFF else data.index(b"\0", start)
+                pos += (stop - pos + 8) & ~7
+                if extended & 0x6000:  # skip-worktree (may be absent from the work tree), intent-to-add
+                    size = 0
+                if flags & 0x3000:  # unmerged: stages 1-3 of one path, each listed once
+                    if data[start:stop] == last:
+                        continue
+                    last, size = data[start:stop], 0
             if cut and not data.startswith(prefix, start, stop):
                 continue
-            if mode >> 12 not in (_REGULAR, _SYMLINK, _GITLINK):
+            if mode >> 12 not in kinds:
                 return None  # a sparse-index folder entry, or something newer
-            if flags & 0x3000:  # unmerged: stages 1-3 of one path
-                name = data[start + cut:stop]
-                if name == last:
-                    continue
-                last, size = name, 0
             append((data[start + cut:stop].decode("utf-8", "surrogateescape"), mode, size or -1))
-        end = len(data) - id_length
-        while pos + 8 <= end:  # extensions; a split or sparse index lists only part of the files
-            if data[pos:pos + 4] in (b"link", b"sdir"):
-                return None
-            pos += 8 + struct.unpack_from(">I", data, pos + 4)[0]
-        return out if pos == end else None
+        return (out, b"pyvenv.cfg\0" in data) if _extensions_end(data, pos, id_length) else None
     except (struct.error, ValueError, IndexError):
         return None
+
+
+def _extensions_end(data: bytes, pos: int, id_length: int) -> bool:
+    """Whether the index's extensions run from ``pos`` to its checksum, none of them one the fast path
+    cannot use (a split or sparse index lists only part of the files)."""
+    end = len(data) - id_length
+    while pos + 8 <= end:
+        if data[pos:pos + 4] in (b"link", b"sdir"):
+            return False
+        pos += 8 + struct.unpack_from(">I", data, pos + 4)[0]
+    return pos == end
 
 
 def _looks_binary(path: str) -> bool:

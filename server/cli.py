@@ -37,6 +37,10 @@ def serve(tcp: bool, host: str, port: int) -> None:
         server.start_tcp(host, port)
     else:
         server.start_io()
+    if not server.protocol._shutdown:
+        from .runs import mark_abandoned
+
+        mark_abandoned(server.runs)
     # pygls returns here after `exit`, but its stdin reader thread may still block in readline() and
     # keep the process alive; runs were stopped and the store closed during `shutdown`, so leave now
     sys.stderr.flush()

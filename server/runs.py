@@ -209,3 +209,18 @@ def slim(tree: dict[str, Any]) -> dict[str, Any]:
         agents = [{k: agent.get(k) for k in TREE_AGENT_FIELDS} for agent in phase.get("agents", [])]
         phases.append({**phase, "agents": agents})
     return {**tree, "phases": phases}
+
+
+def mark_abandoned(registry: RunRegistry) -> None:
+    """After the connection dropped without ``shutdown`` (the editor crashed): the event loop is gone and
+    its teardown cancelled the runs; record the ones the user did not cancel as interrupted."""
+    stores = set()
+    for session in registry.sessions.values():
+        store = session.handle.state.store
+        status = (session.outcome or {}).get("status")
+        if store is None or session.handle.state.cancelled or status in ("succeeded", "failed"):
+            continue
+        store.update_run(session.run_id, status="interrupted", error="interrupted: the editor disconnected")
+        stores.add(store)
+    for store in stores:
+        store.flush()

@@ -304,6 +304,9 @@ def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspac
         item.hover()
         page.keyboard.press("Enter")
         page.locator(".tab.active", has_text="Preview report.md").wait_for(timeout=15_000)
+        # The preview is a webview (two nested iframes); its text is the report's.
+        report = page.frame_locator("iframe.webview.ready").last.frame_locator("#active-frame")
+        report.get_by_text(FINDING_TITLE).first.wait_for(timeout=30_000)
         steps.shot("report")
     except Exception:
         steps.failed()

@@ -215,3 +215,22 @@ def test_git_path_rules_that_differ_from_the_walk(workspace: Path, settings: Set
     assert fast.paths == [".gitignore", "app.py", "forced.out"]
     assert slow.paths == [".gitignore", "app.py"]
     assert DEFAULT in fast.excluded_counts
+
+
+def test_an_unmerged_path_is_listed_once_with_its_work_tree_size(workspace: Path, settings: Settings,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    write(workspace, "a.txt", "base\n")
+    git(workspace, "init", "-q", "-b", "main")
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "-m", "base")
+    git(workspace, "checkout", "-q", "-b", "other")
+    write(workspace, "a.txt", "other side\n")
+    git(workspace, "commit", "-q", "-am", "other")
+    git(workspace, "checkout", "-q", "main")
+    write(workspace, "a.txt", "main side\n")
+    git(workspace, "commit", "-q", "-am", "main")
+    subprocess.run(["git", "merge", "other"], cwd=workspace, capture_output=True)  # conflicts: stages 1-3
+    assert len(git(workspace, "ls-files", "-s", "a.txt").splitlines()) == 3
+    fast, slow = both(monkeypatch, settings)
+    assert listed(fast) == listed(slow)
+    assert fast.paths == ["a.txt"] and fast.files[0].bytes == (workspace / "a.txt").stat().st_size

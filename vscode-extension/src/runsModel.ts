@@ -10,6 +10,7 @@ export interface AgentNode {
   costUsd: number;
   elapsedS: number;
   lastTool: string;
+  error: string;
 }
 
 export interface PhaseNode {
@@ -67,6 +68,7 @@ function parseAgent(raw: unknown): AgentNode {
     costUsd: number(a.cost_usd, obj(a.usage).cost_usd),
     elapsedS: number(a.elapsed_s),
     lastTool: text(a.last_tool),
+    error: text(a.error),
   };
 }
 
@@ -231,6 +233,7 @@ export function agentDescription(agent: AgentNode): string {
   if (agent.model) parts.push(agent.model);
   parts.push(formatTokens(agent.tokens), formatUsd(agent.costUsd), formatElapsed(agent.elapsedS));
   if (agent.lastTool && !isTerminal(agent.state)) parts.push(agent.lastTool);
+  if (agent.error) parts.push(agent.error);
   return parts.join(" · ");
 }
 

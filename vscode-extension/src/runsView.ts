@@ -72,7 +72,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsItem> {
     item.description = agentDescription(agent);
     item.iconPath = new vscode.ThemeIcon(stateIcon(agent.state));
     item.contextValue = `agent.${agent.state}`;
-    item.tooltip = `${agent.label}\n${agent.state}${agent.model ? ` on ${agent.model}` : ""}\n${formatTokens(agent.tokens)}, ${formatUsd(agent.costUsd)}, ${formatElapsed(agent.elapsedS)}${agent.lastTool ? `\nlast tool: ${agent.lastTool}` : ""}`;
+    item.tooltip = `${agent.label}\n${agent.state}${agent.model ? ` on ${agent.model}` : ""}\n${formatTokens(agent.tokens)}, ${formatUsd(agent.costUsd)}, ${formatElapsed(agent.elapsedS)}${agent.lastTool ? `\nlast tool: ${agent.lastTool}` : ""}${agent.error ? `\nerror: ${agent.error}` : ""}`;
     return item;
   }
 }

@@ -93,7 +93,9 @@ test("labels: icons per state, money, tokens and time", () => {
   assert.equal(formatTokens(950), "950 tok");
   assert.equal(formatTokens(12_345), "12k tok");
   assert.equal(formatElapsed(75), "1m15s");
-  const agent = { id: "a", label: "find x", model: "claude-haiku-5-5", state: "running", tokens: 1500, costUsd: 0.002, elapsedS: 3.25, lastTool: "grep" };
+  const agent = { id: "a", label: "find x", model: "claude-haiku-5-5", state: "running", tokens: 1500, costUsd: 0.002, elapsedS: 3.25, lastTool: "grep", error: "" };
   assert.equal(agentDescription(agent), "running · claude-haiku-5-5 · 1.5k tok · $0.0020 · 3.3s · grep");
+  const failed = { ...agent, state: "failed", error: "overloaded (529) after 6 retries" };
+  assert.equal(agentDescription(failed), "failed · claude-haiku-5-5 · 1.5k tok · $0.0020 · 3.3s · overloaded (529) after 6 retries");
   assert.equal(runContextValue({ ...new RunsModel().apply({ run_id: "x", status: "paused" })! }), "run.paused");
 });
