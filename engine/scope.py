@@ -688,7 +688,8 @@ class _Collector:
         ``stat``-ed and left out when gone). Files git tracks are in scope even when a ``.gitignore``
         pattern matches them, as in git (ignore rules do not apply to tracked files); the walk cannot
         tell them apart. What ``.gitignore`` leaves out is not counted (git does not say). Submodules and
-        repositories nested in the workspace are walked.
+        repositories nested in the workspace are walked. With nothing tracked in the workspace (no index
+        yet) there is nothing to gain and this returns False.
         """
         repo = self.repo
         if repo is None or os.environ.get(NO_GIT_VARIABLE) or any(os.environ.get(name) for name in _GIT_ENVIRONMENT):
@@ -713,6 +714,8 @@ class _Collector:
             if tracked is None:
                 return False
             entries, maybe_virtualenv = tracked
+            if not entries:  # nothing tracked here: git would list every file, each then stat-ed; walking is faster
+                return False
             listing = _Listing(self, _virtualenvs(rel for rel, _, _ in entries) if maybe_virtualenv else set())
             listing.add_tracked(entries)
             output = process.communicate()[0]
@@ -839,7 +842,8 @@ class _Listing:
 
     def add_others(self, others: list[str]) -> None:
         """Untracked files (not ignored): few, each ``stat``-ed."""
-        collector = self.collector
+        collector, fast = self.collector, self.fast
+        reject = fast.reject.match if fast.reject is not None else None
         root = collector.root_str + os.sep
         for rel in others:
             if rel.endswith("/"):  # a repository inside the workspace: git does not look into it
@@ -849,11 +853,13 @@ class _Listing:
             cut = rel.rfind("/")
             if cut > 0 and self.folder_reason(rel[:cut]) is not None:
                 continue
-            reason = collector.file_reason(rel, rel[cut + 1:], [])
-            if reason is not None:
-                collector.exclude(reason, rel)
-            else:
-                collector._add_from_lstat(root + rel, rel)
+            name = rel[cut + 1:]
+            if (reject is not None and reject(name) is not None) or (fast.paths and fast.suspect(rel, name)):
+                reason = collector.file_reason(rel, name, [])
+                if reason is not None:
+                    collector.exclude(reason, rel)
+                    continue
+            collector._add_from_lstat(root + rel, rel)
 
 
 _UNKNOWN = "?"  # not a reason: marks a folder not decided yet

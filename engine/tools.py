@@ -48,11 +48,17 @@ def _compile_cached(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
+@functools.lru_cache(maxsize=256)
+def _resolved_root(root: Path) -> Path:
+    # every agent of a run gets a toolbox on the same root; resolving it once saves two lstat calls each
+    return root.resolve()
+
+
 class PathPolicy:
     """Where an agent may look: confinement, secret files, size and binary limits."""
 
     def __init__(self, root: Path, settings: Settings) -> None:
-        self.root = root.resolve()
+        self.root = _resolved_root(root)
         self.secrets = _compile(settings.secret_patterns)
         self.max_bytes = settings.max_file_bytes
 

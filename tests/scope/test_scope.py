@@ -295,8 +295,13 @@ def test_random_gitignores_agree_with_git(seed: int, workspace: Path, settings: 
         if (workspace / folder).is_dir() or folder == "":
             write(workspace, folder + ".gitignore", "\n".join(rng.sample(PATTERN_POOL, rng.randint(1, 6))) + "\n")
     assert set(whole(settings)) == git_listing(workspace)
-    # once the files are staged, git's listing comes from the index (sizes too): still the same files
+    # once the files are staged, git's listing comes from the index (sizes too), and new files from
+    # --others: still the same files
     subprocess.run(["git", "add", "-A"], cwd=workspace, check=True)
+    for folder in rng.sample(DIR_POOL, 3):
+        for name in rng.sample(FILE_POOL, 2):
+            if not (workspace / folder / ("new-" + name)).is_dir():
+                write(workspace, folder + "new-" + name, "new\n")
     scope = compute_scope(ScopeRequest(workspace), settings)
     assert set(scope.paths) == git_listing(workspace)
     assert all(f.bytes == (workspace / f.path).stat().st_size for f in scope.files)

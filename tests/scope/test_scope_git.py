@@ -101,7 +101,10 @@ def test_the_git_path_finds_what_the_walk_finds(workspace: Path, settings: Setti
     settings = settings.model_copy(update={"max_file_bytes": 150, "excludes": ["fixtures/"]})
     mixed_tree(workspace)
     git(workspace, "init", "-q")
-    fast, slow = both(monkeypatch, settings)  # nothing staged: everything comes from --others
+    fast, slow = both(monkeypatch, settings, expect_git=False)  # nothing tracked: git would not help
+    assert listed(fast) == listed(slow)
+    git(workspace, "add", "src/app.py")  # one tracked file: every other file comes from --others
+    fast, slow = both(monkeypatch, settings)
     assert listed(fast) == listed(slow)
     assert "src/app.py" in fast.paths and "empty.txt" in fast.paths and "notes.tmp" in fast.paths
     git(workspace, "add", "-A")  # staged: paths, modes and sizes from the index (version 2)
