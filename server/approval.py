@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from workcrew.engine import Settings, Workflow
+from workcrew.engine.errors import UnknownModel
 
 if TYPE_CHECKING:
     from .server import WorkcrewServer
@@ -29,6 +30,8 @@ async def compute_estimate(workflow: Workflow, args: Any, scope: Any, settings: 
     files = [(f.path, f.bytes) for f in scope.files] if scope is not None and hasattr(scope, "files") else scope
     try:
         return await estimate(workflow, args, files, settings, store=store), None
+    except UnknownModel:
+        raise  # a model with no price stops the run before anything is spent, never a silent $0
     except Exception as exc:  # the user still decides; they just see why there is no estimate
         log.warning("estimate failed: %s", exc)
         return None, f"estimate unavailable ({exc})"

@@ -136,7 +136,7 @@ async def create_workflow_from_selection(ls: WorkcrewServer, *args: Any) -> dict
     try:
         authored = await author_workflow(params.prompt, scope, settings, name=params.name,
                                          on_progress=lambda message: progress.report(message, None))
-    except AuthoringError as exc:
+    except (AuthoringError, WorkcrewError) as exc:
         raise failed(str(exc)) from None
     except asyncio.CancelledError:
         return {"status": "cancelled", "reason": "authoring was cancelled"}
@@ -215,8 +215,11 @@ async def run_workflow(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
 async def estimate(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
     params = parse(TargetParams, "workcrew.estimate", args)
     workflow = _resolve(ls, params)
-    found, why_not = await approval.compute_estimate(workflow, params.args, None, ls.require_settings(),
-                                                     ls.run_store)
+    try:
+        found, why_not = await approval.compute_estimate(workflow, params.args, None, ls.require_settings(),
+                                                         ls.run_store)
+    except WorkcrewError as exc:
+        raise failed(str(exc)) from None
     return {"workflow": workflow.name, "estimate": approval.estimate_json(found), "unavailable": why_not,
             "summary": approval.describe_estimate(found) if found is not None else why_not}
 
@@ -224,7 +227,10 @@ async def estimate(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
 async def approve_and_run(ls: WorkcrewServer, workflow: Workflow, args: Any, scope: Any) -> dict[str, Any]:
     """Estimate, ask (Run / Review script / Cancel), and only on Run start the run."""
     settings = ls.require_settings()
-    found, why_not = await approval.compute_estimate(workflow, args, scope, settings, ls.run_store)
+    try:
+        found, why_not = await approval.compute_estimate(workflow, args, scope, settings, ls.run_store)
+    except WorkcrewError as exc:  # e.g. a model with no price: refuse before anything is spent
+        raise failed(str(exc)) from None
     data = approval.estimate_json(found)
     path = str(workflow.path) if workflow.path else None
     base = {"workflow": workflow.name, "path": path, "estimate": data}

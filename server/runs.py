@@ -80,7 +80,7 @@ class RunRegistry:
         session = RunSession(handle, workflow, expected, RunProgress(self.ls, handle.cancel))
         self.sessions[handle.run_id] = session
         # attached before the run task first runs, so no event is missed
-        handle.state.bus.listen(lambda event: self._on_event(session, event))
+        handle.listen(lambda event: self._on_event(session, event))
         # a new run of a workflow supersedes the findings of its earlier runs
         store_view = self.ls.diagnostics_store
         store_view.clear(lambda t: t.workflow != workflow.name or t.run_id == handle.run_id)

@@ -7,7 +7,7 @@ import json
 import secrets
 import time
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,9 +74,16 @@ class RunHandle:
         return self._task is not None and self._task.done()
 
     def cancel(self) -> None:
+        """Cancel the run; a second call is ignored so it cannot interrupt the run's own cleanup."""
+        if self.state.cancelled:
+            return
         self.state.cancelled = True
         if self._task is not None and not self._task.done():
             self._task.cancel()
+
+    def listen(self, callback: Callable[[Event], None]) -> None:
+        """Call ``callback`` synchronously for every later event (for consumers that must never lag)."""
+        self.state.bus.listen(callback)
 
     def pause(self) -> None:
         self.state.scheduler.pause()

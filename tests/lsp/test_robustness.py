@@ -100,3 +100,18 @@ async def test_workspace_configuration_sets_the_approval_policy(lsp_session: Ses
     result = await session.command("workcrew.createWorkflowFromSelection", {"uri": uri, "prompt": "find bugs"})
     assert result["status"] == "running" and session.approvals == []
     await asyncio.wait_for(finished, 30)
+
+
+async def test_a_model_with_no_price_is_refused_before_the_run(lsp_session: SessionFactory) -> None:
+    session = await lsp_session(capabilities=push_capabilities())
+    script = session.workspace / "pricey.py"
+    script.write_text(
+        'meta = {"name": "pricey", "description": "uses a model with no price"}\n'
+        'return await agent("hello", model="claude-unpriced-9")\n'
+    )
+    session.answer = "Run"
+    with pytest.raises(JsonRpcException) as caught:
+        await session.command("workcrew.runWorkflow", {"path": str(script)})
+    assert "no price for model 'claude-unpriced-9'" in caught.value.message
+    runs = await session.command("workcrew.listRuns", {})
+    assert all(r.get("workflow") != "pricey" for r in runs)
