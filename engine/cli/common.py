@@ -9,9 +9,11 @@ from typing import Any, NoReturn
 
 import click
 
+from ..discovery import resolve
 from ..errors import WorkcrewError
 from ..settings import Settings, load_settings
 from ..store import RunStore, StoreError
+from ..workflow import Workflow
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -62,3 +64,16 @@ def tokens(value: int | None) -> str:
     if value >= 10_000:
         return f"{value / 1000:.1f}k"
     return str(value)
+
+
+def load_target(target: str, settings: Settings) -> Workflow:
+    """The workflow a command names (path or name); exits 2 with every problem when it cannot run."""
+    try:
+        workflow = resolve(target, settings.workspace)
+    except WorkcrewError as exc:
+        fail(str(exc))
+    if workflow.problems:
+        for problem in workflow.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_USAGE)
+    return workflow

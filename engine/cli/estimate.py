@@ -19,13 +19,12 @@ from ..approval import (
     remembered,
     summary_line,
 )
-from ..discovery import resolve
 from ..errors import UnknownModel, WorkcrewError
 from ..estimate import Estimate, estimate, unknown_model_message
 from ..providers.base import make_client
 from ..settings import Settings
 from ..workflow import Workflow
-from .common import EXIT_USAGE, emit_json, fail, json_option, open_store
+from .common import emit_json, fail, json_option, load_target, open_store
 from .run import build_settings, parse_args_json, run_options
 
 
@@ -74,14 +73,7 @@ def estimate_cmd(target: str, args_json: str | None, provider: str | None, scena
     args = parse_args_json(args_json)
     settings = build_settings(workspace, provider, scenario, concurrency, max_agents, budget_tokens, budget_usd,
                               model, state_dir)
-    try:
-        workflow = resolve(target, settings.workspace)
-    except WorkcrewError as exc:
-        fail(str(exc))
-    if workflow.problems:
-        for problem in workflow.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(EXIT_USAGE)
+    workflow = load_target(target, settings)
     result = compute_estimate(workflow, args, settings, list(scope) or None)
     if as_json:
         emit_json(result.to_json())

@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from ..discovery import resolve
 from ..errors import ScriptError, UsageError, WorkcrewError
 from ..providers.base import make_client
 from ..runtime.run import RunHandle, RunResult, start
@@ -21,10 +20,10 @@ from ..settings import Settings, every_role
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     emit_json,
     fail,
     json_option,
+    load_target,
     money,
     open_store,
     settings_from,
@@ -88,14 +87,7 @@ def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: 
     args = parse_args_json(args_json)
     settings = build_settings(workspace, provider, scenario, concurrency, max_agents, budget_tokens, budget_usd,
                               model, state_dir)
-    try:
-        workflow = resolve(target, settings.workspace)
-    except WorkcrewError as exc:
-        fail(str(exc))
-    if workflow.problems:
-        for problem in workflow.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(EXIT_USAGE)
+    workflow = load_target(target, settings)
     # -- approval (cost, issue #4): estimate → policy / --yes / remembered consent → ask on a terminal;
     #    exits 2 when approval is needed and cannot be given; the approved cap becomes the USD budget
     from .estimate import approve_run
