@@ -33,7 +33,9 @@ import re
 import shutil
 import struct
 import subprocess
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISLNK, S_ISREG
@@ -1016,13 +1018,32 @@ def compute_scope(request: ScopeRequest, settings: Settings) -> Scope:
     """
     # the scope of a large tree allocates one small object per file and none of them form cycles: the
     # cyclic garbage collector would only rescan them, repeatedly (a quarter of the time on 100,000 files)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with _collector_paused():
         return _compute_scope(request, settings)
+
+
+_pause_lock = threading.Lock()
+_pause_depth = 0
+_collector_was_enabled = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic collector; overlapping scopes (the server computes them in worker threads)
+    share one pause, and the collector's earlier state comes back when the last one ends."""
+    global _pause_depth, _collector_was_enabled
+    with _pause_lock:
+        if _pause_depth == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _pause_depth += 1
+    try:
+        yield
     finally:
-        if collecting:
-            gc.enable()
+        with _pause_lock:
+            _pause_depth -= 1
+            if _pause_depth == 0 and _collector_was_enabled:
+                gc.enable()
 
 
 def _compute_scope(request: ScopeRequest, settings: Settings) -> Scope:

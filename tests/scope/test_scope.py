@@ -324,3 +324,23 @@ def test_a_selection_in_a_secret_file_is_refused(workspace: Path, settings: Sett
     assert scope.files == [] and scope.selection is None
     assert "secret" in scope.refused["deploy/.env.production"]
     assert "hunter2" not in scope.summary() and "hunter2" not in str(scope.to_json())
+
+
+def test_overlapping_scopes_leave_the_garbage_collector_as_they_found_it(tmp_path: Path) -> None:
+    import gc
+    import threading
+
+    from workcrew.engine.scope import ScopeRequest, compute_scope
+    from workcrew.engine.settings import Settings
+
+    for index in range(50):
+        (tmp_path / f"f{index}.py").write_text("x = 1\n")
+    settings = Settings(workspace=tmp_path)
+    assert gc.isenabled()
+    threads = [threading.Thread(target=lambda: compute_scope(ScopeRequest(workspace=tmp_path), settings))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert gc.isenabled()
