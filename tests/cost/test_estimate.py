@@ -99,8 +99,9 @@ async def test_dry_run_writes_nothing_and_runs_no_commands(tmp_path: Path,
     workspace = tmp_path / "ws"
     workspace.mkdir()
     (workspace / "a.py").write_text("x = 1\n")
+    (workspace / "Makefile").write_text("all:\n\ttouch ran.txt\n")  # what a real check would leave behind
     workflow = write_workflow("""
-        result = check("make all")
+        result = await check("make all")
         edit = await agent("Change a.py", label="fixer", isolation="worktree")
         return result
     """)
@@ -109,6 +110,7 @@ async def test_dry_run_writes_nothing_and_runs_no_commands(tmp_path: Path,
     assert result.agents.expected == 1
     assert sorted(p.relative_to(workspace) for p in workspace.rglob("*")) == before
     assert (workspace / "a.py").read_text() == "x = 1\n"
+    assert not (workspace / "ran.txt").exists()
 
 
 async def test_unknown_model_is_an_error_before_the_run_with_the_known_models(
