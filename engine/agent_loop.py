@@ -132,80 +132,94 @@ async def run_agent(
     messages: list[dict[str, Any]] = [{"role": "user", "content": spec.prompt}]
     tool_defs = tools.definitions() if tools is not None else []
     continuations = 0
-    while True:
-        if outcome.turns >= spec.max_turns:
-            raise AgentFailed(f"no final answer after {spec.max_turns} model turns", kind="turns")
-        request = ModelRequest(
-            model=spec.model, system=system, messages=messages, max_tokens=spec.max_tokens, tools=tool_defs,
-            output_schema=spec.schema.json_schema if spec.schema is not None else None, effort=spec.effort,
-            label=spec.label, role=spec.role, agent_type=spec.agent_type, prompt=spec.prompt,
-        )
-        reservation = None
-        if budget is not None:
-            prompt_tokens = await client.count_tokens(request)
-            try:
-                reservation = budget.reserve(spec.model, prompt_tokens, spec.max_tokens)
-            except BudgetExceeded as exc:
-                raise AgentFailed(str(exc), kind="budget") from None
-        try:
-            response, retries = await call_model(client, request, retries=spec.retries, on_rate_limit=on_rate_limit)
-        except BaseException:
-            if budget is not None and reservation is not None:
-                budget.settle(reservation, spec.model, Usage())  # a failed call bills nothing
-            raise
-        if budget is not None and reservation is not None:
-            budget.settle(reservation, spec.model, response.usage)
-        outcome.turns += 1
-        outcome.retries += retries
-        outcome.usage.add(response.usage)
-        messages.append({"role": "assistant", "content": response.content})
-        if on_progress is not None:
+    reported = 0
+
+    def report_turn() -> None:
+        # a turn is reported when another follows or the agent fails; not a final answer, which the
+        # agent_finished event reports with the same numbers (one event less per agent inside its slot)
+        nonlocal reported
+        if on_progress is not None and reported < outcome.turns:
+            reported = outcome.turns
             on_progress({"turn": outcome.turns, "usage": outcome.usage.to_dict()})
 
-        if response.stop_reason == "max_tokens" and response.tool_uses:
-            # a cut-off tool call has partial input and cannot be answered or continued
-            raise AgentFailed(f"a tool call did not fit in max_tokens={spec.max_tokens}", kind="max_tokens")
-        if response.stop_reason == "tool_use" or response.tool_uses:
-            messages.append({"role": "user", "content": await _run_tools(response.tool_uses, tools, outcome,
-                                                                         on_progress)})
-            continue
-        if response.stop_reason == "pause_turn":
-            messages.pop()
-            messages.append({"role": "assistant", "content": response.content})
-            continue
-        if response.stop_reason == "refusal":
-            raise AgentFailed("the model refused the task", kind="refusal")
-        if response.stop_reason == "model_context_window_exceeded":
-            raise AgentFailed("the conversation outgrew the model's context window", kind="context")
-        if response.stop_reason == "max_tokens":
-            continuations += 1
-            if continuations > 2 or spec.schema is not None:
-                raise AgentFailed(f"the answer did not fit in max_tokens={spec.max_tokens}", kind="max_tokens")
-            messages.append({"role": "user", "content": "Continue exactly where you stopped."})
-            continue
-
-        text = _final_text(messages)
-        outcome.text = text
-        outcome.transcript = messages
-        if spec.schema is None:
-            outcome.value = text
-            return outcome
-        outcome.attempts += 1
-        value, errors = spec.schema.validate(response.text)
-        if not errors:
-            outcome.value = value
-            return outcome
-        if outcome.attempts >= spec.schema_attempts:
-            raise AgentFailed(
-                f"the answer did not match the schema after {outcome.attempts} attempts: {'; '.join(errors[:5])}",
-                kind="schema",
+    try:
+        while True:
+            report_turn()  # the previous turn led to this one
+            if outcome.turns >= spec.max_turns:
+                raise AgentFailed(f"no final answer after {spec.max_turns} model turns", kind="turns")
+            request = ModelRequest(
+                model=spec.model, system=system, messages=messages, max_tokens=spec.max_tokens, tools=tool_defs,
+                output_schema=spec.schema.json_schema if spec.schema is not None else None, effort=spec.effort,
+                label=spec.label, role=spec.role, agent_type=spec.agent_type, prompt=spec.prompt,
             )
-        messages.append({
-            "role": "user",
-            "content": "Your answer does not validate against the schema:\n- " + "\n- ".join(errors[:20])
-            + "\nAnswer again with only the corrected JSON.",
-        })
+            reservation = None
+            if budget is not None:
+                prompt_tokens = await client.count_tokens(request)
+                try:
+                    reservation = budget.reserve(spec.model, prompt_tokens, spec.max_tokens)
+                except BudgetExceeded as exc:
+                    raise AgentFailed(str(exc), kind="budget") from None
+            try:
+                response, retries = await call_model(client, request, retries=spec.retries, on_rate_limit=on_rate_limit)
+            except BaseException:
+                if budget is not None and reservation is not None:
+                    budget.settle(reservation, spec.model, Usage())  # a failed call bills nothing
+                raise
+            if budget is not None and reservation is not None:
+                budget.settle(reservation, spec.model, response.usage)
+            outcome.turns += 1
+            outcome.retries += retries
+            outcome.usage.add(response.usage)
+            messages.append({"role": "assistant", "content": response.content})
 
+            if response.stop_reason == "max_tokens" and response.tool_uses:
+                # a cut-off tool call has partial input and cannot be answered or continued
+                raise AgentFailed(f"a tool call did not fit in max_tokens={spec.max_tokens}", kind="max_tokens")
+            if response.stop_reason == "tool_use" or response.tool_uses:
+                report_turn()
+                messages.append({"role": "user", "content": await _run_tools(response.tool_uses, tools, outcome,
+                                                                             on_progress)})
+                continue
+            if response.stop_reason == "pause_turn":
+                messages.pop()
+                messages.append({"role": "assistant", "content": response.content})
+                continue
+            if response.stop_reason == "refusal":
+                raise AgentFailed("the model refused the task", kind="refusal")
+            if response.stop_reason == "model_context_window_exceeded":
+                raise AgentFailed("the conversation outgrew the model's context window", kind="context")
+            if response.stop_reason == "max_tokens":
+                continuations += 1
+                if continuations > 2 or spec.schema is not None:
+                    raise AgentFailed(f"the answer did not fit in max_tokens={spec.max_tokens}", kind="max_tokens")
+                messages.append({"role": "user", "content": "Continue exactly where you stopped."})
+                continue
+
+            text = _final_text(messages)
+            outcome.text = text
+            outcome.transcript = messages
+            if spec.schema is None:
+                outcome.value = text
+                return outcome
+            outcome.attempts += 1
+            value, errors = spec.schema.validate(response.text)
+            if not errors:
+                outcome.value = value
+                return outcome
+            if outcome.attempts >= spec.schema_attempts:
+                raise AgentFailed(
+                    f"the answer did not match the schema after {outcome.attempts} attempts: {'; '.join(errors[:5])}",
+                    kind="schema",
+                )
+            messages.append({
+                "role": "user",
+                "content": "Your answer does not validate against the schema:\n- " + "\n- ".join(errors[:20])
+                + "\nAnswer again with only the corrected JSON.",
+            })
+
+    except AgentFailed:
+        report_turn()
+        raise
 
 async def _run_tools(uses: list[dict[str, Any]], tools: ToolBox | None, outcome: AgentOutcome,
                      on_progress: ProgressHook | None) -> list[dict[str, Any]]:

@@ -66,6 +66,8 @@ class EventBus:
         self.history.append(event)
         for callback in self._listeners:
             callback(event)
+        if not self._streams:
+            return event
         for stream in list(self._streams):
             try:
                 stream.send_nowait(event)

