@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from workcrew.engine import Event
 
 
@@ -249,6 +250,32 @@ async def test_started_only_when_holding_a_slot(run_script) -> None:
     assert peak == 3
     queued = agent_events(run_script.handle, "agent_queued")
     assert len(queued) == 12
+
+
+INSTANT_TOOLS = {"rules": [{"match": {"label": "[02468]$"},
+                            "respond": {"tool_calls": [{"name": "list_dir", "input": {"path": "."}}], "text": "ok"}}]}
+
+
+@pytest.mark.parametrize("scenario", [{"default_latency_ms": 0}, INSTANT_TOOLS], ids=["answers", "tools"])
+async def test_started_events_never_outnumber_slots_with_instant_agents(run_script, scenario) -> None:
+    # a succeeded agent tells its end after handing its slot over; the next agent's start waits for it
+    body = "await parallel([agent(f'a {i}', label=f'a{i}') for i in range(40)])\n"
+    result = await run_script(body, scenario=scenario, concurrency=3)
+    assert result.status == "succeeded"
+    running = peak = 0
+    seen: list[str] = []
+    for kind, label in agent_events(run_script.handle, "agent_started", "agent_progress", "agent_finished"):
+        if kind == "agent_started":
+            running += 1
+            seen.append(label)
+        else:
+            assert label in seen  # nothing of an agent is told before its start
+            running -= kind == "agent_finished"
+        peak = max(peak, running)
+    assert peak <= 3
+    assert sorted(seen) == sorted(f"a{i}" for i in range(40))
+    if scenario is INSTANT_TOOLS:
+        assert len(agent_events(run_script.handle, "agent_progress")) == 40  # 20 tool calls and their turns
 
 
 async def wait_for(handle: Any, predicate: Any) -> Event:
