@@ -221,6 +221,7 @@ async def run_agent(
         report_turn()
         raise
 
+
 async def _run_tools(uses: list[dict[str, Any]], tools: ToolBox | None, outcome: AgentOutcome,
                      on_progress: ProgressHook | None) -> list[dict[str, Any]]:
     """Parallel tool calls: read-only ones run concurrently, a batch with edits or commands runs in call order

@@ -373,8 +373,6 @@ async def author_workflow(
                 raise AuthoringError(f"the workflow was written but could not be saved: {exc}") from None
             workflow = load_workflow(path, origin="project")
             say(f"saved {path}")
-        else:
-            workflow = check_source(source)
         return AuthoredWorkflow(
             source=source, workflow=workflow, args=args, rounds=rounds, problems=workflow.check(), usage=usage,
             cost_usd=cost_usd(model, usage), model=model, path=path, history=history,

@@ -39,7 +39,7 @@ class Budget:
         self.reserved_tokens = 0
         self.reserved_usd = 0.0
         self.refused = 0
-        self.overruns = 0  # turns billed above their reservation (should stay 0; shown when not)
+        self.overruns = 0  # turns billed above their reservation (must stay 0; tests/cost checks it)
         self.on_warning = on_warning
         self._warned: set[float] = set()
         self._lock = threading.Lock()
@@ -84,7 +84,7 @@ class Budget:
         self._maybe_warn()
 
     def charge(self, model: str, usage: Usage) -> None:
-        """Record usage that was not reserved (used by providers outside the agent loop, e.g. cache warm-up)."""
+        """Record usage that was not reserved (a run without limits reserves nothing; see ScriptContext._account)."""
         with self._lock:
             self.spent_tokens += usage.total_tokens
             self.spent_usd += price_of(model).cost(usage)

@@ -426,13 +426,13 @@ def sample_instance(schema: dict[str, Any], items: int, root: dict[str, Any] | N
 
 
 class VariantScenario(Scenario):
-    """A scenario whose unmatched turns answer with ``items`` entries per array instead of the minimum."""
+    """A scenario with no rules (only ``base``'s default latency) whose turns answer with ``items`` entries
+    per array instead of the minimum."""
 
-    def __init__(self, base: Scenario | None, items: int, *, keep_rules: bool) -> None:
+    def __init__(self, base: Scenario | None, items: int) -> None:
         from .scenario import ScenarioModel
 
-        model = base.model if base is not None and keep_rules else ScenarioModel(
-            default_latency_ms=base.model.default_latency_ms if base is not None else 0)
+        model = ScenarioModel(default_latency_ms=base.model.default_latency_ms if base is not None else 0)
         super().__init__(model, base.source if base is not None else "<variant>")
         self.items = items
 

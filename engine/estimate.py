@@ -22,7 +22,6 @@ How an estimate is made (see docs/cost.md):
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import math
 import re
@@ -39,6 +38,7 @@ from .dryrun import DryAgent, DryRun, VariantScenario, dry_run_sync
 from .errors import UnknownModel, UsageError
 from .pricing import Price, known_models, price_of
 from .scenario import Scenario
+from .scope import is_secret
 from .settings import Settings
 from .workflow import Workflow
 
@@ -193,18 +193,13 @@ ScopeInput = Mapping[str, int] | Iterable[Any] | None
 _PATHISH = re.compile(r"[\w./-]+\.[A-Za-z0-9]{1,8}")
 
 
-def _is_secret(relative: str, patterns: list[str]) -> bool:
-    name = Path(relative).name
-    return any(fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(name, p) for p in patterns)
-
-
-def _file_tokens(workspace: Path, relative: str, patterns: list[str]) -> int | None:
+def _file_tokens(workspace: Path, relative: str, settings: Settings) -> int | None:
     root = workspace.resolve()
     try:
         path = (root / relative).resolve()
     except OSError:
         return None
-    if root not in path.parents or not path.is_file() or _is_secret(str(path.relative_to(root)), patterns):
+    if root not in path.parents or not path.is_file() or is_secret(path.relative_to(root).as_posix(), settings):
         return None
     try:
         return math.ceil(path.stat().st_size / 4)
@@ -238,10 +233,9 @@ def scope_tokens(scope: ScopeInput, settings: Settings) -> dict[str, int] | None
                 relative = str(path.resolve().relative_to(settings.workspace.resolve()))
             except ValueError:
                 continue  # outside the workspace: no agent can read it
-        if _is_secret(relative, settings.secret_patterns):
+        if is_secret(relative, settings):
             continue
-        tokens = math.ceil(size / 4) if size is not None else _file_tokens(settings.workspace, relative,
-                                                                           settings.secret_patterns)
+        tokens = math.ceil(size / 4) if size is not None else _file_tokens(settings.workspace, relative, settings)
         if tokens is not None:
             out[relative] = tokens
     return out
@@ -263,7 +257,7 @@ def files_read(agent: DryAgent, scope: dict[str, int] | None, settings: Settings
         if candidate in seen:
             continue
         seen.add(candidate)
-        total += _file_tokens(settings.workspace, candidate, settings.secret_patterns) or 0
+        total += _file_tokens(settings.workspace, candidate, settings) or 0
     return total
 
 
@@ -606,6 +600,12 @@ def _latency(ctx: _Context, scale: float) -> Any:
     return latency
 
 
+def _context(basis: Basis, settings: Settings, scope: ScopeInput, calibration: dict[str, Calibrated] | None,
+             token_factor: dict[str, float] | None) -> _Context:
+    return _Context(basis, settings, scope_tokens(scope, settings), settings.provider == "anthropic",
+                    token_factor or {}, calibration or {})
+
+
 def estimate_sync(workflow: Workflow, args: Any, scope: ScopeInput, settings: Settings, *,
                   scenario: Scenario | Path | str | None = None, basis: Basis | None = None,
                   calibration: dict[str, Calibrated] | None = None, calibrated_runs: int = 0,
@@ -619,8 +619,7 @@ def estimate_sync(workflow: Workflow, args: Any, scope: ScopeInput, settings: Se
     chosen = basis or choose_basis(settings)
     source = scenario if scenario is not None else settings.scenario
     base = source if isinstance(source, Scenario) else (Scenario.load(source) if source is not None else None)
-    ctx = _Context(chosen, settings, scope_tokens(scope, settings), settings.provider == "anthropic",
-                   token_factor or {}, calibration or {})
+    ctx = _context(chosen, settings, scope, calibration, token_factor)
 
     def fresh(s: Scenario | None) -> Scenario:
         # each dry run gets its own call counters
@@ -632,11 +631,11 @@ def estimate_sync(workflow: Workflow, args: Any, scope: ScopeInput, settings: Se
         runs["expected"] = dry_run_sync(workflow, args, settings, fresh(base), latency)
         runs["low"] = runs["high"] = runs["expected"]
     else:
-        expected_scenario = fresh(base) if base is not None else VariantScenario(None, 1, keep_rules=False)
+        expected_scenario = fresh(base) if base is not None else VariantScenario(None, 1)
         runs["expected"] = dry_run_sync(workflow, args, settings, expected_scenario, _latency(ctx, LATENCY_SCALE[1]))
-        runs["low"] = dry_run_sync(workflow, args, settings, VariantScenario(base, 0, keep_rules=False),
+        runs["low"] = dry_run_sync(workflow, args, settings, VariantScenario(base, 0),
                                    _latency(ctx, LATENCY_SCALE[0]))
-        runs["high"] = dry_run_sync(workflow, args, settings, VariantScenario(base, GENEROUS_ITEMS, keep_rules=False),
+        runs["high"] = dry_run_sync(workflow, args, settings, VariantScenario(base, GENEROUS_ITEMS),
                                     _latency(ctx, LATENCY_SCALE[2]))
     if runs["expected"].checks:
         # the script looked at a check()'s result: try the other outcome too (commands never run here)
@@ -672,9 +671,10 @@ async def estimate(workflow: Workflow, args: Any = None, scope: ScopeInput = Non
     if counter is not None and chosen == "priors":
         factors = await _count_online(counter, runs["expected"])
         if factors:
-            result, _ = await anyio.to_thread.run_sync(lambda: estimate_sync(
-                workflow, args, scope, settings, scenario=scenario, basis=chosen, calibration=calibration,
-                calibrated_runs=runs_used, token_factor=factors))
+            # the counts change tokens and USD, not what the dry runs do (their latencies and fan-out
+            # do not depend on them): rebuild from the same runs instead of dry-running again
+            result = await anyio.to_thread.run_sync(lambda: build_estimate(
+                workflow, settings, runs, _context(chosen, settings, scope, calibration, factors), runs_used))
     return result
 
 

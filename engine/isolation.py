@@ -83,7 +83,6 @@ class Worktree:
     def __init__(self, workspace: Path, path: Path, settings: Settings, git: bool) -> None:
         self.workspace = workspace.resolve()
         self.path = path
-        self.settings = settings
         self.git = git
         self.policy = PathPolicy(path, settings)
         self.manifest: dict[str, tuple[int, int]] = {}

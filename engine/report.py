@@ -89,10 +89,6 @@ def render(records: RunRecords, fmt: str) -> str:
 # -- accounting shared by every format -------------------------------------------------------------
 
 
-def _tokens(row: dict[str, Any]) -> int:
-    return sum(int(row.get(k) or 0) for k in TOKEN_KEYS)
-
-
 def by_key(agents: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """Agents, tokens and USD grouped by ``phase`` or ``model`` (first-seen order)."""
     groups: dict[str, dict[str, Any]] = {}
@@ -526,8 +522,7 @@ def to_sarif(records: RunRecords) -> dict[str, Any]:
     rules: dict[str, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
     workspace = records.workspace
-    reported = list(records.findings)
-    for f in _sorted_findings(reported):
+    for f in _sorted_findings(records.findings):
         category = str(f.get("category") or "finding")
         rule_id = _rule_id(category)
         if rule_id not in rules:

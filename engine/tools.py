@@ -190,6 +190,7 @@ RUN_COMMAND_DEFINITION: dict[str, Any] = {
     "name": "run_command", "description": "Run an allowlisted command (tests, linters) in your private copy of the "
     "workspace; answers the exit code and output.",
     "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}}
+_TOOL_NAMES = frozenset(d["name"] for d in TOOL_DEFINITIONS)
 
 
 def command_allowed(argv: list[str], allowlist: list[str]) -> bool:
@@ -232,7 +233,7 @@ class AgentToolBox:
             if name == "run_command":
                 return await self._run_command(arguments), False
             handler = getattr(self, f"_tool_{name}", None)
-            if handler is None or name not in {d["name"] for d in TOOL_DEFINITIONS}:
+            if handler is None or name not in _TOOL_NAMES:
                 raise ToolError(f"unknown tool {name!r}; available: {', '.join(d['name'] for d in self.definitions())}")
             text: str = await anyio.to_thread.run_sync(handler, arguments)
             return text, False

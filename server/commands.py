@@ -300,18 +300,21 @@ async def cancel_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
     return {"runId": session.run_id, "status": "cancelling" if not session.handle.done else "finished"}
 
 
-async def pause_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
-    session = _session(ls, "workcrew.pauseRun", args)
+def _unfinished_session(ls: WorkcrewServer, command: str, args: tuple[Any, ...]) -> Any:
+    session = _session(ls, command, args)
     if session.handle.done:
         raise failed(f"run {session.run_id} has finished")
+    return session
+
+
+async def pause_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+    session = _unfinished_session(ls, "workcrew.pauseRun", args)
     session.handle.pause()
     return {"runId": session.run_id, "status": "paused"}
 
 
 async def resume_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
-    session = _session(ls, "workcrew.resumeRun", args)
-    if session.handle.done:
-        raise failed(f"run {session.run_id} has finished")
+    session = _unfinished_session(ls, "workcrew.resumeRun", args)
     session.handle.resume()
     return {"runId": session.run_id, "status": "running"}
 

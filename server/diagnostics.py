@@ -296,7 +296,8 @@ class DiagnosticsStore:
             # far longer, and these files gate what the user sees (read_files caps each file's size)
             small = [p for p in missing if _size(p) <= INLINE_MAX_BYTES]
             self.documents.store_disk(read_files(small))
-            missing = [p for p in missing if p not in set(small)]
+            read = set(small)
+            missing = [p for p in missing if p not in read]
             if not missing:
                 return
         texts = await anyio.to_thread.run_sync(read_files, missing, limiter=self.limiter)

@@ -198,8 +198,7 @@ class RunRegistry:
             await asyncio.wait(pumps, timeout=timeout)
         stores = {s.handle.state.store for s in running if s.handle.state.store is not None}
         for store in stores:
-            if store is not None:
-                await anyio.to_thread.run_sync(store.flush)
+            await anyio.to_thread.run_sync(store.flush)
 
 
 def slim(tree: dict[str, Any]) -> dict[str, Any]:

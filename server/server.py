@@ -240,11 +240,11 @@ def build() -> WorkcrewServer:
         if path is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[])
         await server.diagnostics_store.ensure_texts([path])
-        items = server.typed(server.diagnostics_store.diagnostics(path))
+        diagnostics = server.diagnostics_store.diagnostics(path)  # re-anchors first
         result_id = server.diagnostics_store.result_id(path)
         if params.previous_result_id == result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-        return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
+        return types.RelatedFullDocumentDiagnosticReport(items=server.typed(diagnostics), result_id=result_id)
 
     @server.feature(types.WORKSPACE_DIAGNOSTIC)
     async def workspace_diagnostic(params: types.WorkspaceDiagnosticParams) -> types.WorkspaceDiagnosticReport:
@@ -256,7 +256,7 @@ def build() -> WorkcrewServer:
         reports = []
         for path in paths:
             uri = server.documents.uri(path)
-            items = server.typed(store.diagnostics(path))
+            diagnostics = store.diagnostics(path)  # re-anchors first
             result_id = store.result_id(path)
             version = server.documents.version(path)
             if previous.get(uri) == result_id:
@@ -264,7 +264,7 @@ def build() -> WorkcrewServer:
                     uri=uri, result_id=result_id, version=version))
             else:
                 reports.append(types.WorkspaceFullDocumentDiagnosticReport(
-                    uri=uri, items=items, result_id=result_id, version=version))
+                    uri=uri, items=server.typed(diagnostics), result_id=result_id, version=version))
         return types.WorkspaceDiagnosticReport(items=reports)
 
     return server

@@ -11,8 +11,6 @@ import pytest
 from workcrew.engine import RunResult, RunStore, Settings, load_workflow, start
 from workcrew.engine.scenario import Scenario
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:

@@ -11,7 +11,6 @@ import click
 
 from ..authoring import AuthoredWorkflow, AuthoringError, author_workflow
 from ..errors import WorkcrewError
-from ..providers.base import make_client
 from ..scope import Scope, ScopeRequest, compute_scope
 from ..settings import Settings
 from .common import (
@@ -95,14 +94,11 @@ def _scope_path(path: Path, workspace: Path) -> Path:
 
 async def _author(request: str, scope: Scope, settings: Settings, name: str | None, max_repairs: int,
                   quiet: bool) -> AuthoredWorkflow:
-    client = make_client(settings)
-    try:
-        return await author_workflow(
-            request, scope, settings, client=client, name=name, max_repairs=max_repairs,
-            on_progress=None if quiet else (lambda message: click.echo(f"… {message}", err=True)),
-        )
-    finally:
-        await client.aclose()
+    # author_workflow makes the settings' client and closes it afterwards
+    return await author_workflow(
+        request, scope, settings, name=name, max_repairs=max_repairs,
+        on_progress=None if quiet else (lambda message: click.echo(f"… {message}", err=True)),
+    )
 
 
 def _scope_json(scope: Scope) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -78,10 +79,6 @@ def save_cmd(run_id: str, name: str | None, personal: bool, force: bool, workspa
     args = run.get("args")
     rerun = f"workcrew run {saved.name}"
     if args is not None:
-        rerun += " --args " + _shell_quote(json.dumps(args))
+        rerun += " --args " + shlex.quote(json.dumps(args))
     click.echo(f"run it again with: {rerun}")
     sys.exit(EXIT_OK)
-
-
-def _shell_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\"'\"'") + "'"

@@ -6,9 +6,9 @@ import re
 
 from ..meta import WorkflowMeta
 from ..pricing import resolve_model
+from ..settings import WORKFLOW_ROLES as ROLES
 from ..settings import Settings
 
-ROLES = ("finder", "verifier", "fixer", "synthesizer")
 _PHASE_WORDS = {
     "finder": ("find", "scan", "discover", "search", "sweep", "read", "understand", "audit", "scope", "map"),
     "verifier": ("verif", "refut", "review", "check", "judge", "vote", "skeptic", "validat"),

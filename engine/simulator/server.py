@@ -12,7 +12,6 @@ import contextlib
 import json
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -417,9 +416,3 @@ class SimulatorThread:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@contextlib.contextmanager
-def running(scenario: Scenario | None = None, **options: Any) -> Iterator[SimulatorThread]:
-    with SimulatorThread(scenario, **options) as simulator:
-        yield simulator

@@ -33,9 +33,6 @@ class BuiltinRun:
     def result(self) -> Any:
         return self.outcome.result
 
-    def findings(self, verdict: str | None = None) -> list[dict[str, Any]]:
-        return [f for f in self.records.findings if verdict is None or f["verdict"] == verdict]
-
     def sarif(self) -> dict[str, Any]:
         log = to_sarif(self.records)
         jsonschema.validate(log, SARIF_SCHEMA)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from workcrew.engine import Workflow, load_workflow
@@ -38,7 +37,3 @@ checks = [agent(f"Refute bug at {f}:{b['line']}", schema=VERDICT, label=f"verify
 votes = await parallel(checks)
 return {"bugs": len(checks)}
 """
-
-
-def any_of(values: dict[str, Any]) -> list[Any]:
-    return list(values.values())

@@ -35,7 +35,7 @@ def test_rejected_before_the_run(script: Path) -> None:
 
 def test_problem_messages_say_what_to_do() -> None:
     workflow = load_workflow(HERE / "rejected" / "determinism.js")
-    assert all("pass timestamps or seeds in args" in p.message for p in workflow.problems)
+    assert workflow.problems and all("pass timestamps or seeds in args" in p.message for p in workflow.problems)
     typescript = load_workflow(HERE / "rejected" / "typescript_annotation.js").problems[0]
     assert "TypeScript syntax is not supported" in typescript.message
     assert "plain JavaScript" in typescript.message

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
@@ -47,10 +46,6 @@ def scenario() -> dict[str, Any]:
     ]}
 
 
-def neovim_capabilities() -> types.ClientCapabilities:
-    return client_capabilities("neovim@0.7.0")
-
-
 def pull_capabilities() -> types.ClientCapabilities:
     """A current VS Code: pull diagnostics with refresh, deferred edits (the bundled 1.65 predates pull)."""
     caps = client_capabilities("visual-studio-code")
@@ -75,7 +70,6 @@ class Session:
     client: LanguageClient
     workspace: Path
     approvals: list[types.ShowMessageRequestParams] = field(default_factory=list)
-    applied: list[types.WorkspaceEdit] = field(default_factory=list)
     answer: str | None = "Run"
     versions: dict[str, int] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
@@ -121,9 +115,6 @@ class Session:
     async def command(self, name: str, *arguments: Any) -> Any:
         return await self.client.workspace_execute_command_async(
             types.ExecuteCommandParams(command=name, arguments=list(arguments)))
-
-    async def notification(self, method: str, timeout: float = 30.0) -> Any:
-        return await asyncio.wait_for(self.client.protocol.wait_for_notification_async(method), timeout)
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
@@ -187,7 +178,6 @@ async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)
         def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-            session.applied.append(params.edit)
             session.apply(params.edit)
             return types.ApplyWorkspaceEditResult(applied=True)
 
@@ -213,8 +203,3 @@ async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
             if process is not None and process.returncode is None:
                 process.kill()  # the test fails on its own; never hang the suite on a stuck server
             await session.client.stop()
-
-
-@pytest.fixture
-def ws_files() -> list[str]:
-    return sorted(p.name for p in (FIXTURES / "workspace").iterdir())

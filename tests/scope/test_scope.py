@@ -25,15 +25,7 @@ from workcrew.engine.scope import (
     is_secret,
 )
 
-
-def write(root: Path, rel: str, data: str | bytes = "x = 1\n") -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        path.write_bytes(data)
-    else:
-        path.write_text(data)
-    return path
+from .conftest import write
 
 
 def whole(settings: Settings) -> list[str]:

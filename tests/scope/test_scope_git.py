@@ -22,6 +22,8 @@ from workcrew.engine.scope import (
     compute_scope,
 )
 
+from .conftest import write
+
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
@@ -35,16 +37,6 @@ def clean_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name, value in (("GIT_AUTHOR_NAME", "t"), ("GIT_AUTHOR_EMAIL", "t@example.com"),
                         ("GIT_COMMITTER_NAME", "t"), ("GIT_COMMITTER_EMAIL", "t@example.com")):
         monkeypatch.setenv(name, value)
-
-
-def write(root: Path, rel: str, data: str | bytes = "x = 1\n") -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        path.write_bytes(data)
-    else:
-        path.write_text(data)
-    return path
 
 
 def git(root: Path, *argv: str) -> str:

@@ -300,7 +300,6 @@ def code_problems(tokens: list[Token], path: str, skip_until: int = 0) -> list[P
 
 def typescript_problem(tokens: list[Token], path: str) -> Problem | None:
     """The first construct that is TypeScript, not JavaScript, with its line."""
-    checks: list[Callable[[int], str | None]] = []
     count = len(tokens)
 
     def at(j: int) -> Token | None:
@@ -368,7 +367,7 @@ def typescript_problem(tokens: list[Token], path: str) -> Problem | None:
             return "an `implements` clause"
         return None
 
-    checks = [declaration, annotation, cast]
+    checks: list[Callable[[int], str | None]] = [declaration, annotation, cast]
     for j in range(count):
         for check in checks:
             what = check(j)

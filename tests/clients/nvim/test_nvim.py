@@ -53,6 +53,7 @@ def test_neovim_creates_runs_and_fixes(tmp_path: Path) -> None:
     assert out["finished"]["status"] == "succeeded"
     assert out["diagnostic"] == {"lnum": 2, "col": 4, "source": "workcrew",
                                  "message": out["diagnostic"]["message"]}
+    assert out["diagnostic"]["message"].startswith("Division by zero when values is empty")
     assert out["actions"] == ["Apply fix: return 0.0 for an empty list", "Dismiss finding"]
     assert out["deferred"] is True  # Neovim 0.7 resolves edits lazily
     assert "return total / len(values) if values else 0.0" in out["text"]
