@@ -105,6 +105,12 @@ RUN_COLUMNS = (
     "estimate", "launched", "succeeded", "failed", "cached", "input_tokens", "output_tokens",
     "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd",
 )
+AGENT_COLUMNS = frozenset((
+    "run_id", "id", "seq", "label", "phase", "role", "agent_type", "model", "state", "prompt", "queued_at",
+    "started_at", "finished_at", "input_tokens", "output_tokens", "cache_creation_input_tokens",
+    "cache_read_input_tokens", "cost_usd", "attempts", "retries", "turns", "tool_calls", "last_tool", "error",
+    "error_kind", "result", "patch",
+))
 JSON_COLUMNS = {"args", "result", "settings", "estimate", "patch", "data"}
 
 _STOP = object()
@@ -399,8 +405,14 @@ class RunStore:
             "input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, error "
             "FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
 
-    def get_agents(self, run_id: str) -> list[dict[str, Any]]:
-        return self._query("SELECT * FROM agents WHERE run_id = ? ORDER BY seq", (run_id,))
+    def get_agents(self, run_id: str, columns: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """The run's agents in launch order; ``columns`` narrows the read (a report needs no results)."""
+        if columns is None:
+            return self._query("SELECT * FROM agents WHERE run_id = ? ORDER BY seq", (run_id,))
+        unknown = set(columns) - AGENT_COLUMNS
+        if unknown:
+            raise ValueError(f"no agent column {', '.join(sorted(unknown))}")
+        return self._query(f"SELECT {', '.join(columns)} FROM agents WHERE run_id = ? ORDER BY seq", (run_id,))
 
     def get_events(self, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after_seq))

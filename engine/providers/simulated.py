@@ -76,6 +76,17 @@ def answer_blocks(answer: Answer) -> tuple[list[dict[str, Any]], str]:
     return [{"type": "text", "text": answer.text}], answer.respond.stop_reason or "end_turn"
 
 
+def _response(request: ModelRequest, turn: Turn, answer: Answer) -> ModelResponse:
+    blocks, stop_reason = answer_blocks(answer)
+    usage = Usage(
+        input_tokens=estimate_tokens(turn.input_text),
+        output_tokens=estimate_tokens(json.dumps(blocks)) if answer.tool_calls else estimate_tokens(answer.text),
+    )
+    if answer.usage:
+        usage = Usage.from_dict({**usage.to_dict(), **answer.usage})
+    return ModelResponse(blocks, stop_reason, usage, request.model, request_id=f"req_sim_{next(_IDS):012x}")
+
+
 class SimulatedModel:
     name = "simulated"
 
@@ -89,6 +100,10 @@ class SimulatedModel:
     async def turn(self, request: ModelRequest) -> ModelResponse:
         turn = turn_of(request)
         answer = self.scenario.answer(turn)
+        # the response is ready before the latency has passed, as a server's would be: once it arrives, the
+        # engine's own work is all that stands between it and the next agent's call (what the benchmarks
+        # measure), not the simulator's bookkeeping
+        response = _response(request, turn, answer)
         if answer.latency_ms:
             await anyio.sleep(answer.latency_ms / 1000)
         respond = answer.respond
@@ -104,16 +119,9 @@ class SimulatedModel:
             raise FatalModelError(message, status=status)
         if respond.disconnect:
             raise TransientModelError("the connection dropped mid-response")
-        blocks, stop_reason = answer_blocks(answer)
         if respond.invalid_json:
             raise TransientModelError("the response body was not valid JSON")
-        usage = Usage(
-            input_tokens=estimate_tokens(turn.input_text),
-            output_tokens=estimate_tokens(json.dumps(blocks)) if answer.tool_calls else estimate_tokens(answer.text),
-        )
-        if answer.usage:
-            usage = Usage.from_dict({**usage.to_dict(), **answer.usage})
-        return ModelResponse(blocks, stop_reason, usage, request.model, request_id=f"req_sim_{next(_IDS):012x}")
+        return response
 
     async def count_tokens(self, request: ModelRequest) -> int:
         return estimate_tokens(request_text(request))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import inspect
 import shlex
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 from pydantic import BaseModel
 
 from ..agent_loop import AgentSpec, run_agent
@@ -68,9 +68,8 @@ def _stage_arity(stage: Callable[..., Any]) -> int:
     return min(3, sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params))
 
 
-def _settle(started: Handover | None) -> None:
-    if started is not None:
-        started.settle()
+def _interrupt(scope: asyncio.Timeout, loop: asyncio.AbstractEventLoop) -> None:
+    scope.reschedule(loop.time())  # expires at the next loop step: the agent's attempt ends as a timeout would
 
 
 def _describe(exc: BaseException) -> str:
@@ -174,48 +173,56 @@ class ScriptContext:
         while True:
             outcome = None
             failure: AgentFailed | None = None
-            async with state.scheduler.slot():
+            await state.scheduler.acquire()
+            try:
                 state.ensure_alive()
                 record.state = "running"
                 record.started_at = time.time()
                 record.restart_requested = False
-                state.save_agent(record, "state", "started_at")
-                # told at once, or just after the end of the agent whose slot this was when that one has not
-                # told it yet (see Scheduler.hand_over); anything else this agent tells comes after its start
-                started = state.scheduler.tell_start(partial(state.emit, "agent_started", agent=record.view()))
-                # one scope serves the per-agent timeout (its deadline) and skip/restart (cancel)
-                deadline = anyio.current_time() + timeout
-                with anyio.CancelScope(deadline=deadline) as scope:
-                    record.cancel_scope = scope
-                    environment = None
-                    try:
-                        environment = await state.environment(state, record)
-                        outcome = await run_agent(
-                            state.client, spec, tools=environment.toolbox,
-                            budget=state.budget if state.budget.limited else None,
-                            on_progress=partial(self._progress, record, started=started),
-                            on_rate_limit=state.scheduler.on_rate_limit,
-                        )
-                        record.patch = await environment.finish(True)
-                    except AgentFailed as exc:
-                        failure = exc
-                    except TimeoutError as exc:  # a timeout inside the provider or a tool
-                        failure = AgentFailed(f"timed out: {exc}" if str(exc) else "timed out", kind="timeout")
-                    except WorkcrewError as exc:
-                        failure = AgentFailed(str(exc), kind="error")
-                    finally:
-                        if outcome is None and environment is not None:
-                            with anyio.CancelScope(shield=True):
-                                await environment.finish(False)
-                record.cancel_scope = None
-                _settle(started)
-                if scope.cancelled_caught:
+                # told once the model call is made, or just after the end of the agent whose slot this was
+                # when that one has not told it yet (see Scheduler.hand_over); anything else this agent
+                # tells comes after its start
+                started = state.scheduler.tell_start(partial(self._started, record))
+                # one scope serves the per-agent timeout (its deadline) and skip/restart (an early deadline);
+                # asyncio's own rather than anyio's: its enter and exit sit on every agent's critical path
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + timeout
+                scope = asyncio.timeout_at(deadline)
+                try:
+                    async with scope:
+                        record.interrupt = partial(_interrupt, scope, loop)
+                        environment = None
+                        try:
+                            environment = await state.environment(state, record)
+                            outcome = await run_agent(
+                                state.client, spec, tools=environment.toolbox,
+                                budget=state.budget if state.budget.limited else None,
+                                on_progress=partial(self._progress, record, started=started),
+                                on_rate_limit=state.scheduler.on_rate_limit,
+                            )
+                            record.patch = await environment.finish(True)
+                        except AgentFailed as exc:
+                            failure = exc
+                        except TimeoutError as exc:  # a timeout inside the provider or a tool
+                            failure = AgentFailed(f"timed out: {exc}" if str(exc) else "timed out", kind="timeout")
+                        except WorkcrewError as exc:
+                            failure = AgentFailed(str(exc), kind="error")
+                        finally:
+                            if outcome is None and environment is not None:
+                                with anyio.CancelScope(shield=True):
+                                    await environment.finish(False)
+                except TimeoutError:
+                    if not scope.expired():
+                        raise
+                record.interrupt = None
+                started.settle()
+                if scope.expired():
                     if record.restart_requested:
                         record.state = "queued"
                         record.skip_requested = False
                         state.emit("agent_queued", agent=record.view(), restarted=True)
                         continue
-                    if record.skip_requested or anyio.current_time() < deadline:
+                    if record.skip_requested or loop.time() < deadline:
                         failure = AgentFailed("skipped by the user", kind="skipped")
                     else:
                         failure = AgentFailed(f"timed out after {timeout:g} s", kind="timeout")
@@ -224,13 +231,25 @@ class ScriptContext:
                 # the end of a success is told just after the slot is handed over, so that the agent getting
                 # it reaches its model call first (see Scheduler.hand_over)
                 handover = state.scheduler.hand_over(partial(self._succeed, record, outcome))
-            await anyio.lowlevel.cancel_shielded_checkpoint()
-            handover.settle()
-            self._store_result(record, outcome)
+            finally:
+                state.scheduler.release()
+            try:
+                # the agent that got the slot runs in the next loop step; this one's bookkeeping waits one
+                # more, so that the other slots freed in the same step start their model calls first too
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+            finally:  # even when the run is cancelled right here: the agent did succeed
+                handover.settle()
+                self._store_result(record, outcome)
             return self._value(record, outcome)
 
+    def _started(self, record: AgentRecord) -> None:
+        self.state.save_agent(record, "state", "started_at")
+        self.state.emit("agent_started", agent=record.view())
+
     def _progress(self, record: AgentRecord, data: dict[str, Any], *, started: Handover | None = None) -> None:
-        _settle(started)
+        if started is not None:
+            started.settle()
         if "tool" in data:
             record.tool_calls += 1
             record.last_tool = str(data["tool"])
@@ -339,9 +358,9 @@ class ScriptContext:
             if value is None and failures:
                 reasons[index] = failures[-1]
 
-        async with anyio.create_task_group() as group:
+        async with asyncio.TaskGroup() as group:
             for index, task in enumerate(items):
-                group.start_soon(run_one, index, task)
+                group.create_task(run_one(index, task))
                 await self._spaced(index)
         outcome = ParallelResult(results, reasons)
         self._note_failures("parallel", outcome)
@@ -376,9 +395,9 @@ class ScriptContext:
             if previous is None and failures:
                 reasons[index] = failures[-1]
 
-        async with anyio.create_task_group() as group:
+        async with asyncio.TaskGroup() as group:
             for index, item in enumerate(values):
-                group.start_soon(run_item, index, item)
+                group.create_task(run_item(index, item))
                 await self._spaced(index)
         outcome = ParallelResult(results, reasons)
         self._note_failures("pipeline", outcome)
@@ -393,7 +412,7 @@ class ScriptContext:
         reaches its model call, and hold up every timer meanwhile; batches keep the loop responsive.
         """
         if index % self.SPAWN_BATCH == self.SPAWN_BATCH - 1:
-            await anyio.lowlevel.checkpoint()
+            await asyncio.sleep(0)
 
     def _note_failures(self, what: str, outcome: ParallelResult) -> None:
         if outcome.failed:

@@ -100,18 +100,18 @@ class RunHandle:
 
     def skip(self, agent_id: str) -> bool:
         record = self.state.agents.get(agent_id)
-        if record is None or record.cancel_scope is None:
+        if record is None or record.interrupt is None:
             return False
         record.skip_requested = True
-        record.cancel_scope.cancel()
+        record.interrupt()
         return True
 
     def restart(self, agent_id: str) -> bool:
         record = self.state.agents.get(agent_id)
-        if record is None or record.cancel_scope is None:
+        if record is None or record.interrupt is None:
             return False
         record.restart_requested = True
-        record.cancel_scope.cancel()
+        record.interrupt()
         return True
 
     def tree(self) -> dict[str, Any]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-
-import anyio
+from collections.abc import Callable
 
 
 class Handover:
-    """A slot given up by an agent whose end event is still to come.
+    """A slot given up by an agent whose end event is still to come, or a start still to be told.
 
     An agent that succeeded gives its slot up first and tells its end just after, so the agent that gets
     the slot reaches its model call without waiting for that bookkeeping. The start of an agent that got
@@ -21,9 +19,9 @@ class Handover:
 
     __slots__ = ("_end", "_start")
 
-    def __init__(self, end: Callable[[], object]) -> None:
-        self._end: Callable[[], object] | None = end
-        self._start: Callable[[], object] | None = None
+    def __init__(self, end: Callable[[], object] | None, start: Callable[[], object] | None = None) -> None:
+        self._end = end
+        self._start = start
 
     @property
     def pending(self) -> bool:
@@ -40,63 +38,75 @@ class Handover:
 
 
 class Scheduler:
-    """Grants agent slots. An agent counts as started only once it holds one."""
+    """Grants agent slots, first come first served. An agent counts as started only once it holds one.
+
+    A plain counter and a queue of futures rather than ``anyio.CapacityLimiter``: a thousand agents queue
+    here at once, and the limiter keeps a ``WouldBlock`` traceback alive for each of them while it waits.
+    """
 
     RECOVER_AFTER = 8  # successful agents before the cap climbs back one step after a rate limit
 
     def __init__(self, concurrency: int) -> None:
         self.configured = concurrency
-        self._limiter = anyio.CapacityLimiter(concurrency)
-        self._running = anyio.Event()
-        self._running.set()
+        self._limit = concurrency
+        self._in_use = 0
+        self._paused = False
+        self._waiters: deque[asyncio.Future[None]] = deque()  # cancelled ones stay until _grant skips them
         self._successes_since_throttle = 0
         self.throttle_events = 0
         self._handovers: deque[Handover] = deque()
 
     @property
     def limit(self) -> int:
-        return int(self._limiter.total_tokens)
+        return self._limit
 
     @property
     def in_use(self) -> int:
-        return int(self._limiter.borrowed_tokens)
+        return self._in_use
 
     @property
     def waiting(self) -> int:
-        return int(self._limiter.statistics().tasks_waiting)
+        return sum(not waiter.done() for waiter in self._waiters)
 
     @property
     def paused(self) -> bool:
-        return not self._running.is_set()
+        return self._paused
 
     def pause(self) -> None:
-        if self._running.is_set():
-            self._running = anyio.Event()
+        """Agents holding a slot go on; no agent gets one until :meth:`resume`."""
+        self._paused = True
 
     def resume(self) -> None:
-        self._running.set()
+        self._paused = False
+        self._grant()
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        borrower = object()
+    async def acquire(self) -> None:
+        """Wait for a slot; pair every return with one :meth:`release`."""
+        # fast path (a free slot, nobody queued, not paused): no checkpoint, so an agent that can start goes
+        # straight to its model call instead of queueing behind every other ready task
+        if not self._paused and self._in_use < self._limit and not self._waiters:
+            self._in_use += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
         try:
-            # fast path (a free slot, nobody queued, not paused): no checkpoint, so an agent that can
-            # start goes straight to its model call instead of queueing behind every other ready task
-            if not self._running.is_set():
-                raise anyio.WouldBlock
-            self._limiter.acquire_on_behalf_of_nowait(borrower)
-        except anyio.WouldBlock:
-            while True:
-                await self._running.wait()
-                await self._limiter.acquire_on_behalf_of(borrower)
-                if self._running.is_set():
-                    break
-                # paused while we waited: give the slot back and wait for resume
-                self._limiter.release_on_behalf_of(borrower)
-        try:
-            yield
-        finally:
-            self._limiter.release_on_behalf_of(borrower)
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # granted, but cancelled before it could run: pass the slot on
+            raise
+
+    def release(self) -> None:
+        self._in_use -= 1
+        self._grant()
+
+    def _grant(self) -> None:
+        waiters = self._waiters
+        while waiters and not self._paused and self._in_use < self._limit:
+            waiter = waiters.popleft()
+            if not waiter.done():  # done: its task was cancelled while queued
+                self._in_use += 1
+                waiter.set_result(None)
 
     def hand_over(self, end: Callable[[], object]) -> Handover:
         """Called while still holding the slot: its end (``end``) is told after the slot is given up."""
@@ -104,8 +114,10 @@ class Scheduler:
         self._handovers.append(handover)
         return handover
 
-    def tell_start(self, start: Callable[[], object]) -> Handover | None:
-        """Called once a slot is held: tell the start now, or hold it behind an end still to be told.
+    def tell_start(self, start: Callable[[], object]) -> Handover:
+        """Called once a slot is held: the start is told behind an end still to be told, if there is one,
+        else in the next loop step, once the agent has made its model call (it is the first thing an agent
+        tells, not something its call should wait for).
 
         Returns the handover the start waits for; settle it before telling anything else of the agent.
         """
@@ -115,19 +127,21 @@ class Scheduler:
             if handover.pending:
                 handover._start = start
                 return handover
-        start()
-        return None
+        handover = Handover(None, start)
+        asyncio.get_running_loop().call_soon(handover.settle)
+        return handover
 
     def on_rate_limit(self) -> None:
-        """The API said slow down: halve the cap for every agent of the run."""
+        """The API said slow down: halve the cap for every agent of the run (running agents finish)."""
         self.throttle_events += 1
         self._successes_since_throttle = 0
-        self._limiter.total_tokens = max(1, self.limit // 2)
+        self._limit = max(1, self._limit // 2)
 
     def on_success(self) -> None:
-        if self.limit >= self.configured:
+        if self._limit >= self.configured:
             return
         self._successes_since_throttle += 1
         if self._successes_since_throttle >= self.RECOVER_AFTER:
             self._successes_since_throttle = 0
-            self._limiter.total_tokens = min(self.configured, self.limit + 1)
+            self._limit = min(self.configured, self._limit + 1)
+            self._grant()

@@ -49,7 +49,7 @@ class AgentRecord:
     error: str | None = None
     error_kind: str | None = None
     patch: Patch | None = None
-    cancel_scope: anyio.CancelScope | None = None
+    interrupt: Callable[[], object] | None = None  # stops the agent's current attempt (set while it runs)
     restart_requested: bool = False
     skip_requested: bool = False
 
