@@ -25,6 +25,7 @@ from .estimate import Estimate, Range, estimate
 from .events import Event
 from .findings import Finding, Patch, make_finding
 from .pricing import Usage, cost_usd, price_of
+from .runtime.heap import freeze_startup_heap
 from .runtime.run import RunHandle, RunResult, start
 from .settings import Settings, load_settings
 from .store import RunStore
@@ -54,6 +55,7 @@ __all__ = [
     "WorkflowNotFound",
     "cost_usd",
     "estimate",
+    "freeze_startup_heap",
     "load_settings",
     "load_workflow",
     "make_finding",

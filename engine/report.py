@@ -20,9 +20,6 @@ from .store import RunStore
 FORMATS = ("md", "sarif", "json")
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-# what a report reads of each agent: not its prompt, result or patch (a run's report is written while its
-# result waits, and a thousand results would be decoded for nothing)
-AGENT_COLUMNS = ("id", "label", "phase", "model", "state", "error", "error_kind", "cost_usd", *TOKEN_KEYS)
 VERDICTS = ("confirmed", "unverified", "refuted")
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note", "hint": "note"}
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2, "hint": 3}
@@ -37,7 +34,7 @@ class RunRecords:
     """What the store holds about one run, as plain data."""
 
     run: dict[str, Any]
-    agents: list[dict[str, Any]]
+    agents: list[dict[str, Any]]  # one row per agent, or per ``count`` agents (see RunStore.agent_summary)
     findings: list[dict[str, Any]]
     logs: list[str]
     dismissed: set[str] = field(default_factory=set)
@@ -61,8 +58,7 @@ def load_records(store: RunStore, run_id: str) -> RunRecords:
     if run is None:
         raise ReportError(f"no run {run_id!r} in {store.path}; `workcrew runs` lists the runs there")
     rid = run["id"]
-    agents = store.get_agents(rid, AGENT_COLUMNS)
-    return RunRecords(run, agents, store.get_findings(rid), store.get_logs(rid), store.dismissed())
+    return RunRecords(run, store.agent_summary(rid), store.get_findings(rid), store.get_logs(rid), store.dismissed())
 
 
 def report_path(state_dir: Path, run_id: str) -> Path:
@@ -94,22 +90,25 @@ def render(records: RunRecords, fmt: str) -> str:
 
 
 def by_key(agents: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """Agents, tokens and USD grouped by ``phase`` or ``model`` (first-seen order)."""
-    groups: dict[str, list[Any]] = {}  # name -> [agents, succeeded, failed, cost, *tokens]
+    """Agents, tokens and USD grouped by ``phase`` or ``model`` (first-seen order); a row may stand for
+    ``count`` agents."""
+    groups: dict[str, dict[str, Any]] = {}
     for agent in agents:
         name = str(agent.get(key) or "(none)")
-        row = groups.get(name)
-        if row is None:
-            row = groups[name] = [0, 0, 0, 0.0] + [0] * len(TOKEN_KEYS)
-        state = agent.get("state")
-        row[0] += 1
-        row[1] += state == "succeeded" or state == "cached"
-        row[2] += state == "failed" or state == "skipped"
-        row[3] += float(agent.get("cost_usd") or 0)
-        for i, k in enumerate(TOKEN_KEYS, start=4):
-            row[i] += int(agent.get(k) or 0)
-    return [{key: name, "agents": row[0], "succeeded": row[1], "failed": row[2], "cost_usd": round(row[3], 6),
-             **dict(zip(TOKEN_KEYS, row[4:], strict=True))} for name, row in groups.items()]
+        row = groups.setdefault(name, {key: name, "agents": 0, "succeeded": 0, "failed": 0, "cost_usd": 0.0,
+                                       **dict.fromkeys(TOKEN_KEYS, 0)})
+        count = int(agent.get("count", 1))
+        row["agents"] += count
+        if agent.get("state") in ("succeeded", "cached"):
+            row["succeeded"] += count
+        elif agent.get("state") in ("failed", "skipped"):
+            row["failed"] += count
+        row["cost_usd"] += float(agent.get("cost_usd") or 0)
+        for k in TOKEN_KEYS:
+            row[k] += int(agent.get(k) or 0)
+    for row in groups.values():
+        row["cost_usd"] = round(row["cost_usd"], 6)
+    return list(groups.values())
 
 
 def failed_agents(agents: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,7 +182,7 @@ def summary(records: RunRecords) -> dict[str, Any]:
         "verdicts": counts,
         "affected_files": affected_files(records.findings),
         "agents": {
-            "launched": int(run.get("launched") or len(agents)),
+            "launched": int(run.get("launched") or sum(a.get("count", 1) for a in agents)),
             "succeeded": int(run.get("succeeded") or 0),
             "failed": int(run.get("failed") or 0),
             "cached": int(run.get("cached") or 0),

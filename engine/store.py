@@ -105,12 +105,6 @@ RUN_COLUMNS = (
     "estimate", "launched", "succeeded", "failed", "cached", "input_tokens", "output_tokens",
     "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd",
 )
-AGENT_COLUMNS = frozenset((
-    "run_id", "id", "seq", "label", "phase", "role", "agent_type", "model", "state", "prompt", "queued_at",
-    "started_at", "finished_at", "input_tokens", "output_tokens", "cache_creation_input_tokens",
-    "cache_read_input_tokens", "cost_usd", "attempts", "retries", "turns", "tool_calls", "last_tool", "error",
-    "error_kind", "result", "patch",
-))
 JSON_COLUMNS = {"args", "result", "settings", "estimate", "patch", "data"}
 
 _STOP = object()
@@ -405,14 +399,25 @@ class RunStore:
             "input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, error "
             "FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
 
-    def get_agents(self, run_id: str, columns: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-        """The run's agents in launch order; ``columns`` narrows the read (a report needs no results)."""
-        if columns is None:
-            return self._query("SELECT * FROM agents WHERE run_id = ? ORDER BY seq", (run_id,))
-        unknown = set(columns) - AGENT_COLUMNS
-        if unknown:
-            raise ValueError(f"no agent column {', '.join(sorted(unknown))}")
-        return self._query(f"SELECT {', '.join(columns)} FROM agents WHERE run_id = ? ORDER BY seq", (run_id,))
+    def get_agents(self, run_id: str) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM agents WHERE run_id = ? ORDER BY seq", (run_id,))
+
+    def agent_summary(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's agents for a report, in launch order: the succeeded and cached ones folded into one row
+        per phase, model and state (``count`` agents, summed cost and tokens), every other one on its own row.
+
+        A report of a thousand agents that went well reads a few rows, not a thousand.
+        """
+        totals = "SUM(cost_usd), SUM(input_tokens), SUM(output_tokens), SUM(cache_creation_input_tokens), " \
+                 "SUM(cache_read_input_tokens)"
+        return self._query(
+            "SELECT id, label, phase, model, state, error, error_kind, cost_usd, input_tokens, output_tokens, "
+            "cache_creation_input_tokens, cache_read_input_tokens, 1 AS count, seq AS first FROM agents "
+            "WHERE run_id = ? AND state NOT IN ('succeeded', 'cached') "
+            "UNION ALL "
+            f"SELECT NULL, NULL, phase, model, state, NULL, NULL, {totals}, COUNT(*), MIN(seq) FROM agents "
+            "WHERE run_id = ? AND state IN ('succeeded', 'cached') GROUP BY phase, model, state "
+            "ORDER BY first", (run_id, run_id))
 
     def get_events(self, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after_seq))

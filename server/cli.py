@@ -29,9 +29,12 @@ def serve(tcp: bool, host: str, port: int) -> None:
     # the store writer and report threads hold the GIL in long stretches at the end of a big run; a
     # shorter switch interval lets the event loop (diagnostics, editor requests) get it back sooner
     sys.setswitchinterval(0.001)
+    from workcrew.engine import freeze_startup_heap
+
     from .server import build
 
     server = build()
+    freeze_startup_heap()
     if tcp:
         click.echo(f"workcrew: language server listening on {host}:{port}", err=True)
         server.start_tcp(host, port)

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..errors import ScriptError, UsageError, WorkcrewError
 from ..providers.base import make_client
+from ..runtime.heap import freeze_startup_heap
 from ..runtime.run import RunHandle, RunResult, start
 from ..settings import Settings, every_role
 from .common import (
@@ -104,6 +105,7 @@ def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: 
     except WorkcrewError as exc:
         fail(str(exc))
     store = open_store(settings)
+    freeze_startup_heap()
     try:
         outcome = anyio.run(_run, workflow, args, settings, client, store, console, as_json, yes, estimate)
     except ScriptError as exc:

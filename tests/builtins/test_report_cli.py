@@ -10,7 +10,14 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 from workcrew.engine.cli import cli
-from workcrew.engine.report import report_path, sarif_schema
+from workcrew.engine.report import (
+    RunRecords,
+    load_records,
+    render_markdown,
+    report_path,
+    sarif_schema,
+    to_json,
+)
 
 from .conftest import FIXTURES
 
@@ -89,3 +96,32 @@ async def test_a_report_that_cannot_be_written_never_fails_the_run(run_script, s
     assert outcome.status == "succeeded" and outcome.result == 42
     assert outcome.report_path is None
     assert any(line.startswith("report: could not write report.md") for line in outcome.logs)
+
+
+async def test_folded_agent_rows_report_what_one_row_per_agent_does(run_script, store) -> None:  # type: ignore[no-untyped-def]
+    # the report folds agents that went well into one row per phase, model and state; every count, cost and
+    # failure must come out as from the agents one by one
+    body = """
+    phase("Find")
+    await parallel([agent(f"find {i}", label=f"find {i}") for i in range(7)])
+    phase("Check")
+    await parallel([agent(f"check {i}", label=f"check {i}", model="haiku" if i % 2 else None)
+                    for i in range(6)])
+    await agent("summarise", label="summary", phase="Report")
+    """
+    scenario = {"rules": [{"match": {"label": "find [25]|check 3"}, "respond": {"error": 400}},
+                          {"match": {"label": "check"}, "usage": {"output_tokens": 321}}]}
+    outcome = await run_script(body, scenario=scenario)
+    assert outcome.status == "succeeded" and outcome.agents["failed"] == 3
+    store.flush()
+    folded = load_records(store, outcome.run_id)
+    assert len(folded.agents) < 14  # 11 succeeded agents fold into 4 rows, the 3 failed stay apart
+    one_by_one = RunRecords(folded.run, store.get_agents(outcome.run_id), folded.findings, folded.logs)
+    assert to_json(folded) == to_json(one_by_one)
+    assert render_markdown(folded) == render_markdown(one_by_one)
+    by_phase = {row["phase"]: row for row in to_json(folded)["by_phase"]}
+    assert list(by_phase) == ["Find", "Check", "Report"]
+    assert (by_phase["Find"]["agents"], by_phase["Find"]["failed"], by_phase["Check"]["failed"]) == (7, 2, 1)
+    assert [a["label"] for a in to_json(folded)["failed_agents"]] == ["find 2", "find 5", "check 3"]
+    by_model = {row["model"]: row["agents"] for row in to_json(folded)["by_model"]}
+    assert by_model == {"simulated": 11, "claude-haiku-5-5": 3}
