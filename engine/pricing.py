@@ -79,6 +79,9 @@ def _table() -> tuple[dict[str, str], dict[str, Price]]:
     return aliases, prices
 
 
+_table()  # every run prices its agents: read the table with the module, not inside the first run
+
+
 def resolve_model(name: str) -> str:
     """Full model id for an alias (``haiku``) or the name itself."""
     aliases, _ = _table()

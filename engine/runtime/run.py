@@ -252,21 +252,21 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
             cost_usd=state.cost_usd, **state.usage.to_dict(),
         )
         with anyio.CancelScope(shield=True):
-            try:
-                await anyio.to_thread.run_sync(store.flush)
-            except StoreError as exc:
-                # the result is still returned; the user learns the record is incomplete
-                outcome.error = f"{outcome.error + '; ' if outcome.error else ''}{exc}"
-            await _write_report(store, outcome)
+            await anyio.to_thread.run_sync(_record, store, outcome)
     state.bus.close()
     return outcome
 
 
-async def _write_report(store: RunStore, outcome: RunResult) -> None:
-    """report.md in the state folder; a report problem is logged and never fails the run."""
+def _record(store: RunStore, outcome: RunResult) -> None:
+    """Wait for the store to hold the whole run, then write report.md from it (in a worker thread).
+
+    Neither problem fails the run: the result is still returned, and the user learns what is missing.
+    """
     try:
-        path = await anyio.to_thread.run_sync(write_report, store, outcome.run_id)
+        store.flush()
+    except StoreError as exc:
+        outcome.error = f"{outcome.error + '; ' if outcome.error else ''}{exc}"
+    try:
+        outcome.report_path = str(write_report(store, outcome.run_id))
     except Exception as exc:
         outcome.logs.append(f"report: could not write report.md: {type(exc).__name__}: {exc}")
-    else:
-        outcome.report_path = str(path)

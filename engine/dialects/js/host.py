@@ -279,7 +279,7 @@ class JsHost:
         ctx = self.ctx
         try:
             if kind == "call":
-                self._start_call(int(message[1]), str(message[2]), message[3])
+                self._start_call(int(message[1]), str(message[2]), message[3])  # the call's arguments
             elif kind == "log":
                 ctx.log(message[1])
             elif kind == "print":
@@ -290,7 +290,7 @@ class JsHost:
                 self._slot_done(message[1:])
             elif kind == "done":
                 if not self.finished.done():
-                    self.finished.set_result(json.loads(message[1]))
+                    self.finished.set_result(message[1])
             elif kind == "fail":
                 error = self._from_js(message[1])
                 self._fail(UncaughtJsError(error.where()) if isinstance(error, JsError) else error)
@@ -304,7 +304,7 @@ class JsHost:
         except ScriptInterrupted as exc:
             self._fail(exc)
 
-    def _start_call(self, call_id: int, name: str, payload: str) -> None:
+    def _start_call(self, call_id: int, name: str, payload: Any) -> None:
         handler = self._ASYNC.get(name)
         if handler is None:
             self._fail(WorkcrewError(f"internal error: unknown host call {name!r}"))
@@ -313,7 +313,7 @@ class JsHost:
             self.timers.add(call_id)
         # created in whatever coroutine entered the engine, so the task inherits its context: an agent
         # started by a parallel() slot reports its failure to that slot, as in the Python dialect
-        self.tasks[call_id] = self.loop.create_task(self._run_call(call_id, handler, json.loads(payload)))
+        self.tasks[call_id] = self.loop.create_task(self._run_call(call_id, handler, payload))
 
     async def _run_call(self, call_id: int, handler: Callable[[JsHost, Any], Coroutine[Any, Any, Any]],
                         data: Any) -> None:

@@ -12,9 +12,13 @@
 "use strict";
 (() => {
   const g = globalThis;
+  // messages as JSON texts, so JSON a call already made (its arguments) is embedded, not encoded again
   const outbox = [];
+  const stringify = JSON.stringify;
+  const arrayJoin = Array.prototype.join;
   // index assignment, not push(): a script that replaces Array.prototype.push must not see the messages
-  const post = (message) => { outbox[outbox.length] = message; };
+  const postText = (text) => { outbox[outbox.length] = text; };
+  const post = (message) => postText(stringify(message));
   let spentNow = 0;
   let remainingNow = null;
   const setBudget = (spent, remaining) => {
@@ -23,7 +27,6 @@
   };
 
   // captured before the script runs, so nothing it does to the globals reaches the bridge
-  const stringify = JSON.stringify;
   const parse = JSON.parse;
   const defineProperty = Object.defineProperty;
   const freeze = Object.freeze;
@@ -38,7 +41,8 @@
   const getPrototypeOf = Object.getPrototypeOf;
   const ErrorTypes = { TypeError, RangeError, ReferenceError, SyntaxError, EvalError, Error };
 
-  const pending = new MapCtor(); // call id -> {resolve, reject}
+  const pending = new MapCtor(); // call id -> {resolve, reject, promise, slots}
+  const callOf = new MapCtor(); // a pending call's promise -> its id
   const fanouts = new MapCtor(); // fan-out id -> {fns | stages, items, values}
   const timers = new SetCtor();
   let nextCall = 0;
@@ -81,10 +85,15 @@
       return rejected(new TypeError(`${name}(): arguments must be JSON data (${e.message})`));
     }
     const id = ++nextCall;
-    return new PromiseCtor((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      post(["call", id, name, json]);
+    const entry = { resolve: null, reject: null, promise: null, slots: null };
+    entry.promise = new PromiseCtor((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
     });
+    pending.set(id, entry);
+    callOf.set(entry.promise, id);
+    postText(`["call",${id},"${name}",${json}]`);
+    return entry.promise;
   }
 
   function settle(id, ok, json, spent, remaining) {
@@ -92,8 +101,27 @@
     const entry = pending.get(id);
     if (entry === undefined) return;
     pending.delete(id);
-    if (ok) entry.resolve(json === "" ? undefined : parse(json));
-    else entry.reject(toError(parse(json)));
+    callOf.delete(entry.promise);
+    const value = json === "" ? undefined : parse(json);
+    const error = ok ? null : toError(value);
+    if (ok) entry.resolve(value);
+    else entry.reject(error);
+    // fan-out slots whose function returned this very promise end now, not a promise job later
+    const slots = entry.slots;
+    if (slots === null) return;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]; // no destructuring: the script may have replaced the array iterator
+      const fanoutId = slot[0];
+      const index = slot[1];
+      const stage = slot[2];
+      if (ok) {
+        const fanoutEntry = fanouts.get(fanoutId);
+        if (fanoutEntry !== undefined) fanoutEntry.values[index] = value;
+        post(["slot", fanoutId, index, stage, true, value == null]);
+      } else {
+        post(["slot", fanoutId, index, stage, false, describe(error)]);
+      }
+    }
   }
 
   // -- fan-out: Python drives the schedule, the functions and values stay here -----------------------
@@ -127,6 +155,14 @@
       const value = entry.stages === null
         ? entry.fns[index]()
         : entry.stages[stage](previousIsNull ? null : entry.values[index], entry.items[index], index);
+      // the common shape, () => agent(...): the slot ends when that call settles (see settle)
+      const callId = callOf.get(value);
+      if (callId !== undefined) {
+        const call = pending.get(callId);
+        if (call.slots === null) call.slots = [];
+        call.slots[call.slots.length] = [id, index, stage];
+        return;
+      }
       promise = resolved(value);
     } catch (e) {
       promise = rejected(e);
@@ -228,7 +264,11 @@
 
   function clearTimeout(id) {
     if (timers.delete(id)) {
-      pending.delete(id);
+      const entry = pending.get(id);
+      if (entry !== undefined) {
+        pending.delete(id);
+        callOf.delete(entry.promise);
+      }
       post(["cancel", id]);
     }
   }
@@ -274,7 +314,7 @@
           post(["fail", describe(new TypeError(`the workflow's result is not JSON data: ${e.message}`))]);
           return;
         }
-        post(["done", json === undefined ? "null" : json]);
+        postText(`["done",${json === undefined ? "null" : json}]`);
       },
       (e) => post(["fail", describe(e)]),
     );
@@ -363,7 +403,7 @@
   // handles for the host, removed again by __wc_init
   const drain = () => {
     if (outbox.length === 0) return "";
-    const text = stringify(outbox);
+    const text = `[${arrayJoin.call(outbox, ",")}]`;
     outbox.length = 0;
     return text;
   };
