@@ -19,7 +19,6 @@ import enum
 import itertools
 import json
 import math
-import re
 import textwrap
 import types
 import typing
@@ -29,6 +28,7 @@ from typing import Any
 import pydantic
 
 from ..errors import Problem
+from . import patterns
 
 NONDETERMINISTIC_MODULES = {
     "time": "reads the clock",
@@ -121,7 +121,7 @@ class ScriptModel(pydantic.BaseModel):
 ScriptModel.__name__ = ScriptModel.__qualname__ = "BaseModel"
 
 _MODULES: dict[str, types.ModuleType] = {
-    "json": json, "re": re, "math": math, "itertools": itertools, "collections": collections,
+    "json": json, "re": patterns, "math": math, "itertools": itertools, "collections": collections,
     "textwrap": textwrap, "enum": enum, "dataclasses": dataclasses, "typing": typing, "pydantic": pydantic,
 }
 MAX_FACTORIAL_N = 100_000

@@ -115,3 +115,32 @@ async def test_huge_integer_products_and_factorials_are_refused(run_script) -> N
     assert product.status == "failed" and "OverflowError" in (product.error or "")
     assert factorial.status == "failed" and "100,000 limit" in (factorial.error or "")
     assert fine.result == [65, True]
+
+
+async def test_a_catastrophic_regular_expression_is_stopped_while_another_run_goes_on(
+        run_script, settings, store) -> None:
+    """`(a|aa)+$` on 45 a's and a b backtracks for minutes in one C call with `re`; scripts get a time limit."""
+    from workcrew.engine import load_workflow, start
+    from workcrew.engine.providers.simulated import SimulatedModel
+    from workcrew.engine.scenario import Scenario
+
+    body = ("import re\n"
+            "text = 'a' * 45 + 'b'\n"
+            "assert re.findall(r'a+', 'xaay') == ['aa'] and re.compile(r'(\\w)@').sub('-', 'a@b') == '-b'\n"
+            "try:\n"
+            "    re.match(r'(a|aa)+$', text)\n"
+            "except TimeoutError as exc:\n"
+            "    return str(exc)\n")
+    other = load_workflow("<other>", source='meta = {"name": "o", "description": "o"}\n'
+                          "return await parallel([agent(f'x {i}') for i in range(20)])\n")
+    with anyio.fail_after(30):
+        neighbour = start(other, None, settings, client=SimulatedModel(Scenario.from_data({"default_latency_ms": 50})),
+                          store=store)
+        started = time.monotonic()
+        result = await run_script(body)
+        elapsed = time.monotonic() - started
+        finished = await neighbour.result()
+    assert result.status == "succeeded", result.error
+    assert "'(a|aa)+$' ran for over 2 s" in result.result and "catastrophic backtracking" in result.result
+    assert elapsed < 10
+    assert finished.status == "succeeded" and finished.agents["succeeded"] == 20
