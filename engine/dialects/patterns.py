@@ -16,7 +16,7 @@ import regex
 
 TIMEOUT_S = 2.0  # per call; below the sync slice (3 s), so a runaway pattern never reaches the watchdog
 
-IGNORECASE = I = regex.IGNORECASE
+IGNORECASE = I = regex.IGNORECASE  # noqa: E741 - re's own short names
 MULTILINE = M = regex.MULTILINE
 DOTALL = S = regex.DOTALL
 VERBOSE = X = regex.VERBOSE
@@ -98,7 +98,7 @@ class Pattern:
         return f"re.compile({self.compiled.pattern!r})"
 
 
-def compile(pattern: Any, flags: int = 0) -> Pattern:  # noqa: A001 - the name scripts know from `re`
+def compile(pattern: Any, flags: int = 0) -> Pattern:
     if isinstance(pattern, Pattern):
         return pattern
     return Pattern(regex.compile(pattern, flags))

@@ -66,6 +66,8 @@ C_CONSUMERS = {"list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "ma
                "join", "extend", "update", "prod", "fsum", "Counter", "deque", "OrderedDict"}
 MAX_INT_BITS = 1_000_000  # about 300,000 decimal digits
 MAX_REPEAT = 10_000_000  # elements or characters made by one `*` or range()
+MAX_SORT = 2_000_000  # items in one sort: about a second of C that no tick can interrupt
+MAX_PRODUCT = 20_000  # items in one math.prod(): a product of many integers grows for minutes
 
 SAFE_BUILTIN_NAMES = [
     "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "dict", "divmod", "enumerate",
@@ -139,9 +141,18 @@ def _bounded(function: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _bounded_prod(iterable: Any, /, *, start: Any = 1) -> Any:
+    """math.prod over a list or range runs in C from start to end; a generator ticks between items."""
+    if hasattr(iterable, "__len__") and len(iterable) > MAX_PRODUCT:
+        raise OverflowError(f"math.prod() of {len(iterable):,} items is over the {MAX_PRODUCT:,} limit for workflow "
+                            "scripts; multiply in a loop instead")
+    return math.prod(iterable, start=start)
+
+
 _OVERRIDES: dict[str, dict[str, Any]] = {
     "pydantic": {"BaseModel": ScriptModel},
-    "math": {name: _bounded(getattr(math, name)) for name in ("factorial", "comb", "perm")},
+    "math": {**{name: _bounded(getattr(math, name)) for name in ("factorial", "comb", "perm")},
+             "prod": _bounded_prod},
 }
 ALLOWED_MODULES = set(MODULE_EXPORTS)
 
@@ -219,6 +230,23 @@ def guarded_mul(left: Any, right: Any) -> Any:
     return left * right
 
 
+def _check_sort_size(items: Any) -> None:
+    if isinstance(items, list | tuple | set | frozenset | dict | range) and len(items) > MAX_SORT:
+        raise OverflowError(f"sorting {len(items):,} items is over the {MAX_SORT:,} limit for workflow scripts: "
+                            "one sort runs in C and cannot be interrupted")
+
+
+def guarded_sorted(iterable: Any, /, *, key: Any = None, reverse: bool = False) -> list[Any]:
+    _check_sort_size(iterable)
+    return sorted(iterable, key=key, reverse=reverse)
+
+
+def sortable(value: Any) -> Any:
+    """``x.sort(...)`` runs as ``sortable(x).sort(...)``."""
+    _check_sort_size(value)
+    return value
+
+
 def guarded_range(*args: int) -> range:
     made = range(*args)
     if len(made) > MAX_REPEAT:
@@ -255,7 +283,7 @@ def _check_type(value: Any, depth: int) -> None:
 
 GUARDS: dict[str, Any] = {
     "__wc_pow__": guarded_pow, "__wc_lshift__": guarded_lshift, "__wc_mul__": guarded_mul,
-    "__wc_type__": checked_type,
+    "__wc_type__": checked_type, "__wc_sortable__": sortable,
 }
 
 
@@ -264,6 +292,7 @@ def safe_builtins(print_fn: Callable[..., None]) -> dict[str, Any]:
     table["print"] = print_fn
     table["pow"] = guarded_pow
     table["range"] = guarded_range
+    table["sorted"] = guarded_sorted
     table["__import__"] = _safe_import
     # class statements need these two; scripts cannot name them (no leading underscores)
     table["__build_class__"] = builtins.__build_class__
@@ -585,6 +614,15 @@ class _Instrument(ast.NodeTransformer):
         if guard is None:
             return node
         return ast.copy_location(ast.Call(ast.Name(guard, ast.Load()), [node.left, node.right], []), node)
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        self.generic_visit(node)
+        function = node.func
+        if isinstance(function, ast.Attribute) and function.attr == "sort":
+            # `x.sort()` sorts in one C call: the size is checked first (`sorted` is guarded the same way)
+            function.value = ast.copy_location(
+                ast.Call(ast.Name("__wc_sortable__", ast.Load()), [function.value], []), function.value)
+        return node
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         self.generic_visit(node)

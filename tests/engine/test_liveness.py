@@ -117,6 +117,20 @@ async def test_huge_integer_products_and_factorials_are_refused(run_script) -> N
     assert fine.result == [65, True]
 
 
+async def test_huge_sorts_and_products_are_refused_and_small_ones_work(run_script) -> None:
+    # each is one C call no tick can interrupt: sorting 3 million items, or the product of a million integers
+    with anyio.fail_after(30):
+        by_function = await run_script("x = list(range(3_000_000))\nreturn len(sorted(x))\n")
+        by_method = await run_script("x = list(range(3_000_000))\nx.sort(reverse=True)\n")
+        product = await run_script("import math\nreturn math.prod(range(1, 10 ** 6))\n")
+        fine = await run_script("import math\nx = [3, 1, 2]\nx.sort(key=lambda v: -v)\n"
+                                "return [x, sorted({'b': 1, 'a': 2}), math.prod([2, 3, 4]), math.prod([2, 3], start=2)]\n")
+    assert by_function.status == "failed" and "sorting 3,000,000 items is over the 2,000,000 limit" in by_function.error
+    assert by_method.status == "failed" and "sorting 3,000,000 items" in by_method.error
+    assert product.status == "failed" and "math.prod() of 999,999 items" in product.error
+    assert fine.status == "succeeded" and fine.result == [[3, 2, 1], ["a", "b"], 24, 12]
+
+
 async def test_a_catastrophic_regular_expression_is_stopped_while_another_run_goes_on(
         run_script, settings, store) -> None:
     """`(a|aa)+$` on 45 a's and a b backtracks for minutes in one C call with `re`; scripts get a time limit."""
