@@ -150,6 +150,7 @@ class JsHost:
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.timers: set[int] = set()
         self.slots: dict[tuple[int, int, int], asyncio.Future[Any]] = {}
+        self.bound: dict[int, list[tuple[int, int, int]]] = {}  # call id -> the slots that end with it
         self.noted_options: set[str] = set()
         self._cancelled = False
         self.late_fault: BaseException | None = None
@@ -288,6 +289,8 @@ class JsHost:
                 ctx.phase(message[1])
             elif kind == "slot":
                 self._slot_done(message[1:])
+            elif kind == "bind":
+                self.bound.setdefault(int(message[1]), []).append((int(message[2]), int(message[3]), int(message[4])))
             elif kind == "done":
                 if not self.finished.done():
                     self.finished.set_result(message[1])
@@ -326,9 +329,12 @@ class JsHost:
                 self._fail(exc)
                 return
             except Exception as exc:
-                self._settle_js(call_id, False, json.dumps(error_payload(exc)))
+                payload = error_payload(exc)
+                self._settle_js(call_id, False, json.dumps(payload))
+                self._end_bound(call_id, None, payload)
             else:
                 self._settle_js(call_id, True, to_json(value))
+                self._end_bound(call_id, value, None)
         except ScriptInterrupted:
             return  # already recorded as the run's failure by _engine_fault
         except WorkcrewError:
@@ -383,6 +389,18 @@ class JsHost:
         self.slots[(call, index, stage)] = future
         self._enter(self._run_slot, call, index, stage, previous is None, *self._budget(), outbox=True)
         return await future
+
+    def _end_bound(self, call_id: int, value: Any, error: dict[str, Any] | None) -> None:
+        """End the slots bound to a call that just settled, as the guest's own message would have."""
+        for key in self.bound.pop(call_id, ()):
+            future = self.slots.pop(key, None)
+            if future is None or future.done():
+                continue
+            if error is None:
+                null = value is None or (isinstance(value, float) and not math.isfinite(value))  # JSON's null
+                future.set_result(None if null else JS_VALUE)
+            else:  # what the guest would describe after turning the payload into its error
+                future.set_exception(self._from_js({**error, "wc": error["name"] if error["wc"] else None}))
 
     def _slot_done(self, data: list[Any]) -> None:
         call, index, stage, ok, detail = data

@@ -106,21 +106,13 @@
     const error = ok ? null : toError(value);
     if (ok) entry.resolve(value);
     else entry.reject(error);
-    // fan-out slots whose function returned this very promise end now, not a promise job later
+    // fan-out slots bound to this very promise (see runSlot) keep its value; the host ends them itself
     const slots = entry.slots;
-    if (slots === null) return;
+    if (slots === null || !ok) return;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]; // no destructuring: the script may have replaced the array iterator
-      const fanoutId = slot[0];
-      const index = slot[1];
-      const stage = slot[2];
-      if (ok) {
-        const fanoutEntry = fanouts.get(fanoutId);
-        if (fanoutEntry !== undefined) fanoutEntry.values[index] = value;
-        post(["slot", fanoutId, index, stage, true, value == null]);
-      } else {
-        post(["slot", fanoutId, index, stage, false, describe(error)]);
-      }
+      const fanoutEntry = fanouts.get(slot[0]);
+      if (fanoutEntry !== undefined) fanoutEntry.values[slot[1]] = value;
     }
   }
 
@@ -155,12 +147,14 @@
       const value = entry.stages === null
         ? entry.fns[index]()
         : entry.stages[stage](previousIsNull ? null : entry.values[index], entry.items[index], index);
-      // the common shape, () => agent(...): the slot ends when that call settles (see settle)
+      // the common shape, () => agent(...): the slot is bound to that call and ends when it settles, with
+      // its value; the host knows both then, so no promise job or message is needed for it
       const callId = callOf.get(value);
       if (callId !== undefined) {
         const call = pending.get(callId);
         if (call.slots === null) call.slots = [];
-        call.slots[call.slots.length] = [id, index, stage];
+        call.slots[call.slots.length] = [id, index];
+        postText(`["bind",${callId},${id},${index},${stage}]`);
         return;
       }
       promise = resolved(value);
