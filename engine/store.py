@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS agents (
   error_kind TEXT,
   result TEXT,
   patch TEXT,
+  key TEXT,
   PRIMARY KEY (run_id, id)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -229,6 +230,9 @@ class RunStore:
         with self._read() as db:
             db.executescript(SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            # stores made before agents had a call key (resume) get the column; older rows keep NULL
+            if "key" not in {row[1] for row in db.execute("PRAGMA table_info(agents)")}:
+                db.execute("ALTER TABLE agents ADD COLUMN key TEXT")
             db.commit()
         self._pending: collections.deque[Any] = collections.deque()
         self._wake = threading.Event()
@@ -401,6 +405,11 @@ class RunStore:
 
     def get_agents(self, run_id: str) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM agents WHERE run_id = ? ORDER BY seq", (run_id,))
+
+    def agent_results(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's agents in launch order with what resuming from it needs: call key, state, result, patch."""
+        return self._query("SELECT seq, key, state, result, patch FROM agents WHERE run_id = ? ORDER BY seq",
+                           (run_id,))
 
     def agent_summary(self, run_id: str) -> list[dict[str, Any]]:
         """The run's agents for a report, in launch order: the succeeded and cached ones folded into one row

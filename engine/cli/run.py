@@ -15,9 +15,11 @@ from rich.table import Table
 
 from ..errors import ScriptError, UsageError, WorkcrewError
 from ..providers.base import make_client
+from ..resume import ResumeCache
 from ..runtime.heap import freeze_startup_heap
 from ..runtime.run import RunHandle, RunResult, start
 from ..settings import Settings, every_role
+from ..store import RunStore
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -80,15 +82,21 @@ def build_settings(workspace: Path | None, provider: str | None, scenario: Path 
 @click.argument("target", metavar="SCRIPT_OR_NAME")
 @run_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for approval before spending.")
+@click.option("--resume-from", "resume_from", metavar="RUN_ID",
+              help="Reuse the results of an earlier run of this workflow: its agents are served from the "
+                   "store while this run's calls match them from the first on; the rest run live.")
+@click.option("--force", is_flag=True, help="With --resume-from: resume from a run still marked running.")
 @json_option
 def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: Path | None,
             concurrency: int | None, max_agents: int | None, budget_tokens: int | None, budget_usd: float | None,
-            model: str | None, workspace: Path | None, state_dir: Path | None, yes: bool, as_json: bool) -> None:
+            model: str | None, workspace: Path | None, state_dir: Path | None, yes: bool, resume_from: str | None,
+            force: bool, as_json: bool) -> None:
     """Run a workflow script (a path) or a saved / built-in workflow (a name)."""
     args = parse_args_json(args_json)
     settings = build_settings(workspace, provider, scenario, concurrency, max_agents, budget_tokens, budget_usd,
                               model, state_dir)
     workflow = load_target(target, settings)
+    opened, resume = _resume_cache(settings, workflow.name, resume_from, force)
     # -- approval (cost, issue #4): estimate → policy / --yes / remembered consent → ask on a terminal;
     #    exits 2 when approval is needed and cannot be given; the approved cap becomes the USD budget
     from .estimate import approve_run
@@ -104,10 +112,10 @@ def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: 
         client = make_client(settings)
     except WorkcrewError as exc:
         fail(str(exc))
-    store = open_store(settings)
+    store = opened if opened is not None else open_store(settings)
     freeze_startup_heap()
     try:
-        outcome = anyio.run(_run, workflow, args, settings, client, store, console, as_json, yes, estimate)
+        outcome = anyio.run(_run, workflow, args, settings, client, store, console, as_json, yes, estimate, resume)
     except ScriptError as exc:
         fail(str(exc))
     except UsageError as exc:
@@ -121,9 +129,25 @@ def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: 
     sys.exit(EXIT_OK if outcome.status == "succeeded" else EXIT_FAILED)
 
 
+def _resume_cache(settings: Settings, workflow: str, resume_from: str | None,
+                  force: bool) -> tuple[RunStore | None, ResumeCache | None]:
+    """The earlier run to resume from (checked before any estimate or approval) and the store it is in."""
+    if resume_from is None:
+        if force:
+            fail("--force only goes with --resume-from")
+        return None, None
+    store = open_store(settings)
+    try:
+        return store, ResumeCache.load(store, resume_from, workflow, force=force)
+    except UsageError as exc:
+        store.close()
+        fail(str(exc))
+
+
 async def _run(workflow: Any, args: Any, settings: Settings, client: Any, store: Any, console: Console,
-               as_json: bool, yes: bool, estimate: dict[str, Any] | None = None) -> RunResult:
-    handle = start(workflow, args, settings, client=client, store=store, estimate=estimate)
+               as_json: bool, yes: bool, estimate: dict[str, Any] | None = None,
+               resume: ResumeCache | None = None) -> RunResult:
+    handle = start(workflow, args, settings, client=client, store=store, estimate=estimate, resume=resume)
     try:
         if as_json or not console.is_terminal:
             return await handle.result()

@@ -20,6 +20,7 @@ from ..budget import ScriptBudget
 from ..errors import AgentFailed, BudgetExceeded, LimitExceeded, ScriptError, UsageError, WorkcrewError
 from ..findings import Patch, make_finding
 from ..pricing import price_of
+from ..resume import call_key
 from ..schema import ResultSchema, to_jsonable
 from ..workflow import Workflow, dialect_module
 from .routing import infer_role, route_model
@@ -153,12 +154,18 @@ class ScriptContext:
         role = infer_role(agent_type, group, label)
         model_id = route_model(state.settings, self.workflow.meta, explicit=model, phase=group, role=role)
         price_of(model_id)  # unknown model: fail loudly here rather than cost $0 later
+        options = {"schema": result_schema.json_schema if result_schema else None, "model": model_id,
+                   "effort": effort, "isolation": isolation, "agent_type": agent_type}
+        state.last_key = key = call_key(state.last_key, prompt, options)
         state.launched += 1
         record = AgentRecord(
             id=f"a{state.launched:04d}", seq=state.launched, label=label, phase=group, role=role,
-            agent_type=agent_type, model=model_id, prompt=prompt, isolation=isolation,
+            agent_type=agent_type, model=model_id, prompt=prompt, isolation=isolation, key=key,
         )
         state.agents[record.id] = record
+        earlier = state.resume.take(record.seq, key) if state.resume is not None else None
+        if earlier is not None:
+            return self._from_earlier_run(record, result_schema, earlier)
         state.save_agent(record)
         state.emit("agent_queued", agent=record.view())
         spec = AgentSpec(
@@ -167,6 +174,25 @@ class ScriptContext:
             schema_attempts=state.settings.schema_attempts, retries=state.settings.api_retries,
         )
         return await self._execute(record, spec, timeout if timeout is not None else state.settings.agent_timeout_s)
+
+    def _from_earlier_run(self, record: AgentRecord, schema: ResultSchema | None, earlier: dict[str, Any]) -> Any:
+        """Serve a resumed run's agent from the earlier run's result: no model call, no cost."""
+        state = self.state
+        assert state.resume is not None
+        value = earlier.get("result")
+        if schema is not None:
+            value, _ = schema.validate(value)  # a pydantic schema gets its model back (the key holds the schema)
+        record.state = "cached"
+        record.started_at = record.finished_at = time.time()
+        record.patch = Patch.model_validate(earlier["patch"]) if earlier.get("patch") else None
+        state.cached += 1
+        state.save_agent(record)
+        if state.store is not None:
+            state.store.upsert_agent(state.run_id, record.id, started_at=record.started_at,
+                                     finished_at=record.finished_at, result=earlier.get("result"),
+                                     patch=earlier.get("patch"))
+        state.emit("agent_cached", agent=record.view(), resumed_from=state.resume.run_id)
+        return self._value(record, value)
 
     async def _execute(self, record: AgentRecord, spec: AgentSpec, timeout: float) -> Any:
         state = self.state
@@ -241,7 +267,8 @@ class ScriptContext:
             finally:  # even when the run is cancelled right here: the agent did succeed
                 handover.settle()
                 self._store_result(record, outcome)
-            return self._value(record, outcome)
+            assert outcome is not None  # no failure, so the agent loop returned one
+            return self._value(record, outcome.value)
 
     def _started(self, record: AgentRecord) -> None:
         self.state.save_agent(record, "state", "started_at")
@@ -300,8 +327,7 @@ class ScriptContext:
         state.emit("agent_finished", agent=record.view())
 
     @staticmethod
-    def _value(record: AgentRecord, outcome: Any) -> Any:
-        value = outcome.value
+    def _value(record: AgentRecord, value: Any) -> Any:
         if record.patch is not None:
             if isinstance(value, str):
                 value = AgentText(value)

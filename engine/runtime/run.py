@@ -18,6 +18,7 @@ from ..errors import ScriptError, WorkcrewError
 from ..events import Event
 from ..providers.base import ModelClient, make_client
 from ..report import write_report  # imported with the engine: not inside the first run's measured end
+from ..resume import ResumeCache
 from ..schema import to_jsonable
 from ..settings import Settings
 from ..store import RunStore, StoreError
@@ -137,9 +138,12 @@ def start(
     environment: EnvironmentFactory | None = None,
     run_id: str | None = None,
     estimate: dict[str, Any] | None = None,
+    resume: ResumeCache | None = None,
 ) -> RunHandle:
     """Start ``workflow`` in the running event loop and return its handle at once.
 
+    With ``resume`` (``ResumeCache.load(store, earlier_run_id)``), agents whose calls match the earlier
+    run's, from the first call on, are served from its results (see ``resume.py``).
     Raises :class:`ScriptError` before anything is spent when the script has problems.
     """
     settings = settings or Settings()
@@ -149,6 +153,7 @@ def start(
     client = client or make_client(settings)
     budget = Budget(settings.budget_tokens, settings.budget_usd)
     state = RunState(run_id or new_run_id(), settings, client, store, budget, asker, environment)
+    state.resume = resume
     def warn(mark: float, message: str) -> None:
         state.emit("budget_warning", fraction=mark, message=message, spent_tokens=budget.spent_tokens,
                    spent_usd=round(budget.spent_usd, 6))
@@ -164,6 +169,9 @@ def start(
             settings=json.loads(settings.model_dump_json()), budget_tokens=settings.budget_tokens,
             budget_usd=settings.budget_usd, estimate=estimate,
         )
+    if resume is not None:
+        state.log(f"resuming from {resume.run_id}: agents whose calls match it, from the first on, reuse its "
+                  "results")
     handle = RunHandle(state, workflow, args)
     handle._task = asyncio.get_running_loop().create_task(_drive(handle, compiled), name=f"workcrew-run-{state.run_id}")
     return handle
@@ -225,6 +233,11 @@ def _script_traceback(exc: BaseException, workflow: Workflow) -> str:
 async def _finish(handle: RunHandle, status: str, result: Any, error: str | None) -> RunResult:
     state = handle.state
     duration = time.time() - state.started
+    if state.resume is not None:
+        resume = state.resume
+        live = (f"; agent {resume.ended_at} and those after it ran live (a changed call, or one that had "
+                "not succeeded)") if resume.ended_at is not None else ""
+        state.log(f"resume: {resume.served} agents reused from {resume.run_id}{live}")
     outcome = RunResult(
         run_id=state.run_id, status=status, result=result, error=error, agents=state.counts(),
         usage=state.usage_view(), duration_s=duration, logs=list(state.logs),

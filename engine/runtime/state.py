@@ -17,6 +17,7 @@ from ..events import Event, EventBus, EventType
 from ..findings import Finding, Patch
 from ..pricing import Usage
 from ..providers.base import ModelClient
+from ..resume import ResumeCache
 from ..settings import Settings
 from ..store import RunStore
 from .scheduler import Scheduler
@@ -35,6 +36,7 @@ class AgentRecord:
     model: str
     prompt: str
     isolation: str | None = None
+    key: str | None = None  # the call's resume key (see resume.py)
     state: str = "queued"  # queued | running | succeeded | failed | cached | skipped
     queued_at: float = field(default_factory=time.time)
     started_at: float | None = None
@@ -129,6 +131,8 @@ class RunState:
         self.failed = 0
         self.cached = 0
         self.failure_reasons: dict[str, int] = {}
+        self.resume: ResumeCache | None = None  # an earlier run whose matching agents are served from the store
+        self.last_key = ""  # the key of the latest agent() call: the next one chains on it
         self.started = time.time()
         self.beat = time.monotonic()
         self._seen_beat = self.beat
@@ -200,7 +204,8 @@ class RunState:
         if self.store is None:
             return
         row: dict[str, Any] = {}
-        names = fields or ("seq", "label", "phase", "role", "agent_type", "model", "state", "prompt", "queued_at")
+        names = fields or ("seq", "label", "phase", "role", "agent_type", "model", "state", "prompt", "queued_at",
+                           "key")
         for name in names:
             if name == "usage":
                 row.update(record.usage.to_dict())
