@@ -14,8 +14,9 @@ import anyio
 from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
-from workcrew.engine import WorkcrewError, Workflow
+from workcrew.engine import WorkcrewError, Workflow, load_workflow
 from workcrew.engine.discovery import discover, resolve
+from workcrew.engine.resume import ResumeCache
 
 from . import approval
 from .code_actions import REQUEST_FAILED, confirmed_fixes, fix_edit
@@ -67,6 +68,10 @@ class TargetParams(Params):
 
 class RunIdParams(Params):
     run_id: str = Field(alias="runId", min_length=1)
+
+
+class ResumeParams(RunIdParams):
+    force: bool = Field(False, description="resume from a run still marked running (its process is gone)")
 
 
 class FindingParams(Params):
@@ -224,7 +229,34 @@ async def estimate(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
             "summary": approval.describe_estimate(found) if found is not None else why_not}
 
 
-async def approve_and_run(ls: WorkcrewServer, workflow: Workflow, args: Any, scope: Any) -> dict[str, Any]:
+async def resume_from_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+    """Run an earlier run's workflow again with its args, reusing the agents whose calls still match."""
+    params = parse(ResumeParams, "workcrew.resumeFromRun", args)
+    store = ls.run_store
+    if store is None:
+        raise failed("no run store yet: open a workspace folder first")
+    earlier = store.get_run(params.run_id)
+    if earlier is None:
+        raise failed(f"no run {params.run_id!r} in {store.path}")
+    live = ls.runs.get(str(earlier["id"]))
+    if live is not None and not live.handle.done:
+        raise failed(f"run {earlier['id']} is still running; cancel it first")
+    path = earlier.get("script_path")
+    if path and Path(path).is_file():
+        workflow = _resolve(ls, TargetParams(path=str(path)))  # the script as it is now: edited or not
+    else:  # a script that was never saved, or is gone: the one the run ran
+        workflow = load_workflow(str(earlier.get("workflow") or "workflow"), source=earlier.get("script_source") or "")
+        if workflow.problems:
+            raise failed("the run's script has problems:\n" + "\n".join(str(p) for p in workflow.problems))
+    try:
+        cache = ResumeCache.load(store, str(earlier["id"]), workflow.name, force=params.force or live is not None)
+    except WorkcrewError as exc:
+        raise failed(str(exc)) from None
+    return await approve_and_run(ls, workflow, earlier.get("args"), None, resume=cache)
+
+
+async def approve_and_run(ls: WorkcrewServer, workflow: Workflow, args: Any, scope: Any,
+                          resume: ResumeCache | None = None) -> dict[str, Any]:
     """Estimate, ask (Run / Review script / Cancel), and only on Run start the run."""
     settings = ls.require_settings()
     try:
@@ -245,7 +277,8 @@ async def approve_and_run(ls: WorkcrewServer, workflow: Workflow, args: Any, sco
     if ls.runs.closing:
         return {**base, "status": "cancelled", "reason": "the server is shutting down"}
     try:
-        session = await ls.runs.start(workflow, args, approval.approved(settings, found), ls.run_store, data)
+        session = await ls.runs.start(workflow, args, approval.approved(settings, found), ls.run_store, data,
+                                      resume=resume)
     except WorkcrewError as exc:
         raise failed(str(exc)) from None
     return {**base, "status": "running", "runId": session.run_id}
@@ -374,6 +407,7 @@ COMMANDS = {
     "workcrew.cancelRun": cancel_run,
     "workcrew.pauseRun": pause_run,
     "workcrew.resumeRun": resume_run,
+    "workcrew.resumeFromRun": resume_from_run,
     "workcrew.applyAllFixes": apply_all_fixes,
     "workcrew.dismissFinding": dismiss_finding,
 }

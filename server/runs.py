@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from lsprotocol import types
 from workcrew.engine import Event, RunHandle, RunStore, Settings, Workflow, start
+from workcrew.engine.resume import ResumeCache
 
 from .progress import RunProgress
 
@@ -71,8 +72,8 @@ class RunRegistry:
         return [s for s in self.sessions.values() if not s.handle.done]
 
     async def start(self, workflow: Workflow, args: Any, settings: Settings, store: RunStore | None,
-                    estimate: dict[str, Any] | None) -> RunSession:
-        handle = start(workflow, args, settings, store=store, asker=self._asker, estimate=estimate)
+                    estimate: dict[str, Any] | None, resume: ResumeCache | None = None) -> RunSession:
+        handle = start(workflow, args, settings, store=store, asker=self._asker, estimate=estimate, resume=resume)
         expected = None
         if estimate and isinstance(estimate.get("agents"), dict):
             value = estimate["agents"].get("expected")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from .conftest import SessionFactory, push_capabilities
 
@@ -117,3 +119,34 @@ async def test_a_crashed_editor_leaves_runs_interrupted(lsp_session: SessionFact
     db = sqlite3.connect(session.workspace / ".workcrew" / "workcrew.db")
     status, error = db.execute("SELECT status, error FROM runs WHERE id = ?", (result["runId"],)).fetchone()
     assert status == "interrupted" and "disconnected" in error
+
+
+STEPS = """meta = {"name": "steps", "description": "five agents, one after another"}
+out = []
+for i in range(5):
+    out.append(await agent(f"step {i}", label=f"step {i}"))
+return out
+"""
+
+
+async def test_resume_from_an_earlier_run_reuses_its_matching_agents(lsp_session: SessionFactory) -> None:
+    session = await lsp_session(capabilities=push_capabilities())
+    client = session.client
+    (session.workspace / "steps.py").write_text(STEPS)
+    finished = client.protocol.wait_for_notification_async("workcrew/runFinished")
+    first = await session.command("workcrew.runWorkflow", {"path": str(session.workspace / "steps.py")})
+    assert (await asyncio.wait_for(finished, 10)).runId == first["runId"]
+
+    finished = client.protocol.wait_for_notification_async("workcrew/runFinished")
+    resumed = await session.command("workcrew.resumeFromRun", {"runId": first["runId"]})
+    assert resumed["status"] == "running" and resumed["runId"] != first["runId"]
+    await asyncio.wait_for(finished, 10)
+    db = sqlite3.connect(session.workspace / ".workcrew" / "workcrew.db")
+    states = [row[0] for row in db.execute("SELECT state FROM agents WHERE run_id = ? ORDER BY seq",
+                                           (resumed["runId"],))]
+    # steps 0-2 reused; step 3 had failed, so it and step 4 asked the model again (step 3 is refused again)
+    assert states == ["cached", "cached", "cached", "failed", "succeeded"]
+
+    with pytest.raises(JsonRpcException) as caught:
+        await session.command("workcrew.resumeFromRun", {"runId": "wf_nope"})
+    assert "no run 'wf_nope'" in str(caught.value)

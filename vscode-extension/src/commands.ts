@@ -9,6 +9,9 @@ import { WorkcrewServer } from "./server";
 import { API_KEY_SECRET, resolvePath } from "./settings";
 import { describeResult, parseArgs, parseWorkflowList, selectionLabel, WorkflowInfo } from "./workflows";
 
+/** Runs still under way: they can be paused or cancelled, not resumed from. */
+const LIVE_STATUSES = ["running", "paused", "pending", "queued", "started"];
+
 export interface CommandDeps {
   context: vscode.ExtensionContext;
   server: WorkcrewServer;
@@ -167,6 +170,19 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     register("workcrew.ui.cancelRun", control("cancel", ["running", "paused", "pending", "queued", "started"])),
     register("workcrew.ui.pauseRun", control("pause", ["running", "started"])),
     register("workcrew.ui.resumeRun", control("resume", ["paused"])),
+
+    register("workcrew.ui.resumeFromRun", async (item?: RunsItem) => {
+      const ended = model.list().filter((run) => !LIVE_STATUSES.includes(run.status));
+      const run = await pickRun(item, ended, "Run to resume from: its agents are reused while the script's calls match");
+      if (!run) return;
+      try {
+        showResult(`Resume from ${run.runId}`, await server.execute("workcrew.resumeFromRun", { runId: run.runId }));
+      } catch (err) {
+        fail(`Could not resume from run ${run.runId}`, err);
+      } finally {
+        void deps.refresh();
+      }
+    }),
 
     register("workcrew.ui.openReport", async (item?: RunsItem) => {
       const run = await pickRun(item, model.list(), "Run whose report to open");
