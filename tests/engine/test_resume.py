@@ -66,9 +66,10 @@ async def test_the_matching_prefix_is_reused_and_the_rest_runs_live(settings: Se
 
 async def test_a_changed_call_ends_the_reuse_where_it_changed(settings: Settings, store: RunStore) -> None:
     first, _ = await run(STEPS, settings, store, args={"topic": "x"})
-    changed = STEPS.replace('f"step {i} of {args[\'topic\']}"', 'f"step {i} of {args[\'topic\']}" + ("!" if i == 2 else "")')
-    assert changed != STEPS
+    changed = STEPS.replace("of {args['topic']}", "of {args['topic']}{'!' if i == 2 else ''}")
+    assert changed != STEPS  # the prompt of step 2 gains a "!"
     second, events = await run(changed, settings, store, args={"topic": "x"}, resume_from=first.run_id)
+    assert second.agents["cached"] == 2
     assert of_type(events, "agent_cached") == ["step 0", "step 1"]
     assert of_type(events, "agent_started") == ["step 2", "step 3", "step 4"]
     # other args change every prompt: nothing matches
@@ -110,7 +111,7 @@ async def test_resume_is_refused_with_what_to_do(settings: Settings, store: RunS
         ResumeCache.load(store, first.run_id, "other")
     store.update_run(first.run_id, status="running")
     store.flush()
-    with pytest.raises(UsageError, match="still running.*--force"):
+    with pytest.raises(UsageError, match=r"still running.*--force"):
         ResumeCache.load(store, first.run_id, "steps")
     assert ResumeCache.load(store, first.run_id, "steps", force=True).run_id == first.run_id
 
