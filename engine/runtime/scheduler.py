@@ -89,6 +89,7 @@ class Scheduler:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
+        self._grant()  # a free slot behind waiters that were all cancelled goes to this one at once
         try:
             await waiter
         except BaseException:
