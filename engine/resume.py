@@ -13,7 +13,6 @@ CLI or the editor lost to a crash resumes too.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from .errors import UsageError
@@ -23,9 +22,13 @@ KEY_VERSION = "v1"
 _SERVED = ("succeeded", "cached")
 
 
-def call_key(previous: str, prompt: str, options: dict[str, Any]) -> str:
-    """The key of one agent call: this call's prompt and options, chained on the previous call's key."""
-    text = "\0".join((previous, prompt, json.dumps(options, sort_keys=True, default=str)))
+def call_key(previous: str, prompt: str, *, schema: str | None, model: str, effort: str | None,
+             isolation: str | None, agent_type: str | None) -> str:
+    """The key of one agent call: its prompt and the options that change an answer (``schema`` as its
+    canonical JSON text), chained on the previous call's key. Each field is length-prefixed, so no prompt
+    can make two different calls look alike."""
+    fields = (previous, prompt, schema or "", model, effort or "", isolation or "", agent_type or "")
+    text = "".join(f"{len(field)}:{field}" for field in fields)
     return f"{KEY_VERSION}:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
@@ -18,6 +20,64 @@ class SchemaError(WorkcrewError):
     """A schema that no answer could satisfy, or that is not a schema at all."""
 
 
+_CACHE_SIZE = 256
+
+
+def _canonical(schema: Any) -> str:
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A schema checked once: a fan-out passes the same schema to every agent, and generating, checking and
+    compiling it (milliseconds for a pydantic model) would otherwise sit on each agent's start."""
+
+    json_schema: JsonSchema
+    canonical: str  # compact and key-sorted: equal schemas have equal text (resume keys use it)
+    validator: jsonschema.Draft202012Validator
+
+
+# per model class, weakly: a workflow's classes go when its run does (the values never refer to them)
+_BY_MODEL: weakref.WeakKeyDictionary[type[BaseModel], _Checked] = weakref.WeakKeyDictionary()
+_BY_TEXT: dict[str, _Checked] = {}  # per distinct JSON Schema text, the oldest dropped past _CACHE_SIZE
+
+
+def _check(json_schema: JsonSchema, *, model: bool) -> _Checked:
+    try:
+        jsonschema.Draft202012Validator.check_schema(json_schema)
+    except jsonschema.SchemaError as exc:
+        raise SchemaError(f"invalid JSON Schema: {exc.message}") from None
+    root_type = json_schema.get("type")
+    if root_type not in (None, "object"):
+        raise SchemaError(f"the schema root must be an object, not {root_type!r}")
+    props = json_schema.get("properties", {})
+    missing = [name for name in json_schema.get("required", []) if name not in props]
+    if missing and not model:
+        raise SchemaError(f"required names missing from properties: {', '.join(missing)}")
+    return _Checked(json_schema, _canonical(json_schema), jsonschema.Draft202012Validator(json_schema))
+
+
+def _checked_model(model: type[BaseModel]) -> _Checked:
+    found = _BY_MODEL.get(model)
+    if found is None:
+        found = _BY_MODEL[model] = _check(model.model_json_schema(), model=True)
+    return found
+
+
+def _checked_dict(spec: dict[str, Any]) -> _Checked:
+    try:
+        text = _canonical(spec)
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(f"invalid JSON Schema: it is not JSON data ({exc})") from None
+    found = _BY_TEXT.get(text)
+    if found is None:
+        found = _check(json.loads(text), model=False)  # a copy: the script may change its dict afterwards
+        if len(_BY_TEXT) >= _CACHE_SIZE:
+            _BY_TEXT.pop(next(iter(_BY_TEXT)))
+        _BY_TEXT[text] = found
+    return found
+
+
 class ResultSchema:
     """A schema given to ``agent(schema=...)``: validates answers and describes itself as JSON Schema."""
 
@@ -25,25 +85,16 @@ class ResultSchema:
         self.model: type[BaseModel] | None = None
         if isinstance(spec, type) and issubclass(spec, BaseModel):
             self.model = spec
-            self.json_schema: JsonSchema = spec.model_json_schema()
+            checked = _checked_model(spec)
         elif isinstance(spec, dict):
-            self.json_schema = spec
+            checked = _checked_dict(spec)
         else:
             raise SchemaError(
                 f"schema must be a JSON Schema dict or a pydantic model class, not {type(spec).__name__}"
             )
-        try:
-            jsonschema.Draft202012Validator.check_schema(self.json_schema)
-        except jsonschema.SchemaError as exc:
-            raise SchemaError(f"invalid JSON Schema: {exc.message}") from None
-        root_type = self.json_schema.get("type")
-        if root_type not in (None, "object"):
-            raise SchemaError(f"the schema root must be an object, not {root_type!r}")
-        props = self.json_schema.get("properties", {})
-        missing = [name for name in self.json_schema.get("required", []) if name not in props]
-        if missing and self.model is None:
-            raise SchemaError(f"required names missing from properties: {', '.join(missing)}")
-        self._validator = jsonschema.Draft202012Validator(self.json_schema)
+        self.json_schema: JsonSchema = checked.json_schema
+        self.canonical = checked.canonical
+        self._validator = checked.validator
 
     def validate(self, value: Any) -> tuple[Any, list[str]]:
         """(validated value, []) or (None, [error messages])."""

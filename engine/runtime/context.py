@@ -154,9 +154,9 @@ class ScriptContext:
         role = infer_role(agent_type, group, label)
         model_id = route_model(state.settings, self.workflow.meta, explicit=model, phase=group, role=role)
         price_of(model_id)  # unknown model: fail loudly here rather than cost $0 later
-        options = {"schema": result_schema.json_schema if result_schema else None, "model": model_id,
-                   "effort": effort, "isolation": isolation, "agent_type": agent_type}
-        state.last_key = key = call_key(state.last_key, prompt, options)
+        state.last_key = key = call_key(
+            state.last_key, prompt, schema=result_schema.canonical if result_schema else None, model=model_id,
+            effort=effort, isolation=isolation, agent_type=agent_type)
         state.launched += 1
         record = AgentRecord(
             id=f"a{state.launched:04d}", seq=state.launched, label=label, phase=group, role=role,

@@ -95,12 +95,16 @@ async def test_a_fan_out_with_schemas_resumes_whole_and_gives_the_same_values(se
 
 
 async def test_the_key_holds_what_changes_an_answer_and_chains_on_the_calls_before() -> None:
-    options = {"schema": None, "model": "m", "effort": None, "isolation": None, "agent_type": None}
-    key = call_key("", "p", options)
-    assert key == call_key("", "p", dict(reversed(list(options.items()))))  # order of options does not matter
-    assert key != call_key("", "p", {**options, "model": "other"})
-    assert key != call_key("", "q", options)
-    assert call_key(key, "p", options) != call_key(call_key("", "x", options), "p", options)
+    options: dict[str, Any] = {"schema": None, "model": "m", "effort": None, "isolation": None, "agent_type": None}
+    key = call_key("", "p", **options)
+    assert key == call_key("", "p", **options)
+    for name, other in (("model", "other"), ("schema", '{"type":"object"}'), ("effort", "high"),
+                        ("isolation", "worktree"), ("agent_type", "reviewer")):
+        assert key != call_key("", "p", **{**options, name: other}), name
+    assert key != call_key("", "q", **options)
+    assert call_key(key, "p", **options) != call_key(call_key("", "x", **options), "p", **options)
+    # fields cannot run into each other: a prompt that ends like the next field does not collide
+    assert call_key("", "pm", **{**options, "model": ""}) != call_key("", "p", **options)
 
 
 async def test_resume_is_refused_with_what_to_do(settings: Settings, store: RunStore) -> None:
