@@ -37,7 +37,7 @@ class ResumeCache:
 
     def __init__(self, run_id: str, agents: list[dict[str, Any]]) -> None:
         self.run_id = run_id
-        self._agents = agents  # in launch order: agents[n - 1] was the n-th call
+        self._by_position = {int(agent["seq"]): agent for agent in agents}  # seq: the agent's launch position
         self.open = True
         self.served = 0
         self.ended_at: int | None = None  # the launch position of the first call that ran live
@@ -63,7 +63,7 @@ class ResumeCache:
         """
         if not self.open:
             return None
-        earlier = self._agents[position - 1] if position <= len(self._agents) else None
+        earlier = self._by_position.get(position)
         if earlier is None or earlier.get("key") != key or earlier.get("state") not in _SERVED:
             self.open = False
             self.ended_at = position

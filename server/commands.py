@@ -249,7 +249,7 @@ async def resume_from_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
         if workflow.problems:
             raise failed("the run's script has problems:\n" + "\n".join(str(p) for p in workflow.problems))
     try:
-        cache = ResumeCache.load(store, str(earlier["id"]), workflow.name, force=params.force or live is not None)
+        cache = ResumeCache.load(store, str(earlier["id"]), workflow.name, force=params.force)
     except WorkcrewError as exc:
         raise failed(str(exc)) from None
     return await approve_and_run(ls, workflow, earlier.get("args"), None, resume=cache)

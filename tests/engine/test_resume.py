@@ -94,7 +94,7 @@ async def test_a_fan_out_with_schemas_resumes_whole_and_gives_the_same_values(se
     assert second.result == first.result and all(is_model for is_model, _ in second.result)
 
 
-async def test_the_key_holds_what_changes_an_answer_and_chains_on_the_calls_before() -> None:
+def test_the_key_holds_what_changes_an_answer_and_chains_on_the_calls_before() -> None:
     options: dict[str, Any] = {"schema": None, "model": "m", "effort": None, "isolation": None, "agent_type": None}
     key = call_key("", "p", **options)
     assert key == call_key("", "p", **options)
