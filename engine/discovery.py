@@ -75,7 +75,7 @@ def _scan(folder: Path, origin: str) -> list[Entry]:
         except WorkcrewError as exc:
             workflow = Workflow("", SUFFIXES[path.suffix], path, None,
                                 [Problem(str(path), 1, 1, "read", str(exc))], origin)
-        warnings: list[str] = []
+        warnings = [f"{w.line}:{w.col}: {w.message}" for w in workflow.warnings]
         name = workflow.meta.name if workflow.meta else path.stem
         # built-in modules cannot have '-' in their file names (skill_audit.py is "skill-audit")
         stem = path.stem.replace("_", "-") if origin == "builtin" else path.stem

@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 
 class PhaseMeta(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # keys Claude Code does not know either are warnings (validate_meta), not errors: scripts written for a
+    # newer version, or with notes of their own, still run
+    model_config = ConfigDict(extra="ignore")
 
     title: str = Field(min_length=1)
     detail: str | None = None
@@ -16,7 +18,7 @@ class PhaseMeta(BaseModel):
 
 
 class WorkflowMeta(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
     description: str = Field(min_length=1)
@@ -40,11 +42,31 @@ class WorkflowMeta(BaseModel):
         return None
 
 
-def validate_meta(data: Any) -> tuple[WorkflowMeta | None, list[str]]:
-    """(meta, []) or (None, ["field: problem", ...])."""
+def _known_keys(model: type[BaseModel]) -> set[str]:
+    return {key for name, field in model.model_fields.items() for key in (name, field.alias) if key}
+
+
+def unknown_meta_keys(data: dict[str, Any]) -> list[str]:
+    """The keys of a meta literal Workcrew does not use, as dotted paths (``version``, ``phases.0.icon``)."""
+    known = _known_keys(WorkflowMeta)
+    unknown = [str(key) for key in data if key not in known]
+    phases = data.get("phases")
+    if isinstance(phases, list):
+        phase_keys = _known_keys(PhaseMeta)
+        for index, phase in enumerate(phases):
+            if isinstance(phase, dict):
+                unknown += [f"phases.{index}.{key}" for key in phase if key not in phase_keys]
+    return unknown
+
+
+def validate_meta(data: Any) -> tuple[WorkflowMeta | None, list[str], list[str]]:
+    """(meta, errors, warnings): errors like ``["field: problem"]`` (meta is None then); warnings name the
+    keys that were ignored."""
     if not isinstance(data, dict):
-        return None, [f"meta must be a dict literal, not {type(data).__name__}"]
+        return None, [f"meta must be a dict literal, not {type(data).__name__}"], []
+    warnings = [f"meta key {key!r} is not used by Workcrew and was ignored" for key in unknown_meta_keys(data)]
     try:
-        return WorkflowMeta.model_validate(data), []
+        return WorkflowMeta.model_validate(data), [], warnings
     except ValidationError as exc:
-        return None, [f"{'.'.join(str(p) for p in e['loc']) or 'meta'}: {e['msg']}" for e in exc.errors()]
+        errors = [f"{'.'.join(str(p) for p in e['loc']) or 'meta'}: {e['msg']}" for e in exc.errors()]
+        return None, errors, warnings

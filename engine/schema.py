@@ -98,6 +98,12 @@ class ResultSchema:
 
     def validate(self, value: Any) -> tuple[Any, list[str]]:
         """(validated value, []) or (None, [error messages])."""
+        try:
+            return self._validate(value)
+        except RecursionError:  # a (hostile or broken) answer nested deeper than Python's parser and validators go
+            return None, ["the answer is nested too deeply (JSON answers must stay under 500 levels)"]
+
+    def _validate(self, value: Any) -> tuple[Any, list[str]]:
         if isinstance(value, str):
             try:
                 value = json.loads(_strip_fences(value))

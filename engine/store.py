@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .text import wellformed
+
 SCHEMA_VERSION = 1
 
 SCHEMA = """
@@ -115,6 +117,10 @@ def _encode(column: str, value: Any) -> Any:
     if column in JSON_COLUMNS and value is not None:
         return json.dumps(value)
     return value
+
+
+def _storable(value: Any) -> Any:
+    return wellformed(value) if isinstance(value, str) else value
 
 
 def _decode_rows(rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
@@ -301,21 +307,34 @@ class RunStore:
     def _write(self, db: sqlite3.Connection, rows: list[tuple[str, Any]]) -> None:
         if not rows:
             return
-        statements = _plan(rows)
         try:
+            statements = _plan(rows)
             for sql, params in statements:
                 db.executemany(sql, params)
             db.commit()
-        except sqlite3.Error as exc:
+        except Exception:  # the writer thread must never die: a lost writer would lose every later row
             db.rollback()
-            self.write_errors.append(f"{type(exc).__name__}: {exc}")
-            # retry row by row so one bad row does not lose the batch
+            self._write_one_by_one(db, rows)  # records each row that still fails
+
+    def _write_one_by_one(self, db: sqlite3.Connection, rows: list[tuple[str, Any]]) -> None:
+        """Retry a failed batch row by row, so one bad row does not lose the others; text SQLite cannot
+        store (a lone surrogate, which UTF-8 cannot encode) is stored with U+FFFD in its place."""
+        for entry in rows:
+            try:
+                statements = _plan([entry])
+            except Exception as exc:
+                self.write_errors.append(f"{type(exc).__name__}: {exc}")
+                continue
             for sql, params in statements:
                 for row in params:
                     try:
-                        db.execute(sql, row)
+                        try:
+                            db.execute(sql, row)
+                        except UnicodeEncodeError:
+                            db.execute(sql, tuple(_storable(value) for value in row))
                         db.commit()
-                    except sqlite3.Error as exc2:
+                    except Exception as exc2:
+                        db.rollback()
                         self.write_errors.append(f"{type(exc2).__name__}: {exc2}")
 
     def flush(self, timeout: float = 30.0) -> None:

@@ -43,6 +43,8 @@ class Workflow:
     meta: WorkflowMeta | None = None
     problems: list[Problem] = field(default_factory=list)
     origin: str = "file"  # builtin | personal | project | file | inline
+    # what runs but is worth knowing (keys that are ignored): shown by `workcrew check`, logged once per run
+    warnings: list[Problem] = field(default_factory=list)
     _compiled: Any = field(default=None, repr=False)
 
     @property
@@ -120,7 +122,7 @@ def load_workflow(
         module = dialect_module(chosen)
     except WorkcrewError as exc:
         return Workflow(source, chosen, path, None, [Problem(display, 1, 1, "dialect", str(exc))], origin)
-    meta, problems = module.read_meta(source, display)  # every problem: syntax, meta and sandbox rules
-    problems = list(problems)
-    problems.sort(key=lambda p: (p.line, p.col))
-    return Workflow(source, chosen, path, meta, problems, origin)
+    meta, found = module.read_meta(source, display)  # every problem: syntax, meta and sandbox rules
+    problems = sorted((p for p in found if p.severity != "warning"), key=lambda p: (p.line, p.col))
+    warnings = sorted((p for p in found if p.severity == "warning"), key=lambda p: (p.line, p.col))
+    return Workflow(source, chosen, path, meta, problems, origin, warnings=warnings)

@@ -42,10 +42,12 @@ def check_cmd(script: Path, as_json: bool) -> None:
     problems = workflow.check()
     if as_json:
         emit_json({"ok": not problems, "name": workflow.name, "dialect": workflow.dialect,
-                   "problems": [p.__dict__ for p in problems]})
+                   "problems": [p.__dict__ for p in problems], "warnings": [w.__dict__ for w in workflow.warnings]})
     else:
         for problem in problems:
             click.echo(str(problem), err=True)
+        for warning in workflow.warnings:
+            click.echo(f"{warning} (warning)", err=True)
         if not problems:
             phases = ", ".join(p.title for p in workflow.meta.phases) if workflow.meta else ""
             click.echo(f"{script}: ok ({workflow.dialect} workflow {workflow.name!r}{'; phases: ' + phases if phases else ''})")

@@ -200,6 +200,10 @@ def _print_summary(console: Console, outcome: RunResult) -> None:
     )
     if outcome.failure_reasons:
         console.print("failed agents by reason: " + ", ".join(f"{k}: {v}" for k, v in outcome.failure_reasons.items()))
+    if outcome.script_failures:
+        first = outcome.script_failure_reasons[0] if outcome.script_failure_reasons else ""
+        console.print(f"fan-out slots whose script code threw: {outcome.script_failures} (first: {first})",
+                      markup=False)
     if outcome.error:
         console.print(f"[red]error:[/red] {outcome.error}", highlight=False)
     if outcome.result is not None:

@@ -11,7 +11,7 @@ import _quickjs
 
 from ..errors import Problem, ScriptError
 from ..meta import WorkflowMeta, validate_meta
-from .js.checks import code_problems, read_meta_literal, typescript_problem
+from .js.checks import agent_option_warnings, code_problems, read_meta_literal, typescript_problem
 from .js.host import BODY_PREFIX, BODY_SUFFIX, Compiled, JsHost
 from .js.tokens import Token, TokenizeError, tokenize
 
@@ -66,19 +66,21 @@ def _engine_syntax(wrapped: str, path: str) -> Problem | None:
     return None
 
 
-def analyse(source: str, path: str) -> tuple[WorkflowMeta | None, list[Problem], str]:
-    """(meta, every problem, the wrapped body)."""
+def analyse(source: str, path: str) -> tuple[WorkflowMeta | None, list[Problem], str, list[Problem]]:
+    """(meta, every problem, the wrapped body, warnings)."""
     try:
         tokens = tokenize(source)
     except TokenizeError as exc:
-        return None, [Problem(path, exc.line, exc.col, "syntax", exc.message)], ""
+        return None, [Problem(path, exc.line, exc.col, "syntax", exc.message)], "", []
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     literal = read_meta_literal(tokens, path)
     problems += literal.problems
     meta: WorkflowMeta | None = None
     if literal.value is not None and literal.start is not None:
-        meta, errors = validate_meta(literal.value)
+        meta, errors, notes = validate_meta(literal.value)
         problems += [Problem(path, literal.start.line, literal.start.col, "meta", e) for e in errors]
+        warnings += [Problem(path, literal.start.line, literal.start.col, "meta", n, "warning") for n in notes]
     code = code_problems(tokens, path, literal.end_index if literal.start is not None else 0)
     problems += code
     # `export` of meta becomes blanks: the meta statement runs as a plain const, columns unchanged (a
@@ -101,17 +103,18 @@ def analyse(source: str, path: str) -> tuple[WorkflowMeta | None, list[Problem],
                 problems.append(typescript)
             elif syntax.line not in flagged:
                 problems.append(syntax)
+    warnings += agent_option_warnings(tokens, path)
     unique = {(p.line, p.col, p.rule, p.message): p for p in problems}
-    return meta, sorted(unique.values(), key=lambda p: (p.line, p.col)), wrapped
+    return meta, sorted(unique.values(), key=lambda p: (p.line, p.col)), wrapped, warnings
 
 
 def read_meta(source: str, path: str) -> tuple[WorkflowMeta | None, list[Problem]]:
-    meta, problems, _ = analyse(source, path)
-    return meta, problems
+    meta, problems, _, warnings = analyse(source, path)
+    return meta, problems + warnings
 
 
 def compile_body(source: str, path: str) -> Compiled:
-    _, problems, wrapped = analyse(source, path)
+    _, problems, wrapped, _ = analyse(source, path)
     if problems:
         raise ScriptError(problems)
     return Compiled(path=path, wrapped=wrapped)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ class Parsed:
     tree: ast.Module | None  # the wrapped module: one async def holding the body
     meta: WorkflowMeta | None
     problems: list[Problem]
+    warnings: list[Problem] = field(default_factory=list)  # e.g. meta keys that were ignored
 
 
 def _string_continuation_lines(source: str) -> set[int]:
@@ -49,6 +50,7 @@ def wrap(source: str) -> str:
 
 def parse(source: str, path: str) -> Parsed:
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     try:
         tree = ast.parse(wrap(source), filename=path)
     except SyntaxError as exc:
@@ -76,12 +78,13 @@ def parse(source: str, path: str) -> Parsed:
             problems.append(Problem(path, first.lineno - 1, 1, "meta-literal",
                                     "meta must be a pure literal: no variables, calls or expressions"))
         else:
-            meta, errors = validate_meta(value)
+            meta, errors, notes = validate_meta(value)
             problems += [Problem(path, first.lineno - 1, 1, "meta", e) for e in errors]
+            warnings += [Problem(path, first.lineno - 1, 1, "meta", n, "warning") for n in notes]
     modules = sandbox.module_aliases(function)
     for statement in body:
         problems += sandbox.check_tree(statement, path, line_offset=1, col_offset=len(_INDENT), modules=modules)
-    return Parsed(tree, meta, problems)
+    return Parsed(tree, meta, problems, warnings)
 
 
 def check(source: str, path: str) -> list[Problem]:
@@ -90,7 +93,7 @@ def check(source: str, path: str) -> list[Problem]:
 
 def read_meta(source: str, path: str) -> tuple[WorkflowMeta | None, list[Problem]]:
     parsed = parse(source, path)
-    return parsed.meta, parsed.problems
+    return parsed.meta, parsed.problems + parsed.warnings
 
 
 def compile_body(source: str, path: str) -> CodeType:

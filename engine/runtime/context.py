@@ -22,6 +22,7 @@ from ..findings import Patch, make_finding
 from ..pricing import price_of
 from ..resume import call_key
 from ..schema import ResultSchema, to_jsonable
+from ..text import wellformed
 from ..workflow import Workflow, dialect_module
 from .routing import infer_role, route_model
 from .scheduler import Handover
@@ -90,6 +91,7 @@ class ScriptContext:
         self.prefix = f"[{workflow.name}] " if depth else ""
         self.group = f"▸ {workflow.name}" if depth else None
         self.budget = ScriptBudget(state.budget)
+        self.phase_models: dict[str, str] = {}  # phase(title, {model}) overrides
 
     def script_globals(self) -> dict[str, Any]:
         return {
@@ -106,7 +108,9 @@ class ScriptContext:
 
     # -- display ---------------------------------------------------------------------------------
 
-    def phase(self, title: str) -> None:
+    def phase(self, title: str, options: Any = None) -> None:
+        """Start a progress group. ``options`` (e.g. ``{"detail": ..., "model": ...}``) is recorded with it;
+        its ``model`` is the default for the phase's agents where ``meta.phases`` names none."""
         self.state.ensure_alive()
         if self.depth:
             return  # a child's agents group under "▸ name"
@@ -114,7 +118,15 @@ class ScriptContext:
         self.current_phase = title
         if title not in self.state.phases:
             self.state.phases.append(title)
-        self.state.emit("phase_started", title=title)
+        if options is None:
+            self.state.emit("phase_started", title=title)
+            return
+        options = to_jsonable(options)
+        if isinstance(options, dict) and isinstance(options.get("model"), str):
+            self.phase_models[title] = options["model"]
+        detail = options.get("detail") if isinstance(options, dict) else None
+        self.state.emit("phase_started", title=title, options=options,
+                        **({"detail": str(detail)} if detail is not None else {}))
 
     def log(self, message: Any) -> None:
         self.state.ensure_alive()
@@ -139,6 +151,10 @@ class ScriptContext:
         state.ensure_alive()
         if not isinstance(prompt, str) or not prompt.strip():
             raise TypeError("agent() needs a non-empty prompt string")
+        # the API and the store take UTF-8 only: a lone surrogate becomes U+FFFD
+        prompt = wellformed(prompt)
+        label = wellformed(label) if isinstance(label, str) else label
+        phase = wellformed(phase) if isinstance(phase, str) else phase
         if isolation not in (None, "worktree"):
             raise ValueError(f"isolation must be None or 'worktree', not {isolation!r}")
         if effort not in (None, "low", "medium", "high", "xhigh", "max"):
@@ -152,7 +168,8 @@ class ScriptContext:
             )
         group = phase or self.group or self.current_phase
         role = infer_role(agent_type, group, label)
-        model_id = route_model(state.settings, self.workflow.meta, explicit=model, phase=group, role=role)
+        model_id = route_model(state.settings, self.workflow.meta, explicit=model, phase=group, role=role,
+                               phase_model=self.phase_models.get(group) if group and self.phase_models else None)
         price_of(model_id)  # unknown model: fail loudly here rather than cost $0 later
         state.last_key = key = call_key(
             state.last_key, prompt, schema=result_schema.canonical if result_schema else None, model=model_id,
@@ -233,6 +250,8 @@ class ScriptContext:
                             failure = AgentFailed(f"timed out: {exc}" if str(exc) else "timed out", kind="timeout")
                         except WorkcrewError as exc:
                             failure = AgentFailed(str(exc), kind="error")
+                        except Exception as exc:  # an engine or SDK bug must still end as a counted failure
+                            failure = AgentFailed(f"internal error: {type(exc).__name__}: {exc}", kind="error")
                         finally:
                             if outcome is None and environment is not None:
                                 with anyio.CancelScope(shield=True):
@@ -379,6 +398,8 @@ class ScriptContext:
                     value = await value
             except Exception as exc:
                 reasons[index] = _describe(exc)
+                if not failures:  # not a failed agent (counted already): the script's own code threw
+                    self.state.note_script_failure(f"parallel() slot {index}: {reasons[index]}")
                 return
             results[index] = value
             if value is None and failures:
@@ -415,6 +436,8 @@ class ScriptContext:
                         value = await value
                 except Exception as exc:
                     reasons[index] = f"stage {number}: {_describe(exc)}"
+                    if not failures:  # not a failed agent (counted already): the script's own code threw
+                        self.state.note_script_failure(f"pipeline() item {index}: {reasons[index]}")
                     return
                 previous = value
             results[index] = previous

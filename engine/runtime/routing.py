@@ -41,12 +41,16 @@ def route_model(
     explicit: str | None,
     phase: str | None,
     role: str | None,
+    phase_model: str | None = None,
 ) -> str:
-    """agent(model=) > meta.phases[].model > settings phase model > settings role model > default."""
+    """agent(model=) > meta.phases[].model > phase(title, {model}) > settings phase model > settings role
+    model > default."""
     if explicit:
         return resolve_model(explicit)
     if meta is not None and meta.phase_model(phase):
         return resolve_model(str(meta.phase_model(phase)))
+    if phase_model:
+        return resolve_model(phase_model)
     if phase and phase in settings.models.phases:
         return resolve_model(settings.models.phases[phase])
     if meta is not None and meta.model:

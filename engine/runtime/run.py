@@ -40,6 +40,9 @@ class RunResult:
     failure_reasons: dict[str, int] = field(default_factory=dict)
     findings: int = 0
     report_path: str | None = None  # <state_dir>/runs/<run_id>/report.md once written
+    # fan-out slots that failed because script code threw (not a failed agent): how many, and why
+    script_failures: int = 0
+    script_failure_reasons: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         agents = {k: self.agents.get(k, 0) for k in ("launched", "succeeded", "failed", "cached")}
@@ -47,6 +50,7 @@ class RunResult:
             "run_id": self.run_id, "status": self.status, "result": self.result, "error": self.error,
             "agents": agents, "usage": self.usage, "duration_s": round(self.duration_s, 3), "logs": self.logs,
             "failure_reasons": self.failure_reasons, "findings": self.findings, "report": self.report_path,
+            "script_failures": {"count": self.script_failures, "reasons": self.script_failure_reasons},
         }
 
 
@@ -169,6 +173,9 @@ def start(
             settings=json.loads(settings.model_dump_json()), budget_tokens=settings.budget_tokens,
             budget_usd=settings.budget_usd, estimate=estimate,
         )
+    for warning in workflow.warnings:  # what the script asks for that is ignored: said once, not dropped
+        if warning.rule != "agent-option":  # those are said when the call is made (options may be built then)
+            state.warn_once(warning.message, f"{warning.line}:{warning.col}: {warning.message}")
     if resume is not None:
         state.log(f"resuming from {resume.run_id}: agents whose calls match it, from the first on, reuse its "
                   "results")
@@ -242,6 +249,7 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
         run_id=state.run_id, status=status, result=result, error=error, agents=state.counts(),
         usage=state.usage_view(), duration_s=duration, logs=list(state.logs),
         failure_reasons=dict(state.failure_reasons), findings=len(state.findings),
+        script_failures=state.script_failures, script_failure_reasons=list(state.script_failure_reasons),
     )
     unfinished = state.launched - state.succeeded - state.failed - state.cached
     if unfinished:

@@ -131,6 +131,10 @@ class RunState:
         self.failed = 0
         self.cached = 0
         self.failure_reasons: dict[str, int] = {}
+        # fan-out slots that failed in script code (a thunk or stage threw), not through a failed agent
+        self.script_failures = 0
+        self.script_failure_reasons: list[str] = []
+        self._warned: set[str] = set()
         self.resume: ResumeCache | None = None  # an earlier run whose matching agents are served from the store
         self.last_key = ""  # the key of the latest agent() call: the next one chains on it
         self.started = time.time()
@@ -164,6 +168,20 @@ class RunState:
         if self.store is not None:
             self.store.add_log(self.run_id, len(self.logs), message)
         self.emit("log", message=message)
+
+    def warn_once(self, key: str, message: str) -> None:
+        """Log ``warning: message`` the first time ``key`` comes up in this run (and its child workflows)."""
+        if key not in self._warned:
+            self._warned.add(key)
+            self.log(f"warning: {message}")
+
+    def note_script_failure(self, reason: str) -> None:
+        """Count a fan-out slot that failed in script code; the run's result reports them."""
+        self.script_failures += 1
+        if len(self.script_failure_reasons) < self.KEPT_SCRIPT_FAILURES:
+            self.script_failure_reasons.append(reason)
+
+    KEPT_SCRIPT_FAILURES = 50
 
     # -- liveness ------------------------------------------------------------------------------
 

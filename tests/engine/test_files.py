@@ -32,7 +32,19 @@ def test_meta_fields_are_validated(tmp_path: Path) -> None:
     found = problems(tmp_path, 'meta = {"name": "bad name!", "colour": 1}\n')
     assert any("meta: name: String should match pattern" in p for p in found)
     assert any("meta: description: Field required" in p for p in found)
-    assert any("meta: colour: Extra inputs are not permitted" in p for p in found)
+    assert not any("colour" in p for p in found)  # an unknown key is a warning, not a problem
+
+
+def test_unknown_meta_keys_are_warnings_not_problems(tmp_path: Path) -> None:
+    path = tmp_path / "w.py"
+    path.write_text('meta = {"name": "t", "description": "d", "version": 2, "phases": [{"title": "A", "icon": "x"}]}\n'
+                    'return 1\n')
+    workflow = load_workflow(path)
+    assert workflow.problems == []
+    assert [w.message for w in workflow.warnings] == [
+        "meta key 'version' is not used by Workcrew and was ignored",
+        "meta key 'phases.0.icon' is not used by Workcrew and was ignored"]
+    assert all(w.severity == "warning" and w.line == 1 for w in workflow.warnings)
 
 
 def test_meta_accepts_optional_fields_and_the_camel_case_alias(tmp_path: Path) -> None:

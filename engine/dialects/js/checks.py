@@ -376,3 +376,70 @@ def typescript_problem(tokens: list[Token], path: str) -> Problem | None:
                 return Problem(path, token.line, token.col, "typescript",
                                f"TypeScript syntax is not supported ({what}); workflows are plain JavaScript")
     return None
+
+
+# agent(prompt, opts): Claude Code's option names -> ScriptContext.agent's keyword
+AGENT_OPTIONS = {
+    "label": "label", "phase": "phase", "schema": "schema", "model": "model", "effort": "effort",
+    "isolation": "isolation", "agentType": "agent_type", "timeout": "timeout",
+}
+# Claude Code options Workcrew does not implement: a warning, never silently dropped
+UNSUPPORTED_AGENT_OPTIONS = frozenset({"disallowedTools", "bashCommandClamp", "stallMs"})
+
+
+def agent_option_warnings(tokens: list[Token], path: str) -> list[Problem]:
+    """Keys of object literals passed as ``agent(prompt, {...})`` that Workcrew ignores (warnings).
+
+    Options built at run time are warned about when the call is made, once per run.
+    """
+    warnings: list[Problem] = []
+    for i, token in enumerate(tokens):
+        if not (token.kind == "ident" and token.value == "agent" and _is(_at(tokens, i + 1), "punct", "(")
+                and not _is(_at(tokens, i - 1), "punct", ".")):
+            continue
+        depth, j = 0, i + 1
+        while j < len(tokens):  # the second argument starts after the first comma at the call's own depth
+            value = tokens[j].value if tokens[j].kind == "punct" else ""
+            if value in ("(", "[", "{"):
+                depth += 1
+            elif value in (")", "]", "}"):
+                depth -= 1
+                if depth == 0:
+                    break
+            elif value == "," and depth == 1:
+                break
+            j += 1
+        if _is(_at(tokens, j), "punct", ",") and _is(_at(tokens, j + 1), "punct", "{"):
+            warnings += _unknown_keys(tokens, j + 1, path)
+    return warnings
+
+
+def _at(tokens: list[Token], i: int) -> Token | None:
+    return tokens[i] if 0 <= i < len(tokens) else None
+
+
+def _unknown_keys(tokens: list[Token], opening: int, path: str) -> list[Problem]:
+    out: list[Problem] = []
+    depth, j = 0, opening
+    while j < len(tokens):
+        token = tokens[j]
+        if token.kind == "punct" and token.value in ("(", "[", "{"):
+            depth += 1
+        elif token.kind == "punct" and token.value in (")", "]", "}"):
+            depth -= 1
+            if depth == 0:
+                break
+        elif depth == 1 and token.kind in ("ident", "str") and _is(_at(tokens, j - 1), "punct", "{", ","):
+            after = _at(tokens, j + 1)
+            if _is(after, "punct", ":", ",", "}"):
+                key = string_value(token.value) if token.kind == "str" else token.value
+                if key in UNSUPPORTED_AGENT_OPTIONS:
+                    out.append(Problem(path, token.line, token.col, "agent-option",
+                                       f"agent() option {key!r} is not supported by Workcrew and is ignored",
+                                       "warning"))
+                elif key not in AGENT_OPTIONS:
+                    out.append(Problem(path, token.line, token.col, "agent-option",
+                                       f"agent() option {key!r} is unknown and is ignored (the options are "
+                                       f"{', '.join(AGENT_OPTIONS)})", "warning"))
+        j += 1
+    return out

@@ -33,7 +33,8 @@ from ...errors import (
     WorkflowNotFound,
 )
 from ...runtime.state import ScriptInterrupted
-from ...schema import to_jsonable
+from .checks import AGENT_OPTIONS, UNSUPPORTED_AGENT_OPTIONS
+from .wire import BridgeFault, TooDeep, decode_outbox, to_json
 
 if TYPE_CHECKING:
     from ...runtime.context import ScriptContext
@@ -44,13 +45,6 @@ MEMORY_LIMIT = 256 * 1024 * 1024  # bytes per workflow level
 STACK_LIMIT = 1024 * 1024
 BODY_PREFIX = "(async function __wc_body() {"
 BODY_SUFFIX = "\n})"
-
-AGENT_OPTIONS = {
-    "label": "label", "phase": "phase", "schema": "schema", "model": "model", "effort": "effort",
-    "isolation": "isolation", "agentType": "agent_type", "timeout": "timeout",
-}
-# Claude Code options Workcrew does not implement: logged, never silently dropped
-UNSUPPORTED_AGENT_OPTIONS = {"disallowedTools", "bashCommandClamp", "stallMs"}
 
 _ERRORS: dict[str, Callable[[str], WorkcrewError]] = {
     "LimitExceeded": LimitExceeded, "BudgetExceeded": BudgetExceeded, "UsageError": UsageError,
@@ -106,25 +100,6 @@ def script_line(stack: str) -> int | None:
     return None
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # what JSON.stringify makes of NaN and Infinity
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def to_json(value: Any) -> str:
-    """JSON that JavaScript's JSON.parse accepts (Python's json writes NaN and Infinity)."""
-    data = to_jsonable(value)
-    try:
-        return json.dumps(data, allow_nan=False)
-    except ValueError:
-        return json.dumps(_finite(data), allow_nan=False)
-
-
 def error_payload(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, JsError):
         return {"name": exc.js_name or "Error", "message": exc.js_message, "wc": None}
@@ -151,7 +126,6 @@ class JsHost:
         self.timers: set[int] = set()
         self.slots: dict[tuple[int, int, int], asyncio.Future[Any]] = {}
         self.bound: dict[int, list[tuple[int, int, int]]] = {}  # call id -> the slots that end with it
-        self.noted_options: set[str] = set()
         self._cancelled = False
         self.late_fault: BaseException | None = None
         self.js: Any = None
@@ -215,7 +189,8 @@ class JsHost:
         """Call into QuickJS, run the jobs that became ready, act on the outbox; engine faults end the run.
 
         ``outbox``: the function returns what it posted itself (the prelude's entry points do), so the
-        outbox needs draining again only when queued jobs ran.
+        outbox needs draining again only when queued jobs ran. Raises :class:`BridgeFault` (or the
+        script's uncaught error) after recording it as the run's failure.
         """
         js = self.js
         if js is None:
@@ -232,19 +207,25 @@ class JsHost:
                 texts.append(self._drain())
         except _quickjs.JSException as exc:
             raise self._engine_fault(str(exc)) from None
-        try:
-            messages = [m for text in texts if text for m in json.loads(text)]
+        except Exception as exc:  # the binding could not hand a value over: never lose it silently
+            raise self._bridge_fault(f"a value could not cross from the script to the engine "
+                                     f"({type(exc).__name__}: {exc})") from None
+        for text in texts:
+            try:
+                messages = decode_outbox(text)
+            except BridgeFault as exc:
+                raise self._bridge_fault(str(exc)) from None
             for message in messages:
                 self._message(message)
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
-            # only a script that tampered with the prelude's intrinsics can garble the outbox
-            error = WorkcrewError(f"the script broke the engine bridge (a garbled message: {exc})")
-            self._fail(error)
-            raise error from None
         if self._cancelled:  # a cleared timer may have been the last thing the script waited for
             self._cancelled = False
             self._check_stuck()
         return value
+
+    def _bridge_fault(self, reason: str) -> BridgeFault:
+        error = BridgeFault(reason)
+        self._fail(error)
+        return error
 
     def _budget(self) -> tuple[int, float]:
         remaining = self.ctx.budget.remaining()
@@ -269,13 +250,16 @@ class JsHost:
         self._fail(error)
         return error
 
-    def _settle_js(self, call_id: int, ok: bool, payload: str) -> None:
+    def _settle_js(self, call_id: int, ok: bool, payload: str, patch: str = "") -> None:
         if self._settle is not None:
-            self._enter(self._settle, call_id, ok, payload, *self._budget(), outbox=True)
+            self._enter(self._settle, call_id, ok, payload, *self._budget(), patch, outbox=True)
 
     # -- the guest's outbox ---------------------------------------------------------------------------
 
-    def _message(self, message: list[Any]) -> None:
+    def _message(self, message: Any) -> None:
+        if isinstance(message, TooDeep):
+            self._too_deep(message)
+            return
         kind = message[0]
         ctx = self.ctx
         try:
@@ -286,7 +270,7 @@ class JsHost:
             elif kind == "print":
                 ctx.print(message[1])
             elif kind == "phase":
-                ctx.phase(message[1])
+                ctx.phase(message[1], message[2] if len(message) > 2 else None)
             elif kind == "slot":
                 self._slot_done(message[1:])
             elif kind == "bind":
@@ -304,8 +288,26 @@ class JsHost:
                 if task is not None:
                     task.cancel()
                 self._cancelled = True
+            else:
+                self._fail(BridgeFault(f"the script broke the engine bridge (an unknown message {kind!r})"))
         except ScriptInterrupted as exc:
             self._fail(exc)
+        except WorkcrewError as exc:  # e.g. a cap on what a script may send
+            self._fail(exc)
+        except Exception as exc:  # a malformed message or an engine bug: the run fails and says why
+            self._fail(BridgeFault(f"the engine could not handle the script's {kind!r} message "
+                                   f"({type(exc).__name__}: {exc})"))
+
+    def _too_deep(self, message: TooDeep) -> None:
+        if message.kind == "call" and message.call_id is not None:
+            # the call fails in the script (catchable there), like any call with bad arguments
+            name = message.name or "call"
+            self._start_call(message.call_id, "__too_deep", {"name": name})
+        elif message.kind == "done":
+            self._fail(BridgeFault("the workflow's result is nested too deeply to pass back "
+                                   "(keep results under 500 levels)"))
+        else:
+            self._fail(BridgeFault(f"the script sent a {message.kind!r} message nested too deeply to read"))
 
     def _start_call(self, call_id: int, name: str, payload: Any) -> None:
         handler = self._ASYNC.get(name)
@@ -329,34 +331,47 @@ class JsHost:
                 self._fail(exc)
                 return
             except Exception as exc:
-                payload = error_payload(exc)
-                self._settle_js(call_id, False, json.dumps(payload))
-                self._end_bound(call_id, None, payload)
+                self._reject(call_id, error_payload(exc))
             else:
-                self._settle_js(call_id, True, to_json(value))
-                self._end_bound(call_id, value, None)
-        except ScriptInterrupted:
-            return  # already recorded as the run's failure by _engine_fault
-        except WorkcrewError:
-            return  # an engine fault while settling; recorded by _engine_fault
+                try:
+                    payload = to_json(value)
+                except ValueError as exc:  # e.g. an agent's answer nested too deeply for the script
+                    self._reject(call_id, error_payload(TypeError(f"the result could not be passed to the script: {exc}")))
+                else:
+                    patch = getattr(value, "patch", None)  # an isolated agent's answer carries what it changed
+                    self._settle_js(call_id, True, payload, "" if patch is None else json.dumps(patch.model_dump()))
+                    self._end_bound(call_id, value, None)
+        except (ScriptInterrupted, BridgeFault, UncaughtJsError):
+            return  # already recorded as the run's failure (_engine_fault, _bridge_fault)
+        except WorkcrewError as exc:
+            self._fail(exc)
+            return
+        except Exception as exc:  # nothing a call's task raises may go unseen: the run fails and says why
+            self._fail(BridgeFault(f"the engine failed after a host call ({type(exc).__name__}: {exc})"))
+            return
         finally:
             self.tasks.pop(call_id, None)
             self.timers.discard(call_id)
         self._check_stuck()
 
+    def _reject(self, call_id: int, payload: dict[str, Any]) -> None:
+        self._settle_js(call_id, False, json.dumps(payload))
+        self._end_bound(call_id, None, payload)
+
     # -- async host calls --------------------------------------------------------------------------
 
     async def _agent(self, data: dict[str, Any]) -> Any:
         options: dict[str, Any] = {}
+        state = self.ctx.state
         for key, value in (data.get("opts") or {}).items():
             if key in AGENT_OPTIONS:
                 options[AGENT_OPTIONS[key]] = value
             elif key in UNSUPPORTED_AGENT_OPTIONS:
-                if key not in self.noted_options:
-                    self.noted_options.add(key)
-                    self.ctx.log(f"agent(): option {key!r} is not supported by Workcrew and was ignored")
-            else:
-                raise TypeError(f"agent(): unknown option {key!r}; the options are {', '.join(AGENT_OPTIONS)}")
+                state.warn_once(f"agent option {key}", f"agent(): option {key!r} is not supported by Workcrew "
+                                "and was ignored")
+            else:  # lenient like Claude Code, but never silent: once per run
+                state.warn_once(f"agent option {key}", f"agent(): unknown option {key!r} was ignored (the options "
+                                f"are {', '.join(AGENT_OPTIONS)})")
         return await self.ctx.agent(data.get("prompt"), **options)  # type: ignore[arg-type]
 
     async def _parallel(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -439,9 +454,13 @@ class JsHost:
             self.ctx.log(f"report(): {exc}")
             raise
 
+    async def _too_deep_call(self, data: dict[str, Any]) -> Any:
+        raise TypeError(f"{data['name']}(): the arguments are nested too deeply to pass to the engine "
+                        "(keep data under 500 levels)")
+
     _ASYNC: dict[str, Callable[[JsHost, Any], Coroutine[Any, Any, Any]]] = {
         "agent": _agent, "parallel": _parallel, "pipeline": _pipeline, "workflow": _workflow,
-        "sleep": _sleep, "check": _check, "ask": _ask, "report": _report,
+        "sleep": _sleep, "check": _check, "ask": _ask, "report": _report, "__too_deep": _too_deep_call,
     }
 
     # -- errors from JS ------------------------------------------------------------------------------

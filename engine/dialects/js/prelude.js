@@ -1,6 +1,9 @@
 // Workcrew's guest-side prelude for Claude-dialect workflows, evaluated in QuickJS before the script.
 //
-// Only JSON strings cross to Python. QuickJS interrupts synchronous code only while no Python
+// Only JSON texts cross to Python, one message per line (JSON.stringify never writes a raw newline, and
+// escapes NUL, control characters and lone surrogates, so any string crosses intact). The outbox is
+// joined into one flat string: QuickJS represents a long concatenation as a rope, which the binding
+// cannot convert (join always builds a flat string). QuickJS interrupts synchronous code only while no Python
 // callable is registered, so the guest never calls the host directly: it posts messages to an outbox
 // that the host drains after every entry (phase and log lines, async calls, fan-out slot results, the
 // end of the body). An async call returns a promise that Python settles through
@@ -96,13 +99,30 @@
     return entry.promise;
   }
 
-  function settle(id, ok, json, spent, remaining) {
+  // an isolated agent's answer -> its patch, so report({fix: r}) and check(cmd, {isolation: r}) can send it
+  const patchedObjects = new WeakMap();
+  const patchedTexts = new MapCtor();
+  const withPatch = (v) => {
+    if (v !== null && typeof v === "object") return patchedObjects.has(v) ? patchedObjects.get(v) : v;
+    return typeof v === "string" && patchedTexts.has(v) ? patchedTexts.get(v) : v;
+  };
+
+  function settle(id, ok, json, spent, remaining, patchJson) {
     setBudget(spent, remaining);
     const entry = pending.get(id);
     if (entry === undefined) return;
     pending.delete(id);
     callOf.delete(entry.promise);
     const value = json === "" ? undefined : parse(json);
+    if (ok && patchJson) {
+      const patch = freeze(parse(patchJson));
+      if (value !== null && typeof value === "object") {
+        patchedObjects.set(value, patch);
+        if (!("patch" in value)) defineProperty(value, "patch", { value: patch, enumerable: false });
+      } else if (typeof value === "string") {
+        patchedTexts.set(value, patch);
+      }
+    }
     const error = ok ? null : toError(value);
     if (ok) entry.resolve(value);
     else entry.reject(error);
@@ -222,7 +242,18 @@
       { stages: stages.length });
   }
 
-  function phase(title) { post(["phase", String(title)]); }
+  // the second argument (Claude Code scripts pass e.g. {detail}) is recorded with the phase
+  function phase(title, opts) {
+    let options = null;
+    if (opts !== undefined && opts !== null) {
+      try {
+        options = parse(stringify(opts));
+      } catch (_) {
+        options = String(opts);
+      }
+    }
+    post(["phase", String(title), options === undefined ? null : options]);
+  }
 
   function log(message) { post(["log", String(message)]); }
 
@@ -238,9 +269,19 @@
   }
 
   // async here (Python returns the id at once): nothing crosses to Python synchronously
-  function report(finding) { return call("report", finding === undefined ? null : finding); }
+  function report(finding) {
+    if (finding !== null && typeof finding === "object" && !isArray(finding) && "fix" in finding) {
+      finding = { ...finding, fix: withPatch(finding.fix) };
+    }
+    return call("report", finding === undefined ? null : finding);
+  }
 
-  function check(command, opts) { return call("check", { command, opts: opts == null ? {} : opts }); }
+  function check(command, opts) {
+    if (opts !== null && typeof opts === "object" && "isolation" in opts) {
+      opts = { ...opts, isolation: withPatch(opts.isolation) };
+    }
+    return call("check", { command, opts: opts == null ? {} : opts });
+  }
 
   function ask(question, choices) {
     return call("ask", { question: String(question), choices: choices == null ? null : choices });
@@ -397,7 +438,7 @@
   // handles for the host, removed again by __wc_init
   const drain = () => {
     if (outbox.length === 0) return "";
-    const text = `[${arrayJoin.call(outbox, ",")}]`;
+    const text = arrayJoin.call(outbox, "\n"); // a flat string, never a rope (see the top of this file)
     outbox.length = 0;
     return text;
   };

@@ -1,2 +1,2 @@
-// expect: meta@2 meta@2
+// expect: meta@2
 export const meta = {name: 'bad-phase', description: 'A phase without a title', phases: [{detail: 'x'}], extra: 1}

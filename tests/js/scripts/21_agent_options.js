@@ -1,4 +1,4 @@
-// agent() options: unknown ones throw with the list; Claude-only ones are logged, never silently dropped
+// agent() options: unknown ones and Claude-only ones are warnings logged once per run, never silently dropped
 export const meta = {name: 'agent-options', description: 'Option handling'}
 const errors = []
 for (const attempt of [
