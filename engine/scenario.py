@@ -101,7 +101,8 @@ class Answer:
 
 def estimate_tokens(text: str) -> int:
     """The deterministic token count used by the simulators: one token per 4 UTF-8 bytes."""
-    return max(1, math.ceil(len(text.encode("utf-8")) / 4)) if text else 0
+    # surrogatepass: a hostile answer may hold a lone surrogate, and counting must not fail on it
+    return max(1, math.ceil(len(text.encode("utf-8", "surrogatepass")) / 4)) if text else 0
 
 
 class Scenario:

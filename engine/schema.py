@@ -134,19 +134,50 @@ def _strip_fences(text: str) -> str:
     return stripped
 
 
+MAX_DEPTH = 1000  # levels of nesting to_jsonable follows (JSON itself stops near 900 in CPython)
+
+
 def to_jsonable(value: Any) -> Any:
-    """Plain JSON data for a result (pydantic models dumped, tuples as lists)."""
+    """Plain JSON data for a result (pydantic models dumped, tuples as lists).
+
+    Raises RecursionError for data nested deeper than MAX_DEPTH (or that contains itself).
+    """
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None  # JSON has no Infinity/NaN (remaining() without a budget)
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # JSON has no Infinity/NaN (budget.remaining() is inf without a budget)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
+    return _to_jsonable_nested(value)
+
+
+def _to_jsonable_nested(value: Any) -> Any:
+    # a loop, not recursion: a frame per level would stop at a few hundred levels inside the event loop
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, int]] = [(value, root, 0, 0)]
+    while stack:
+        item, parent, key, depth = stack.pop()
+        if isinstance(item, dict | list | tuple) and depth >= MAX_DEPTH:
+            raise RecursionError(f"the data is nested deeper than {MAX_DEPTH} levels (or contains itself)")
+        if isinstance(item, dict):
+            out: dict[str, Any] = {}
+            parent[key] = out
+            for k, v in item.items():
+                out[str(k)] = None  # keeps the order; filled below
+                stack.append((v, out, str(k), depth + 1))
+        elif isinstance(item, list | tuple):
+            items: list[Any] = [None] * len(item)
+            parent[key] = items
+            stack.extend((v, items, i, depth + 1) for i, v in enumerate(item))
+        elif isinstance(item, BaseModel):
+            parent[key] = item.model_dump(mode="json")
+        elif isinstance(item, float) and not math.isfinite(item):
+            parent[key] = None
+        elif item is None or isinstance(item, str | int | float | bool):
+            parent[key] = item
+        else:
+            parent[key] = str(item)
+    return root[0]
 
 
 def minimal_instance(schema: JsonSchema, root: JsonSchema | None = None, depth: int = 0) -> Any:

@@ -483,8 +483,15 @@ class ScriptContext:
         if child.problems:
             raise ScriptError(child.problems)
         context = ScriptContext(self.state, child, args, depth=self.depth + 1)
+        for warning in child.warnings:  # e.g. meta keys the child declares that are ignored
+            if warning.rule != "agent-option":
+                self.state.warn_once(warning.message, f"[{child.name}] {warning.line}:{warning.col}: {warning.message}")
         self.state.log(f"workflow {child.name} started")
-        result = await dialect_module(child.dialect).execute(child.compiled(), context)
+        try:
+            result = await dialect_module(child.dialect).execute(child.compiled(), context)
+        except Exception as exc:
+            self.state.log(f"workflow {child.name} failed: {_describe(exc)}")
+            raise
         self.state.log(f"workflow {child.name} finished")
         return result
 

@@ -78,7 +78,14 @@ class JsError(WorkcrewError):
 
 
 class UncaughtJsError(WorkcrewError):
-    """The body threw and nothing caught it: the run fails with the JS message and line."""
+    """The body threw and nothing caught it: the run fails with the JS message and line.
+
+    A child workflow's uncaught error reaches its parent script as the error it was (``RangeError``…).
+    """
+
+    def __init__(self, error: JsError) -> None:
+        self.js_error = error
+        super().__init__(error.where())
 
 
 class _JsValue:
@@ -101,6 +108,8 @@ def script_line(stack: str) -> int | None:
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, UncaughtJsError):
+        exc = exc.js_error
     if isinstance(exc, JsError):
         return {"name": exc.js_name or "Error", "message": exc.js_message, "wc": None}
     if isinstance(exc, WorkcrewError):
@@ -246,7 +255,7 @@ class JsHost:
             first = text.split("\n", 1)[0]
             name, _, message = first.partition(": ")
             error = UncaughtJsError(JsError(name or None, message or first, script_line(text),
-                                            self.compiled.path).where())
+                                            self.compiled.path))
         self._fail(error)
         return error
 
@@ -280,7 +289,7 @@ class JsHost:
                     self.finished.set_result(message[1])
             elif kind == "fail":
                 error = self._from_js(message[1])
-                self._fail(UncaughtJsError(error.where()) if isinstance(error, JsError) else error)
+                self._fail(UncaughtJsError(error) if isinstance(error, JsError) else error)
             elif kind == "cancel":
                 call_id = int(message[1])
                 self.timers.discard(call_id)
