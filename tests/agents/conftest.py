@@ -38,13 +38,18 @@ def model_for(sim: SimulatorThread, **settings: Any) -> AnthropicModel:
 
 @pytest.fixture
 def run_api(settings: Settings, store: RunStore, tmp_path: Path) -> Callable[..., Any]:
-    """``await run_api(sim, body, args=..., **settings)`` runs a script through the real SDK → RunResult."""
+    """``await run_api(sim, body, args=..., js=False, **settings)`` runs a script through the real SDK → RunResult."""
 
-    async def run(sim: SimulatorThread, body: str, *, args: Any = None, **overrides: Any) -> RunResult:
+    async def run(sim: SimulatorThread, body: str, *, args: Any = None, js: bool = False,
+                  **overrides: Any) -> RunResult:
         import textwrap
 
-        path = tmp_path / "wf.py"
-        path.write_text('meta = {"name": "t", "description": "test workflow"}\n' + textwrap.dedent(body))
+        if js:  # Claude Code's dialect
+            path = tmp_path / "wf.js"
+            path.write_text("export const meta = {name: 't', description: 'test workflow'}\n" + textwrap.dedent(body))
+        else:
+            path = tmp_path / "wf.py"
+            path.write_text('meta = {"name": "t", "description": "test workflow"}\n' + textwrap.dedent(body))
         workflow = load_workflow(path)
         assert not workflow.problems, workflow.problems
         run_settings = settings.model_copy(update={"provider": "anthropic", "base_url": sim.url,

@@ -98,6 +98,32 @@ async def test_check_runs_in_a_copy_with_the_fixers_patch(simulator: Callable[..
     assert (project / "calc.py").read_text() == CALC
 
 
+async def test_js_results_carry_the_patch_to_check_and_report(simulator: Callable[..., SimulatorThread],
+                                                               run_api: Any, project: Path, store: RunStore) -> None:
+    sim = simulator([{"match": {"label": "^fix"}, "respond": {"tool_calls": FIX, "text": "fixed add() — done"}},
+                     {"match": {"label": "^shaped"}, "respond": {"tool_calls": FIX, "text": '{"ok": true}'}}])
+    result = await run_api(sim, """
+        const fixed = await agent('Fix calc.py', {label: 'fix', isolation: 'worktree'})
+        const patched = await check("grep -c 'a + b' calc.py", {isolation: fixed})
+        const plain = await check("grep -c 'a + b' calc.py")
+        const id = await report({title: 'add() subtracts', path: 'calc.py', line: 6, fix: fixed})
+        const [shaped] = await parallel([() => agent('Fix calc.py', {label: 'shaped', isolation: 'worktree',
+                                                                     schema: {type: 'object'}})])
+        return {fixed, patched: [patched.exit_code, patched.stdout.trim()], plain: plain.exit_code, id,
+                shaped, shapedPatch: shaped.patch.edits.map(e => e.path), keys: Object.keys(shaped)}
+    """, js=True, command_allowlist=["grep"])
+    assert result.status == "succeeded", result.error
+    out = result.result
+    assert out["fixed"] == "fixed add() — done"  # still a plain string to the script
+    assert out["patched"] == [0, "1"] and out["plain"] == 1  # the patch applied to check()'s copy only
+    assert out["shaped"] == {"ok": True} and out["keys"] == ["ok"]  # .patch is there, but not enumerable
+    assert out["shapedPatch"] == ["calc.py"]
+    finding = store.get_findings(result.run_id)[0]
+    assert finding["fix"]["edits"] == [
+        {"path": "calc.py", "old": "    return a - b\n", "new": "    return a + b\n"}]
+    assert (project / "calc.py").read_text() == CALC
+
+
 async def test_worktree_in_a_clean_git_repo_is_a_git_worktree_and_is_pruned(
         simulator: Callable[..., SimulatorThread], run_api: Any, project: Path) -> None:
     def git(*args: str) -> str:
