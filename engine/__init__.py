@@ -9,27 +9,59 @@ The public API the CLI and the language server call::
     result = await handle.result()
 """
 
-from .errors import (
-    AgentFailed,
-    BudgetExceeded,
-    LimitExceeded,
-    Problem,
-    ScriptError,
-    ScriptTimeout,
-    UnknownModel,
-    UsageError,
-    WorkcrewError,
-    WorkflowNotFound,
-)
-from .estimate import Estimate, Range, estimate
-from .events import Event
-from .findings import Finding, Patch, make_finding
-from .pricing import Usage, cost_usd, price_of
-from .runtime.heap import freeze_startup_heap
-from .runtime.run import RunHandle, RunResult, start
-from .settings import Settings, load_settings
-from .store import RunStore
-from .workflow import Workflow, load_workflow
+from typing import TYPE_CHECKING, Any
+
+# The names below load on first use: a script host child imports engine.dialects.* without paying for
+# the estimator, the store and the run machinery (hundreds of milliseconds of imports).
+_LAZY = {
+    "AgentFailed": "errors", "BudgetExceeded": "errors", "LimitExceeded": "errors", "Problem": "errors",
+    "ScriptError": "errors", "ScriptTimeout": "errors", "UnknownModel": "errors", "UsageError": "errors",
+    "WorkcrewError": "errors", "WorkflowNotFound": "errors",
+    "Estimate": "estimate", "Range": "estimate", "estimate": "estimate",
+    "Event": "events",
+    "Finding": "findings", "Patch": "findings", "make_finding": "findings",
+    "Usage": "pricing", "cost_usd": "pricing", "price_of": "pricing",
+    "freeze_startup_heap": "runtime.heap",
+    "RunHandle": "runtime.run", "RunResult": "runtime.run", "start": "runtime.run",
+    "Settings": "settings", "load_settings": "settings",
+    "RunStore": "store",
+    "Workflow": "workflow", "load_workflow": "workflow",
+}
+
+if TYPE_CHECKING:
+    from .errors import (
+        AgentFailed,
+        BudgetExceeded,
+        LimitExceeded,
+        Problem,
+        ScriptError,
+        ScriptTimeout,
+        UnknownModel,
+        UsageError,
+        WorkcrewError,
+        WorkflowNotFound,
+    )
+    from .estimate import Estimate, Range, estimate
+    from .events import Event
+    from .findings import Finding, Patch, make_finding
+    from .pricing import Usage, cost_usd, price_of
+    from .runtime.heap import freeze_startup_heap
+    from .runtime.run import RunHandle, RunResult, start
+    from .settings import Settings, load_settings
+    from .store import RunStore
+    from .workflow import Workflow, load_workflow
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AgentFailed",

@@ -15,7 +15,6 @@ import dataclasses
 import hashlib
 import json
 import selectors
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,15 +22,16 @@ from typing import Any
 import anyio
 
 from .budget import Budget
-from .errors import UnknownModel, WorkcrewError
+from .errors import ScriptInterrupted, UnknownModel, WorkcrewError
 from .pricing import Usage
 from .providers.base import ModelRequest, ModelResponse
 from .providers.simulated import SimulatedModel
 from .runtime.context import ScriptContext
-from .runtime.state import AgentEnvironment, AgentRecord, RunState, ScriptInterrupted
+from .runtime.state import AgentEnvironment, AgentRecord, RunState
 from .scenario import Scenario, estimate_tokens
+from .scripthost import process as scripthost
 from .settings import Settings
-from .workflow import Workflow, dialect_module
+from .workflow import Workflow
 
 LatencyPrior = Callable[["DryAgent", bool], float]
 """Seconds one model turn of ``agent`` takes; the flag says whether it is the agent's first turn."""
@@ -70,6 +70,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         super().__init__()
         self._virtual_now = 0.0
         self.idle_hooks: list[Callable[[], None]] = []
+        self.busy_hooks: list[Callable[[], bool]] = []
         self.thread_limiter: Any = None  # anyio's default thread limiter, captured from inside a task
         real: selectors.BaseSelector = getattr(self, "_selector")  # noqa: B009 - private asyncio attribute
         setattr(self, "_selector", _VirtualSelector(real, self))  # noqa: B010
@@ -78,8 +79,9 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         return self._virtual_now
 
     def threads_busy(self) -> bool:
+        """Real work is under way elsewhere (a worker thread, a script host child): time stands still."""
         limiter = self.thread_limiter
-        return limiter is not None and limiter.borrowed_tokens > 0
+        return (limiter is not None and limiter.borrowed_tokens > 0) or any(busy() for busy in self.busy_hooks)
 
     def advance(self, seconds: float) -> None:
         self._virtual_now += max(0.0, seconds)
@@ -241,7 +243,7 @@ class DryContext(ScriptContext):
                 probe.finished_s = asyncio.get_running_loop().time()
                 self.recorder.running -= 1
 
-    async def check(self, command: str, *, cwd: str | None = None, timeout: float = 600,
+    async def check(self, command: str | list[str], *, cwd: str | None = None, timeout: float = 600,
                     isolation: Any = None) -> dict[str, Any]:
         # commands are never run in a dry run; the estimator tries both outcomes (see check_exit)
         self.state.ensure_alive()
@@ -250,19 +252,8 @@ class DryContext(ScriptContext):
         failed = "dry run: assumed to fail" if self.check_exit else ""
         return {"exit_code": self.check_exit, "stdout": failed, "stderr": "", "duration_s": 0.0, "dry_run": True}
 
-    async def run_workflow(self, name_or_path: str, args: Any = None) -> Any:
-        from .discovery import resolve
-        from .errors import LimitExceeded, ScriptError
-
-        self.state.ensure_alive()
-        if self.depth >= 1:
-            raise LimitExceeded("workflow() nests only one level")
-        child = resolve(str(name_or_path), self.state.settings.workspace)
-        if child.problems:
-            raise ScriptError(child.problems)
-        context = DryContext(self.state, child, args, self.recorder, depth=self.depth + 1,
-                             check_exit=self.check_exit)
-        return await dialect_module(child.dialect).execute(child.compiled(), context)
+    def child(self, workflow: Workflow, args: Any) -> ScriptContext:
+        return DryContext(self.state, workflow, args, self.recorder, depth=self.depth + 1, check_exit=self.check_exit)
 
 
 @dataclass
@@ -346,21 +337,15 @@ async def dry_run(workflow: Workflow, args: Any, settings: Settings, scenario: S
     loop = asyncio.get_running_loop()
     if isinstance(loop, VirtualClockLoop):
         loop.thread_limiter = anyio.to_thread.current_default_thread_limiter()
-        # the loop got control back: the script is not stuck in synchronous code
-        loop.idle_hooks.append(lambda: setattr(state, "beat", time.monotonic()))
     context = DryContext(state, workflow, args, recorder, check_exit=check_exit)
     started = loop.time()
     status, error = "succeeded", None
-    heartbeat = None if isinstance(loop, VirtualClockLoop) else loop.create_task(state.heartbeat())
     try:
-        await dialect_module(workflow.dialect).execute(workflow.compiled(), context)
+        await scripthost.execute(context, workflow, args)  # the script runs in its confined child process
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # the script's own error, possibly inside a task group's exception group
         status, error = "failed", _describe(exc)
-    finally:
-        if heartbeat is not None:
-            heartbeat.cancel()
     if recorder.unknown_models:
         raise UnknownModel(recorder.unknown_models[0])
     return DryRun(recorder.agents, loop.time() - started, status, error, recorder.peak, list(state.phases),

@@ -67,3 +67,10 @@ class RunCancelled(WorkcrewError):
 
 class UnknownModel(WorkcrewError):
     """A model with no entry in the price table: refusing to guess its cost."""
+
+
+class ScriptInterrupted(BaseException):
+    """Stops a runaway script; a BaseException so `except Exception` in the script cannot swallow it."""
+
+    def as_error(self) -> ScriptTimeout:
+        return ScriptTimeout(str(self))

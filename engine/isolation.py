@@ -2,7 +2,8 @@
 
 ``isolation="worktree"`` gives an agent a temporary copy outside the user's tree: a detached ``git
 worktree`` when the workspace is the top of a clean git repository, otherwise a plain copy honouring
-``.gitignore``. Secret files are never copied. Whatever the agent changed becomes a patch (unified
+``.gitignore``. Secret files are never copied (nor files with several hard links, which may be other
+names of secret files), and are deleted from a git checkout. Whatever the agent changed becomes a patch (unified
 diff plus exact-text edits) attached to its result; the copy is always removed afterwards and git's
 worktree list pruned, so nothing is left behind in the user's repository.
 """
@@ -232,11 +233,13 @@ def patch_of(isolation: Any) -> Patch | None:
 
 
 @asynccontextmanager
-async def check_directory(state: RunState, isolation: Any, cwd: str | None) -> AsyncIterator[Path]:
-    """Where check() runs: the workspace, or a fresh temporary copy with a patch applied."""
+async def check_folders(state: RunState, isolation: Any, cwd: str | None) -> AsyncIterator[tuple[Path, Path]]:
+    """Where check() runs and what it may change: ``(working folder, root)``. Without isolation the root is the
+    workspace; with it, a fresh temporary copy (secret and hard-linked files left out) with the patch applied.
+    The root is what :func:`engine.commands.run_command` takes as ``writable``."""
     workspace = state.settings.workspace
     if isolation is None:
-        yield confine(workspace, cwd)
+        yield confine(workspace, cwd), workspace.resolve()
         return
     patch = patch_of(isolation)
     if patch is None and isolation != "worktree":
@@ -247,7 +250,14 @@ async def check_directory(state: RunState, isolation: Any, cwd: str | None) -> A
         await anyio.to_thread.run_sync(copy_tree, workspace, base, state.settings)
         if patch is not None:
             await anyio.to_thread.run_sync(apply_patch, base, patch)
-        yield confine(base, cwd)
+        yield confine(base, cwd), base.resolve()
     finally:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(lambda: shutil.rmtree(base, ignore_errors=True))
+
+
+@asynccontextmanager
+async def check_directory(state: RunState, isolation: Any, cwd: str | None) -> AsyncIterator[Path]:
+    """Where check() runs: the workspace, or a fresh temporary copy with a patch applied."""
+    async with check_folders(state, isolation, cwd) as (folder, _root):
+        yield folder

@@ -5,7 +5,9 @@ the whole workspace. :func:`compute_scope` turns that into a file list with size
 estimate, and says what it left out and why: ``.gitignore`` rules (every level, negations, anchored
 patterns, plus ``.git/info/exclude`` and the global excludes file), default excludes (VCS folders,
 virtual environments, ``node_modules``, build output, caches), binaries, files over the size cap, the
-user's ``excludes`` and secret files, which are never included and never read.
+user's ``excludes`` and secret files (patterns matched case-insensitively; a symlink is also judged by
+its target), which are never included and never read, nor files with several hard links (one of their
+other names may be a secret file).
 
 It is fast on large trees. In a git work tree (``git`` on PATH), the whole workspace comes from git:
 ``git ls-files --others --exclude-standard`` (run while this process reads the index) lists the
@@ -100,6 +102,9 @@ SYMLINK_OUTSIDE = "symlink-outside-workspace"
 SYMLINK_DIR = "symlinked-folder"
 UNREADABLE = "unreadable"
 SPECIAL = "not-a-regular-file"
+# a file with several names may be another name for a secret file (tools.py never reads one either);
+# files the git index lists are not stat-ed, so only the walk, untracked files and picks get this
+HARD_LINK = "hard-linked"
 
 
 # -- the request and the result ------------------------------------------------------------------
@@ -296,10 +301,13 @@ class IgnoreFile:
     file_path_any: re.Pattern[str] | None  # positive path patterns that can match a file
 
     @classmethod
-    def compile(cls, lines: Iterable[str], *, strip: int = 0, prefix: str = "") -> IgnoreFile | None:
+    def compile(cls, lines: Iterable[str], *, strip: int = 0, prefix: str = "",
+                ignore_case: bool = False) -> IgnoreFile | None:
         parsed = [p for p in (_pattern(line) for line in lines) if p is not None]
         if not parsed:
             return None
+        if ignore_case:  # scoped flags: these expressions are also joined with case-sensitive ones
+            parsed = [_Pattern(f"(?i:{p.regex})", p.include, p.on_name, p.dir_only) for p in parsed]
         negations = any(not p.include for p in parsed)
         ordered = [(re.compile(p.regex), p.include, p.on_name) for p in parsed] if negations else None
         return cls(
@@ -370,11 +378,13 @@ def _read_patterns(path: Path) -> list[str]:
         return []
 
 
-def compile_patterns(patterns: Iterable[str], *, anywhere: bool = True) -> IgnoreFile | None:
+def compile_patterns(patterns: Iterable[str], *, anywhere: bool = True,
+                     ignore_case: bool = False) -> IgnoreFile | None:
     """Settings patterns (gitignore syntax, relative to the workspace).
 
     With ``anywhere``, a pattern with an inner slash (``.aws/**``) also matches below any folder, as
-    a secret pattern must: a credentials folder is a secret wherever it sits.
+    a secret pattern must: a credentials folder is a secret wherever it sits. With ``ignore_case``
+    (secret patterns), ``.ENV`` and ``ID_RSA`` match too: on macOS and Windows they are the same files.
     """
     out: list[str] = []
     for pattern in patterns:
@@ -388,12 +398,12 @@ def compile_patterns(patterns: Iterable[str], *, anywhere: bool = True) -> Ignor
         if anywhere and body.endswith("/**"):
             body = body[:-2]  # a secret folder is pruned whole, not file by file
         out.append(("!" if negated else "") + body)
-    return IgnoreFile.compile(out)
+    return IgnoreFile.compile(out, ignore_case=ignore_case)
 
 
 def is_secret(rel_path: str, settings: Settings, *, is_dir: bool = False) -> bool:
-    """Whether a workspace-relative POSIX path matches ``settings.secret_patterns``."""
-    rules = compile_patterns(settings.secret_patterns)
+    """Whether a workspace-relative POSIX path matches ``settings.secret_patterns`` (case-insensitively)."""
+    rules = compile_patterns(settings.secret_patterns, ignore_case=True)
     rel = rel_path + ("/" if is_dir else "")
     return bool(rules is not None and rules.decide(rel, _name(rel)))
 
@@ -430,7 +440,7 @@ class _Collector:
         self.root = root
         self.root_str = str(root)
         self.max_bytes = settings.max_file_bytes
-        self.secrets = compile_patterns(settings.secret_patterns)
+        self.secrets = compile_patterns(settings.secret_patterns, ignore_case=True)
         self.user_excludes = compile_patterns(settings.excludes, anywhere=False)
         self.files: dict[str, ScopeFile] = {}
         self.excluded: dict[str, list[str]] = {}
@@ -577,9 +587,13 @@ class _Collector:
                         exclude(reason, rel)
                         continue
                 try:
-                    size = entry.stat(follow_symlinks=False).st_size
+                    info = entry.stat(follow_symlinks=False)
                 except OSError:
                     exclude(UNREADABLE, rel)
+                    continue
+                size = info.st_size
+                if info.st_nlink > 1:
+                    exclude(HARD_LINK, rel)
                     continue
                 _, dot, ext = name.rpartition(".")
                 if dot and ext in text_extensions:  # the common case: one set lookup
@@ -656,6 +670,9 @@ class _Collector:
         if not S_ISREG(info.st_mode):
             self.exclude(SPECIAL, rel)
             return SPECIAL
+        if info.st_nlink > 1:
+            self.exclude(HARD_LINK, rel)
+            return HARD_LINK
         size = info.st_size
         name = _name(rel)
         dot = name.rfind(".")
@@ -1163,7 +1180,9 @@ def _compute_scope(request: ScopeRequest, settings: Settings) -> Scope:
         why = collector.add_path(absolute, rel, lines)
         if why is not None:
             refused[rel] = {BINARY: "a binary file", TOO_LARGE: f"over the size cap of {settings.max_file_bytes:,} bytes",
-                            SPECIAL: "not a regular file", UNREADABLE: "cannot be read"}.get(why, why)
+                            SPECIAL: "not a regular file", UNREADABLE: "cannot be read",
+                            HARD_LINK: "a file with several hard links (it may be another name for a secret file)",
+                            }.get(why, why)
             return None
         return rel
 
@@ -1209,6 +1228,7 @@ __all__ = [
     "BINARY",
     "DEFAULT",
     "GITIGNORE",
+    "HARD_LINK",
     "NO_GIT_VARIABLE",
     "SECRET",
     "SYMLINK_OUTSIDE",

@@ -34,21 +34,17 @@ DEFAULT_SECRET_PATTERNS = [
     ".gnupg/**",
 ]
 
+# Read-only tools only: a project names its test runner, linters and build in workcrew.toml
+# (command_allowlist = ["python -m pytest", "make test"]). Every command also passes argument rules
+# (engine/command_rules.py) and runs in an OS sandbox (engine/command_sandbox.py).
 DEFAULT_COMMAND_ALLOWLIST = [
-    "pytest",
-    "python -m pytest",
-    "python3 -m pytest",
-    "npm test",
-    "npm run",
-    "make",
-    "cargo test",
-    "go test",
-    "ruff",
-    "mypy",
-    "git diff",
     "git status",
+    "git diff",
+    "git log",
     "ls",
     "cat",
+    "grep",
+    "wc",
 ]
 
 
@@ -96,6 +92,9 @@ class Settings(BaseModel):
     max_script_bytes: int = 512 * 1024
     agent_timeout_s: float = Field(600.0, gt=0)
     sync_slice_s: float = Field(3.0, gt=0, description="longest synchronous stretch of script code")
+    script_cpu_s: float = Field(10.0, gt=0, description="CPU seconds a script may hold without a word to the "
+                                "engine before its host process is killed (one uninterruptible C call)")
+    script_memory_mb: int = Field(1024, ge=256, description="address space of a script's host process")
     max_tokens: int = Field(8192, ge=1, description="max output tokens per model turn")
     max_turns: int = Field(40, ge=1)
     schema_attempts: int = Field(5, ge=1, le=20)
@@ -110,6 +109,13 @@ class Settings(BaseModel):
     excludes: list[str] = Field(default_factory=list)
     command_allowlist: list[str] = Field(default_factory=lambda: list(DEFAULT_COMMAND_ALLOWLIST))
     command_timeout_s: float = 600.0
+    allow_unsandboxed_commands: bool = Field(
+        False, description="run commands without an OS sandbox when none is available (bubblewrap missing)")
+    command_network: bool = Field(False, description="commands may reach the network from their sandbox")
+    command_read_paths: list[Path] = Field(
+        default_factory=list, description="extra folders commands may read (toolchains), mounted read-only")
+    command_pass_env: list[str] = Field(
+        default_factory=list, description="environment variables passed to commands (never secret-looking ones)")
     max_file_bytes: int = 1_000_000
     api_retries: int = Field(6, ge=0)
     stall_timeout_s: float = Field(60.0, gt=0)

@@ -100,6 +100,19 @@ CREATE TABLE IF NOT EXISTS dismissals (
   fingerprint TEXT PRIMARY KEY, ts REAL NOT NULL, reason TEXT
 );
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS approvals (
+  workspace TEXT NOT NULL,
+  workflow TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  cap_usd REAL,
+  cap_tokens INTEGER,
+  script_path TEXT,
+  provider TEXT,
+  via TEXT,
+  approved_at REAL NOT NULL,
+  PRIMARY KEY (workspace, workflow)
+);
 """
 
 RUN_COLUMNS = (
@@ -472,3 +485,43 @@ class RunStore:
     def get_value(self, key: str) -> Any:
         rows = self._query("SELECT value FROM kv WHERE key = ?", (key,))
         return json.loads(rows[0]["value"]) if rows else None
+
+    # -- remembered approvals (engine/approval.py) ---------------------------------------------
+    # Written at once on the caller's connection, not queued for the writer: the next run (often in
+    # another process, a moment later) must see an approval, and one must never be lost in a batch.
+    # Stores made before this table get it from SCHEMA (CREATE TABLE IF NOT EXISTS) when opened.
+
+    def save_approval(self, record: dict[str, Any]) -> None:
+        """Remember an approval (replacing the one for the same workspace and workflow); ``scope`` is a list."""
+        columns = ("workspace", "workflow", "digest", "scope", "cap_usd", "cap_tokens", "script_path", "provider",
+                   "via", "approved_at")
+        values = tuple(json.dumps(list(record["scope"])) if column == "scope" else record.get(column)
+                       for column in columns)
+        with self._read() as db:
+            try:
+                db.execute(f"INSERT OR REPLACE INTO approvals ({', '.join(columns)}) "
+                           f"VALUES ({', '.join('?' for _ in values)})", values)
+                db.commit()
+            except sqlite3.Error as exc:
+                db.rollback()
+                raise StoreError(f"cannot remember the approval in {self.path}: {exc}") from None
+
+    def get_approval(self, workspace: str, workflow: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM approvals WHERE workspace = ? AND workflow = ?", (workspace, workflow))
+        if not rows:
+            return None
+        record = rows[0]
+        try:
+            scope = json.loads(record["scope"])
+        except (TypeError, json.JSONDecodeError):
+            scope = None
+        # a record whose scope cannot be read binds nothing: treated as no approval at all
+        if not isinstance(scope, list) or not all(isinstance(entry, str) for entry in scope):
+            return None
+        record["scope"] = scope
+        return record
+
+    def delete_approval(self, workspace: str, workflow: str) -> None:
+        with self._read() as db:
+            db.execute("DELETE FROM approvals WHERE workspace = ? AND workflow = ?", (workspace, workflow))
+            db.commit()

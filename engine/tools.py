@@ -1,10 +1,11 @@
 """The agent toolbox: read, list, glob and grep the workspace; edit and write into the agent's own overlay;
-run an allowlisted command in the agent's worktree.
+run an allowlisted command in the agent's worktree (through :mod:`.commands`: argument rules, OS sandbox).
 
 Every path is confined to the workspace (no ``..``, no absolute path outside it, no symlink escape),
-secret files are never read or listed, binary and huge files are refused, and every refusal is a tool
-error the model can read (``is_error=True``), counted, never a crash. File work runs in worker threads
-so the event loop never blocks.
+secret files are never read or listed (patterns match case-insensitively, links are resolved first and
+a file with several hard links is never read: it may be another name for a secret file), binary and
+huge files are refused, and every refusal is a tool error the model can read (``is_error=True``),
+counted, never a crash. File work runs in worker threads so the event loop never blocks.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import functools
 import os
 import posixpath
 import re
-import shlex
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,6 @@ MAX_OUTPUT_CHARS = 60_000
 MAX_GREP_MATCHES = 200
 MAX_GLOB_RESULTS = 500
 MAX_WALK_FILES = 50_000
-SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
 
 
 class ToolError(Exception):
@@ -39,7 +39,8 @@ class ToolError(Exception):
 
 
 def _compile(patterns: list[str]) -> pathspec.GitIgnoreSpec:
-    return _compile_cached(tuple(patterns))
+    """Secret patterns, matched case-insensitively (paths are lowercased before matching)."""
+    return _compile_cached(tuple(p.lower() for p in patterns))
 
 
 @functools.lru_cache(maxsize=64)
@@ -66,9 +67,14 @@ class PathPolicy:
         self.max_bytes = settings.max_file_bytes
 
     def is_secret(self, rel: str) -> bool:
-        # secret patterns apply wherever the file sits: test every tail of the path
-        parts = rel.split("/")
+        # secret patterns apply wherever the file sits: test every tail of the path; case-insensitively,
+        # as .ENV is .env on macOS and Windows
+        parts = rel.lower().split("/")
         return any(self.secrets.match_file("/".join(parts[i:])) for i in range(len(parts)))
+
+    def is_secret_path(self, rel: str) -> bool:
+        """``rel`` is a secret file or folder (``.aws/**`` matches what is inside ``.aws``)."""
+        return bool(rel) and (self.is_secret(rel) or self.is_secret(rel + "/x"))
 
     def relative(self, path: str) -> str:
         """The workspace-relative POSIX form of ``path``, or ToolError when it leaves the workspace."""
@@ -86,12 +92,21 @@ class PathPolicy:
         return "" if rel == "." else rel
 
     def real(self, rel: str) -> Path:
-        """The file on disk for ``rel``, refusing symlinks that point outside the workspace."""
+        """The file on disk for ``rel``, refusing links that point outside the workspace or at a secret."""
         target = (self.root / rel) if rel else self.root
         resolved = target.resolve()
         if resolved != self.root and self.root not in resolved.parents:
             raise ToolError(f"{rel!r} is a link that points outside the workspace; refused")
+        if resolved != target and self.is_secret_path(resolved.relative_to(self.root).as_posix()):
+            raise ToolError(f"{rel!r} is a link to a secret file (matches secret_patterns) and is never read")
         return target
+
+    @staticmethod
+    def check_links(rel: str, info: os.stat_result) -> None:
+        """A regular file with several hard links may be another name for a secret file: never read."""
+        if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+            raise ToolError(f"{rel!r} has {info.st_nlink} hard links; a file with several names may be another "
+                            "name for a secret file, so it is never read")
 
     def check_readable(self, rel: str) -> None:
         if rel and self.is_secret(rel):
@@ -148,6 +163,11 @@ def walk(root: Path, policy: PathPolicy, start: str = "") -> Iterator[str]:
             elif entry.is_file(follow_symlinks=False):
                 if ignore.ignored(rel, False) or policy.is_secret(rel):
                     continue
+                try:
+                    if entry.stat(follow_symlinks=False).st_nlink > 1:
+                        continue  # several names: maybe another name for a secret file (PathPolicy.check_links)
+                except OSError:
+                    continue
                 seen += 1
                 if seen > MAX_WALK_FILES:
                     return
@@ -194,19 +214,6 @@ RUN_COMMAND_DEFINITION: dict[str, Any] = {
     "workspace; answers the exit code and output.",
     "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}}
 _TOOL_NAMES = frozenset(d["name"] for d in TOOL_DEFINITIONS)
-
-
-def command_allowed(argv: list[str], allowlist: list[str]) -> bool:
-    for entry in allowlist:
-        prefix = shlex.split(entry)
-        if prefix and argv[: len(prefix)] == prefix:
-            return True
-    return False
-
-
-def command_env() -> dict[str, str]:
-    """The environment for agent commands: no variables that look like credentials."""
-    return {k: v for k, v in os.environ.items() if not SECRET_ENV.search(k)}
 
 
 class AgentToolBox:
@@ -264,6 +271,7 @@ class AgentToolBox:
             raise ToolError(f"{rel!r} does not exist") from None
         if not path.is_file():
             raise ToolError(f"{rel!r} is a folder, not a file: use list_dir")
+        self.policy.check_links(rel, info)
         if info.st_size > self.policy.max_bytes:
             raise ToolError(f"{rel!r} is {info.st_size:,} bytes, over the {self.policy.max_bytes:,}-byte limit for "
                             "reading; use grep to find the part you need")
@@ -296,7 +304,7 @@ class AgentToolBox:
         names: set[str] = set()
         for entry in os.scandir(folder):
             child = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.name in (".git",) or self.policy.is_secret(child):
+            if entry.name in (".git",) or self.policy.is_secret_path(child):
                 continue
             names.add(entry.name + ("/" if entry.is_dir() else ""))
         prefix = rel + "/" if rel else ""
@@ -414,12 +422,9 @@ class AgentToolBox:
 
     # -- commands --------------------------------------------------------------------------------
 
-    def _names_secret(self, arg: str) -> bool:
-        value = arg.split("=", 1)[1] if arg.startswith("-") and "=" in arg else arg
-        norm = posixpath.normpath(value.replace("\\", "/"))
-        return any(self.policy.is_secret(p) for p in (norm, norm.lstrip("/"), posixpath.basename(norm)) if p)
-
     async def _run_command(self, args: dict[str, Any]) -> str:
+        from . import commands  # commands uses PathPolicy from here
+
         if not self.worktree:
             raise ToolError("run_command needs a private worktree: this agent was not started with "
                             "isolation='worktree'")
@@ -427,23 +432,18 @@ class AgentToolBox:
         if not isinstance(command, str) or not command.strip():
             raise ToolError("command must be a non-empty string")
         try:
-            argv = shlex.split(command)
+            argv = commands.split(command)
         except ValueError as exc:
             raise ToolError(f"cannot parse the command: {exc}") from None
-        if not command_allowed(argv, self.settings.command_allowlist):
-            raise ToolError(f"{argv[0]!r} is not an allowed command; allowed: "
-                            f"{', '.join(self.settings.command_allowlist)}")
-        for arg in argv[1:]:
-            if self._names_secret(arg):
-                raise ToolError(f"{arg!r} names a secret file; commands may not touch secret files")
         timeout = self.settings.command_timeout_s
         try:
-            with anyio.fail_after(timeout):
-                done = await anyio.run_process(argv, cwd=self.root, check=False, env=command_env())
-        except TimeoutError:
-            raise ToolError(f"the command timed out after {timeout:g} s and was stopped") from None
+            done = await commands.run_command(argv, self.root, settings=self.settings, writable=self.root,
+                                              timeout=timeout, limit=MAX_OUTPUT_CHARS // 2)
+        except commands.CommandRefused as exc:
+            raise ToolError(str(exc)) from None
         except OSError as exc:
-            raise ToolError(f"cannot run {argv[0]!r}: {exc.strerror}") from None
-        stdout = done.stdout.decode("utf-8", "replace")[-MAX_OUTPUT_CHARS // 2:]
-        stderr = done.stderr.decode("utf-8", "replace")[-MAX_OUTPUT_CHARS // 2:]
-        return f"exit code {done.returncode}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+            raise ToolError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+        output = f"--- stdout ---\n{done['stdout']}\n--- stderr ---\n{done['stderr']}"
+        if done.get("timed_out"):
+            raise ToolError(f"the command timed out after {timeout:g} s and was stopped\n{output}")
+        return f"exit code {done['exit_code']}\n{output}"

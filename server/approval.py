@@ -1,11 +1,15 @@
-"""Approval before anything is spent: the workflow, its phases and the estimate in one notification.
+"""Approval before anything is spent: what will run, its estimate and its cap in one notification.
 
-Actions are Run, Review script and Cancel; dismissing the notification is Cancel.
+Actions are Run, Always run, Review script and Cancel; dismissing the notification is Cancel. "Always run"
+remembers the approval in the run store, bound to the script's digest, the scope and the cap
+(engine/approval.py): a later run of the same script over that scope, within that cap, starts without
+asking; anything wider asks again and the notification says what changed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -17,7 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RUN, REVIEW, CANCEL = "Run", "Review script", "Cancel"
+RUN, ALWAYS, REVIEW, CANCEL = "Run", "Always run", "Review script", "Cancel"
 
 
 async def compute_estimate(workflow: Workflow, args: Any, scope: Any, settings: Settings,
@@ -47,22 +51,56 @@ def describe_estimate(estimate: Any) -> str:
     return str(summary_line(estimate))
 
 
-def approval_message(workflow: Workflow, estimate: Any, why_not: str | None) -> str:
+def bind(workflow: Workflow, args: Any, scope: Any, run_settings: Settings, estimate: Any) -> Any:
+    """What approving this run binds (script digest, scope, caps); stats the scope's paths, so call it off the loop."""
+    from workcrew.engine.approval import binding
+
+    return binding(workflow, args, scope, run_settings, estimate)
+
+
+def approval_message(workflow: Workflow, estimate: Any, why_not: str | None, bound: Any = None,
+                     changes: Sequence[str] = (), can_remember: bool = False, settings: Settings | None = None) -> str:
+    from workcrew.engine.approval import (
+        cap_text,
+        describe_scope,
+        sandbox_warning,
+        script_digest,
+        short_digest,
+    )
+
     meta = workflow.meta
     phases = " → ".join(p.title for p in meta.phases) if meta and meta.phases else "one phase"
     head = f"Run workflow “{workflow.name}”"
     if meta is not None:
         head += f": {meta.description}"
+    # what will run: the script (the editor opens this path for "Review script" and asks again:
+    # vscode-extension/src/approval.ts), with the digest of exactly the text that runs, and its scope
+    digest = bound.digest if bound is not None else script_digest(workflow.source)
+    where = f"`{workflow.path}`" if workflow.path else "not saved to a file"
+    if workflow.origin == "builtin":
+        where += " (built in)"
+    lines = [head, f"Script: {where} (sha256 {short_digest(digest)})"]
+    if bound is not None:
+        lines.append(f"Scope: {describe_scope(bound.scope)} in {bound.workspace}.")
+    provider = getattr(estimate, "provider", None) or (bound.provider if bound is not None else None)
+    if provider:
+        lines.append(f"Provider: {provider}{' (no cost)' if provider == 'simulated' else ''}.")
+    lines.append(f"Phases: {phases}.")
     if estimate is not None:
-        from workcrew.engine.approval import money
-
-        cost = (f"Estimate: {describe_estimate(estimate)}.\n"
-                f"Hard cap {money(estimate.budget_usd)}: the run never spends more.")
+        lines.append(f"Estimate: {describe_estimate(estimate)}.")
+        cap = cap_text(estimate, bound, why=False)
+        lines.append(f"{cap[0].upper()}{cap[1:]}.")
     else:
-        cost = f"Cost: {why_not or 'estimate unavailable'}."
-    # the editor opens this path for "Review script" and asks again (vscode-extension/src/approval.ts)
-    script = f"\nScript: `{workflow.path}`" if workflow.path else ""
-    return f"{head}\nPhases: {phases}.\n{cost}{script}\nNothing is spent until you choose Run."
+        lines.append(f"Cost: {why_not or 'estimate unavailable'}.")
+    warning = sandbox_warning(settings) if settings is not None else None
+    if warning:  # commands would run without an OS sandbox: the user opted in, and sees it here
+        lines.append(warning)
+    if changes:
+        lines.append("Asked again: " + "; ".join(changes) + ".")
+    if can_remember:
+        lines.append(f"“{ALWAYS}” skips this question until the script changes, the scope grows or the cap rises.")
+    lines.append("Nothing is spent until you choose Run.")
+    return "\n".join(lines)
 
 
 def approved(settings: Settings, estimate: Any) -> Settings:
@@ -76,9 +114,12 @@ def approved(settings: Settings, estimate: Any) -> Settings:
     return result
 
 
-def needs_approval(settings: Settings, estimate: Any) -> bool:
-    """The editor asks even for the free simulated model unless the policy says otherwise."""
+def needs_approval(settings: Settings, estimate: Any, remembered: bool = False) -> bool:
+    """The editor asks even for the free simulated model unless the policy says otherwise, or an approval
+    remembered for this script, scope and cap covers the run."""
     if settings.approval == "never":
+        return False
+    if remembered:
         return False
     if settings.approval == "always" or estimate is None:
         return True
@@ -87,15 +128,19 @@ def needs_approval(settings: Settings, estimate: Any) -> bool:
     return bool(high_usd > settings.approval_threshold_usd or high_agents > settings.approval_threshold_agents)
 
 
-async def ask_approval(ls: WorkcrewServer, message: str) -> str:
-    """Run | Review script | Cancel; a dismissed notification or a client that cannot answer is Cancel."""
+async def ask_approval(ls: WorkcrewServer, message: str, can_remember: bool = False) -> str:
+    """Run | Always run | Review script | Cancel; a dismissed notification or a client that cannot answer is Cancel.
+
+    "Always run" is offered only when the approval can be remembered: a run store and a cap to bind.
+    """
+    titles = (RUN, ALWAYS, REVIEW, CANCEL) if can_remember else (RUN, REVIEW, CANCEL)
     try:
         answer = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
             type=types.MessageType.Info, message=message,
-            actions=[types.MessageActionItem(title=t) for t in (RUN, REVIEW, CANCEL)],
+            actions=[types.MessageActionItem(title=t) for t in titles],
         ))
     except Exception as exc:  # the client failed the request: never spend without a yes
         log.warning("approval request failed: %s", exc)
         return CANCEL
     title = getattr(answer, "title", None)
-    return str(title) if title in (RUN, REVIEW) else CANCEL
+    return str(title) if title in titles and title != CANCEL else CANCEL

@@ -30,11 +30,13 @@ def serve(tcp: bool, host: str, port: int) -> None:
     # shorter switch interval lets the event loop (diagnostics, editor requests) get it back sooner
     sys.setswitchinterval(0.001)
     from workcrew.engine import freeze_startup_heap
+    from workcrew.engine.scripthost.spawn import prewarm
 
     from .server import build
 
     server = build()
     freeze_startup_heap()
+    prewarm()  # the first estimate or run does not wait for a script host to start
     if tcp:
         click.echo(f"workcrew: language server listening on {host}:{port}", err=True)
         server.start_tcp(host, port)

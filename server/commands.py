@@ -17,6 +17,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from workcrew.engine import WorkcrewError, Workflow, load_workflow
 from workcrew.engine.discovery import discover, resolve
 from workcrew.engine.resume import ResumeCache
+from workcrew.engine.store import StoreError
 
 from . import approval
 from .code_actions import REQUEST_FAILED, confirmed_fixes, fix_edit
@@ -257,7 +258,13 @@ async def resume_from_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
 
 async def approve_and_run(ls: WorkcrewServer, workflow: Workflow, args: Any, scope: Any,
                           resume: ResumeCache | None = None) -> dict[str, Any]:
-    """Estimate, ask (Run / Review script / Cancel), and only on Run start the run."""
+    """Estimate, ask (Run / Always run / Review script / Cancel), and only on Run start the run.
+
+    An approval remembered with "Always run" is reused only for the same script, a scope inside the
+    approved one and a cap no higher; otherwise the notification says what changed.
+    """
+    from workcrew.engine.approval import recall, remember
+
     settings = ls.require_settings()
     try:
         found, why_not = await approval.compute_estimate(workflow, args, scope, settings, ls.run_store)
@@ -266,19 +273,33 @@ async def approve_and_run(ls: WorkcrewServer, workflow: Workflow, args: Any, sco
     data = approval.estimate_json(found)
     path = str(workflow.path) if workflow.path else None
     base = {"workflow": workflow.name, "path": path, "estimate": data}
-    if approval.needs_approval(settings, found):
-        answer = await approval.ask_approval(ls, approval.approval_message(workflow, found, why_not))
+    run_settings = approval.approved(settings, found)
+    bound = await anyio.to_thread.run_sync(lambda: approval.bind(workflow, args, scope, run_settings, found),
+                                           limiter=ls.limiter)
+    store = ls.run_store
+    known = recall(store, bound)
+    if approval.needs_approval(settings, found, remembered=known.covers):
+        can_remember = store is not None and (bound.cap_usd is not None or bound.cap_tokens is not None)
+        message = approval.approval_message(workflow, found, why_not, bound, known.changes, can_remember,
+                                           settings=settings)
+        answer = await approval.ask_approval(ls, message, can_remember)
         if answer == approval.REVIEW:
             if workflow.path is not None:
                 await _show(ls, workflow.path)
             return {**base, "status": "review"}
-        if answer != approval.RUN:
+        if answer not in (approval.RUN, approval.ALWAYS):
             return {**base, "status": "cancelled", "reason": "not approved"}
+        if answer == approval.ALWAYS and store is not None:
+            try:
+                remember(store, bound, via="editor")
+            except StoreError as exc:  # approved all the same; only remembering it failed
+                log.warning("%s", exc)
+                ls.window_show_message(types.ShowMessageParams(
+                    type=types.MessageType.Warning, message=f"Workcrew runs it, but cannot remember the approval: {exc}"))
     if ls.runs.closing:
         return {**base, "status": "cancelled", "reason": "the server is shutting down"}
     try:
-        session = await ls.runs.start(workflow, args, approval.approved(settings, found), ls.run_store, data,
-                                      resume=resume)
+        session = await ls.runs.start(workflow, args, run_settings, store, data, resume=resume)
     except WorkcrewError as exc:
         raise failed(str(exc)) from None
     return {**base, "status": "running", "runId": session.run_id}

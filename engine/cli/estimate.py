@@ -12,17 +12,21 @@ import click
 
 from ..approval import (
     approved_settings,
+    binding,
+    cap_text,
     decide,
     estimate_text,
     prompt_text,
+    recall,
     remember,
-    remembered,
+    remembered_text,
     summary_line,
 )
 from ..errors import UnknownModel, WorkcrewError
 from ..estimate import Estimate, estimate, unknown_model_message
 from ..providers.base import make_client
 from ..settings import Settings
+from ..store import StoreError
 from ..workflow import Workflow
 from .common import emit_json, fail, json_option, load_target, open_store
 from .run import build_settings, parse_args_json, run_options
@@ -70,6 +74,9 @@ def estimate_cmd(target: str, args_json: str | None, provider: str | None, scena
                  budget_usd: float | None, model: str | None, workspace: Path | None, state_dir: Path | None,
                  scope: tuple[str, ...], as_json: bool) -> None:
     """Estimate agents, tokens, USD and minutes of a run (low / expected / high) without spending anything."""
+    from ..scripthost.spawn import prewarm
+
+    prewarm()  # the dry runs' script host starts loading while the settings and the scope are made
     args = parse_args_json(args_json)
     settings = build_settings(workspace, provider, scenario, concurrency, max_agents, budget_tokens, budget_usd,
                               model, state_dir)
@@ -93,30 +100,40 @@ def approve_run(workflow: Workflow, args: Any, settings: Settings, *, yes: bool,
                 quiet: bool, interactive: bool | None = None) -> tuple[Settings, dict[str, Any]]:
     """Estimate, decide by policy, ask on a terminal; returns the run's settings and the estimate to store.
 
+    A remembered approval ("always") is reused only for the script, scope and cap it was given for
+    (engine/approval.py); otherwise the prompt says what changed.
+
     Exits 2 when approval is needed but nobody can give it (stdin is not a terminal and no --yes),
     when the user declines, or when the estimate cannot be made (an unknown model, for instance).
     """
     result = compute_estimate(workflow, args, settings)
+    run_settings = approved_settings(settings, result, budget_given=budget_given)
+    bound = binding(workflow, args, None, run_settings, result)
     store = open_store(settings)
     try:
-        consent = remembered(store, workflow.name, settings.workspace)
-        decision = decide(result, settings, yes=yes, consent=consent)
+        known = recall(store, bound)
+        decision = decide(result, settings, yes=yes, consent=known.covers, changes=known.changes)
         if decision.ask:
             if not (sys.stdin.isatty() if interactive is None else interactive):
                 fail(f"this run needs approval ({decision.reason}) and there is no terminal to ask on. "
-                     f"Estimate: {summary_line(result)}. Pass --yes to approve it (the run is then capped at "
-                     f"${result.budget_usd:.4f}), or set approval = \"never\" or \"threshold\" in workcrew.toml. "
-                     "Nothing was spent.")
-            click.echo(prompt_text(result, workflow, decision), err=True)
+                     f"Estimate: {summary_line(result)}; {cap_text(result, bound)}. Pass --yes to approve it, "
+                     "or set approval = \"never\" or \"threshold\" in workcrew.toml. Nothing was spent.")
+            click.echo(prompt_text(result, workflow, decision, bound, args, settings=settings), err=True)
             answer = click.prompt("Run it? [y/N/always]", default="N", show_default=False, err=True)
             choice = ANSWERS.get(str(answer).strip().lower())
             if choice is None:
                 fail("not approved; nothing was spent.")
             if choice == "always":
-                remember(store, workflow.name, settings.workspace)
-                click.echo(f"Will not ask again for {workflow.name!r} in {settings.workspace}.", err=True)
+                try:
+                    saved = remember(store, bound, via="cli")
+                except StoreError as exc:  # the run is approved all the same; only remembering failed
+                    click.echo(f"workcrew: {exc}", err=True)
+                else:
+                    click.echo(f"Will not ask again for {workflow.name!r} in {settings.workspace} until the script "
+                               f"changes, the scope grows or the cap rises (approved: {remembered_text(saved)}).",
+                               err=True)
         elif not quiet:
             click.echo(f"estimate: {summary_line(result)} ({decision.reason})", err=True)
     finally:
         store.close()
-    return approved_settings(settings, result, budget_given=budget_given), result.to_json()
+    return run_settings, result.to_json()

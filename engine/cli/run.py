@@ -18,6 +18,7 @@ from ..providers.base import make_client
 from ..resume import ResumeCache
 from ..runtime.heap import freeze_startup_heap
 from ..runtime.run import RunHandle, RunResult, start
+from ..scripthost.spawn import prewarm
 from ..settings import Settings, every_role
 from ..store import RunStore
 from .common import (
@@ -92,6 +93,7 @@ def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: 
             model: str | None, workspace: Path | None, state_dir: Path | None, yes: bool, resume_from: str | None,
             force: bool, as_json: bool) -> None:
     """Run a workflow script (a path) or a saved / built-in workflow (a name)."""
+    prewarm()  # a script host starts loading now, while settings, scope and the estimate are made
     args = parse_args_json(args_json)
     settings = build_settings(workspace, provider, scenario, concurrency, max_agents, budget_tokens, budget_usd,
                               model, state_dir)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import _quickjs
-
 from ..errors import Problem, ScriptError
 from ..meta import WorkflowMeta, validate_meta
 from .js.checks import agent_option_warnings, code_problems, read_meta_literal, typescript_problem
@@ -16,10 +14,8 @@ from .js.host import BODY_PREFIX, BODY_SUFFIX, Compiled, JsHost
 from .js.tokens import Token, TokenizeError, tokenize
 
 if TYPE_CHECKING:
-    from ..runtime.context import ScriptContext
+    from ..scripthost.guest import GuestContext as ScriptContext
 
-CHECK_TIME_LIMIT_S = 2.0
-CHECK_MEMORY_LIMIT = 64 * 1024 * 1024
 
 
 def _unbalanced(tokens: list[Token], path: str) -> Problem | None:
@@ -39,14 +35,15 @@ def _unbalanced(tokens: list[Token], path: str) -> Problem | None:
 
 
 def _engine_syntax(wrapped: str, path: str) -> Problem | None:
-    """Compile the body without running it; the engine's SyntaxError with the line, if any."""
-    js = _quickjs.Context()
-    js.set_time_limit(CHECK_TIME_LIMIT_S)
-    js.set_memory_limit(CHECK_MEMORY_LIMIT)
+    """Compile the body without running it, in a confined child (see ``scripthost.syntax``); the engine's
+    SyntaxError with the line, if any."""
+    from ..scripthost.syntax import SyntaxCheckFailed, engine_errors
+
     try:
-        js.eval(wrapped)  # a function expression: parsed and compiled, never called
-    except _quickjs.JSException as exc:
-        text = str(exc)
+        text = engine_errors([wrapped])[0]
+    except SyntaxCheckFailed as exc:
+        return Problem(path, 1, 1, "syntax", f"{exc}; the script cannot be checked")
+    if text is not None:
         first = text.split("\n", 1)[0]
         line, col = 1, 1
         if "at <input>:" in text:

@@ -14,7 +14,7 @@ from ..meta import WorkflowMeta, validate_meta
 from . import sandbox
 
 if TYPE_CHECKING:
-    from ..runtime.context import ScriptContext
+    from ..scripthost.guest import GuestContext as ScriptContext
 
 ENTRY = "__wc_workflow__"
 _INDENT = "    "

@@ -217,6 +217,11 @@ def guarded_lshift(value: Any, count: Any) -> Any:
     return value << count
 
 
+# call forms that make a type out of field types given as values (text among them would be evaluated)
+FUNCTIONAL_TYPES = frozenset({"NamedTuple", "TypedDict", "create_model", "ForwardRef", "make_dataclass", "NewType",
+                              "TypeAliasType", "TypeVar", "get_type_hints", "TypeAdapter"})
+
+
 def guarded_mul(left: Any, right: Any) -> Any:
     bits = _int_bits(left) + _int_bits(right)
     if bits > MAX_INT_BITS and _int_bits(left) and _int_bits(right):
@@ -501,6 +506,11 @@ class _Checker(ast.NodeVisitor):
             if dotted in {"datetime.now", "datetime.utcnow", "date.today", "os.urandom"}:
                 self.add(node, "determinism", f"{dotted}() is not deterministic")
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name in FUNCTIONAL_TYPES:
+            # types built from a call take their field types as values: text there is evaluated like a
+            # string annotation (pydantic eval()s it with real builtins), so the class syntax is required
+            self.add(node, "string-annotation", f"{name}(...) builds a type from values, where text would be "
+                                                "evaluated; write it as a class")
         if name in C_CONSUMERS:
             for arg in node.args:
                 if self._unbounded(arg):

@@ -1,15 +1,14 @@
-"""The primitives a script calls: agent, parallel, pipeline, phase, log, workflow, check, report, ask."""
+"""The parent's side of the primitives a script calls: agent, phase, log, workflow, check, report, ask.
+
+The script runs in the script host child (``engine/scripthost``); its calls arrive here. ``parallel`` and
+``pipeline`` run in the child (``scripthost/fanout.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import inspect
-import shlex
 import time
-from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -22,61 +21,16 @@ from ..findings import Patch, make_finding
 from ..pricing import price_of
 from ..resume import call_key
 from ..schema import ResultSchema, to_jsonable
+from ..scripthost.fanout import AgentDict, AgentText, note_agent_failure
 from ..text import wellformed
-from ..workflow import Workflow, dialect_module
+from ..workflow import Workflow
 from .routing import infer_role, route_model
 from .scheduler import Handover
 from .state import AgentRecord, RunState
 
-# failure reasons of agents awaited inside one parallel()/pipeline() slot
-_slot_failures: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("slot_failures", default=None)
-
-
-class AgentText(str):
-    """An agent's text answer; ``.patch`` holds what it changed when it ran isolated."""
-
-    patch: Patch | None = None
-    agent_id: str | None = None
-
-
-class AgentDict(dict[str, Any]):
-    """An agent's structured answer; ``.patch`` holds what it changed when it ran isolated."""
-
-    patch: Patch | None = None
-    agent_id: str | None = None
-
-
-class ParallelResult(list[Any]):
-    """Results in input order (``None`` where a task failed) with the accounting of the call."""
-
-    def __init__(self, values: list[Any], reasons: dict[int, str]) -> None:
-        super().__init__(values)
-        self.launched = len(values)
-        self.failed = len(reasons)
-        self.succeeded = self.launched - self.failed
-        self.reasons = dict(sorted(reasons.items()))
-
-    def __repr__(self) -> str:
-        return f"{list.__repr__(self)} (launched={self.launched}, succeeded={self.succeeded}, failed={self.failed})"
-
-
-def _stage_arity(stage: Callable[..., Any]) -> int:
-    try:
-        params = inspect.signature(stage).parameters.values()
-    except (TypeError, ValueError):
-        return 3
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return 3
-    return min(3, sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params))
-
 
 def _interrupt(scope: asyncio.Timeout, loop: asyncio.AbstractEventLoop) -> None:
     scope.reschedule(loop.time())  # expires at the next loop step: the agent's attempt ends as a timeout would
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, WorkcrewError) else f"{type(exc).__name__}: {text}"
 
 
 class ScriptContext:
@@ -92,16 +46,6 @@ class ScriptContext:
         self.group = f"▸ {workflow.name}" if depth else None
         self.budget = ScriptBudget(state.budget)
         self.phase_models: dict[str, str] = {}  # phase(title, {model}) overrides
-
-    def script_globals(self) -> dict[str, Any]:
-        return {
-            "agent": self.agent, "parallel": self.parallel, "pipeline": self.pipeline, "phase": self.phase,
-            "log": self.log, "workflow": self.run_workflow, "args": self.args, "budget": self.budget,
-            "check": self.check, "report": self.report, "ask": self.ask,
-        }
-
-    def tick(self) -> bool:
-        return self.state.tick()
 
     def print(self, *values: Any, sep: str = " ", end: str = "") -> None:
         self.log(sep.join(str(v) for v in values))
@@ -331,9 +275,7 @@ class ScriptContext:
         state.save_agent(record, "state", "finished_at", "error", "error_kind", "usage", "cost_usd",
                          "attempts", "retries", "turns", "tool_calls", "last_tool")
         state.emit("agent_failed", agent=record.view())
-        slot = _slot_failures.get()
-        if slot is not None:
-            slot.append(f"{record.label or record.id}: {failure.reason}")
+        note_agent_failure(f"{record.label or record.id}: {failure.reason}")
         if failure.kind == "budget":
             raise BudgetExceeded(failure.reason)
 
@@ -368,109 +310,11 @@ class ScriptContext:
                 tool_calls=record.tool_calls, last_tool=record.last_tool, **record.usage.to_dict(),
             )
 
-    # -- fan-out ---------------------------------------------------------------------------------
-
-    def _check_items(self, what: str, count: int) -> None:
-        limit = self.state.settings.max_items
-        if count > limit:
-            raise LimitExceeded(
-                f"{what}() takes at most {limit} items per call; got {count}. Split the list into batches."
-            )
-
-    async def parallel(self, tasks: Iterable[Any]) -> ParallelResult:
-        """Run awaitables or zero-argument callables concurrently; a barrier. Failures become None."""
-        self.state.ensure_alive()
-        items = list(tasks)
-        try:
-            self._check_items("parallel", len(items))
-        except LimitExceeded:
-            _close_all(items)
-            raise
-        results: list[Any] = [None] * len(items)
-        reasons: dict[int, str] = {}
-
-        async def run_one(index: int, task: Any) -> None:
-            failures: list[str] = []
-            _slot_failures.set(failures)
-            try:
-                value = task() if callable(task) and not inspect.isawaitable(task) else task
-                if inspect.isawaitable(value):
-                    value = await value
-            except Exception as exc:
-                reasons[index] = _describe(exc)
-                if not failures:  # not a failed agent (counted already): the script's own code threw
-                    self.state.note_script_failure(f"parallel() slot {index}: {reasons[index]}")
-                return
-            results[index] = value
-            if value is None and failures:
-                reasons[index] = failures[-1]
-
-        async with asyncio.TaskGroup() as group:
-            for index, task in enumerate(items):
-                group.create_task(run_one(index, task))
-                await self._spaced(index)
-        outcome = ParallelResult(results, reasons)
-        self._note_failures("parallel", outcome)
-        return outcome
-
-    async def pipeline(self, items: Iterable[Any], *stages: Callable[..., Any]) -> ParallelResult:
-        """Each item runs through the stages on its own (no barrier). A raising stage makes the item None."""
-        self.state.ensure_alive()
-        values = list(items)
-        self._check_items("pipeline", len(values))
-        for stage in stages:
-            if not callable(stage):
-                raise TypeError(f"pipeline() stages must be callables, not {type(stage).__name__}")
-        arities = [_stage_arity(s) for s in stages]
-        results: list[Any] = [None] * len(values)
-        reasons: dict[int, str] = {}
-
-        async def run_item(index: int, item: Any) -> None:
-            failures: list[str] = []
-            _slot_failures.set(failures)
-            previous = item
-            for number, (stage, arity) in enumerate(zip(stages, arities, strict=True), start=1):
-                try:
-                    value = stage(*(previous, item, index)[:arity])
-                    if inspect.isawaitable(value):
-                        value = await value
-                except Exception as exc:
-                    reasons[index] = f"stage {number}: {_describe(exc)}"
-                    if not failures:  # not a failed agent (counted already): the script's own code threw
-                        self.state.note_script_failure(f"pipeline() item {index}: {reasons[index]}")
-                    return
-                previous = value
-            results[index] = previous
-            if previous is None and failures:
-                reasons[index] = failures[-1]
-
-        async with asyncio.TaskGroup() as group:
-            for index, item in enumerate(values):
-                group.create_task(run_item(index, item))
-                await self._spaced(index)
-        outcome = ParallelResult(results, reasons)
-        self._note_failures("pipeline", outcome)
-        return outcome
-
-    SPAWN_BATCH = 16
-
-    async def _spaced(self, index: int) -> None:
-        """Yield to the event loop after every batch of spawned tasks.
-
-        Spawning thousands of tasks in one loop step would run all their set-up before the first agent
-        reaches its model call, and hold up every timer meanwhile; batches keep the loop responsive.
-        """
-        if index % self.SPAWN_BATCH == self.SPAWN_BATCH - 1:
-            await asyncio.sleep(0)
-
-    def _note_failures(self, what: str, outcome: ParallelResult) -> None:
-        if outcome.failed:
-            first = next(iter(outcome.reasons.values()))
-            self.log(f"{what}(): {outcome.failed} of {outcome.launched} failed (first: {first})")
-
     # -- nesting -----------------------------------------------------------------------------------
 
-    async def run_workflow(self, name_or_path: str, args: Any = None) -> Any:
+    def open_workflow(self, name_or_path: str, args: Any = None) -> ScriptContext:
+        """A child workflow's context (``workflow(name, args)``): resolved, checked and announced here; the
+        script host runs its script at the next level."""
         self.state.ensure_alive()
         if self.depth >= 1:
             raise LimitExceeded(
@@ -482,39 +326,39 @@ class ScriptContext:
         child = resolve(str(name_or_path), self.state.settings.workspace)
         if child.problems:
             raise ScriptError(child.problems)
-        context = ScriptContext(self.state, child, args, depth=self.depth + 1)
         for warning in child.warnings:  # e.g. meta keys the child declares that are ignored
             if warning.rule != "agent-option":
                 self.state.warn_once(warning.message, f"[{child.name}] {warning.line}:{warning.col}: {warning.message}")
         self.state.log(f"workflow {child.name} started")
-        try:
-            result = await dialect_module(child.dialect).execute(child.compiled(), context)
-        except Exception as exc:
-            self.state.log(f"workflow {child.name} failed: {_describe(exc)}")
-            raise
-        self.state.log(f"workflow {child.name} finished")
-        return result
+        return self.child(child, args)
+
+    def child(self, workflow: Workflow, args: Any) -> ScriptContext:
+        return ScriptContext(self.state, workflow, args, depth=self.depth + 1)
 
     # -- beyond Claude Code's set --------------------------------------------------------------------
 
-    async def check(self, command: str, *, cwd: str | None = None, timeout: float = 600,
+    async def check(self, command: str | list[str], *, cwd: str | None = None, timeout: float = 600,
                     isolation: Any = None) -> dict[str, Any]:
         """Run an allowlisted command (the tests, a linter) and return its exit code and output."""
         self.state.ensure_alive()
         settings = self.state.settings
-        argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+        from .. import commands
+        from ..isolation import check_folders, confine
+
+        try:
+            argv = commands.split(command) if isinstance(command, str) else [str(a) for a in command]
+        except ValueError as exc:
+            raise UsageError(f"check(): the command cannot be split into arguments ({exc})") from None
         if not argv:
             raise UsageError("check() needs a command")
-        if not _allowed(argv, settings.command_allowlist):
-            raise UsageError(
-                f"command {argv[0]!r} is not in the allowlist ({', '.join(settings.command_allowlist)}); "
-                "add it to command_allowlist in workcrew.toml"
-            )
-        from ..isolation import check_directory
-
-        async with check_directory(self.state, isolation, cwd) as folder:
+        await anyio.to_thread.run_sync(commands.sandbox_status)  # probes bubblewrap once, off the event loop
+        why = commands.refusal(argv, settings, settings.workspace, confine(settings.workspace, cwd))
+        if why is not None:
+            raise UsageError(why)
+        async with check_folders(self.state, isolation, cwd) as (folder, root):
             started = time.monotonic()
-            result = await _run_command(argv, folder, min(timeout, settings.command_timeout_s))
+            result = await commands.run_command(argv, folder, settings=settings, writable=root,
+                                                timeout=min(timeout, settings.command_timeout_s))
             result["duration_s"] = round(time.monotonic() - started, 3)
         self.state.emit("check", command=command, exit_code=result["exit_code"], duration_s=result["duration_s"])
         return result
@@ -551,36 +395,3 @@ class ScriptContext:
         answer = await state.asker(str(question), [str(c) for c in choices] if choices else None)
         state.log(f"ask(): {question!r} → {answer!r}")
         return answer
-
-
-def _allowed(argv: list[str], allowlist: list[str]) -> bool:
-    for entry in allowlist:
-        prefix = shlex.split(entry)
-        if argv[: len(prefix)] == prefix:
-            return True
-    return False
-
-
-async def _run_command(argv: list[str], cwd: Path, timeout: float) -> dict[str, Any]:
-    limit = 64_000
-    try:
-        with anyio.fail_after(timeout):
-            done = await anyio.run_process(argv, cwd=cwd, check=False)
-    except TimeoutError:
-        return {"exit_code": -1, "stdout": "", "stderr": f"timed out after {timeout:g} s", "timed_out": True}
-    except OSError as exc:
-        return {"exit_code": 127, "stdout": "", "stderr": f"cannot run {argv[0]!r}: {exc.strerror}"}
-    return {
-        "exit_code": done.returncode,
-        "stdout": done.stdout.decode("utf-8", "replace")[-limit:],
-        "stderr": done.stderr.decode("utf-8", "replace")[-limit:],
-    }
-
-
-def _close_all(items: list[Any]) -> None:
-    for item in items:
-        if inspect.iscoroutine(item):
-            item.close()
-
-
-Awaitables = list[Awaitable[Any]]

@@ -14,17 +14,18 @@ from typing import Any
 import anyio
 
 from ..budget import Budget
-from ..errors import ScriptError, WorkcrewError
+from ..errors import ScriptError, ScriptInterrupted, WorkcrewError
 from ..events import Event
 from ..providers.base import ModelClient, make_client
 from ..report import write_report  # imported with the engine: not inside the first run's measured end
 from ..resume import ResumeCache
 from ..schema import to_jsonable
+from ..scripthost import process as scripthost
 from ..settings import Settings
 from ..store import RunStore, StoreError
-from ..workflow import Workflow, dialect_module
+from ..workflow import Workflow
 from .context import ScriptContext
-from .state import Asker, EnvironmentFactory, RunState, ScriptInterrupted
+from .state import Asker, EnvironmentFactory, RunState
 
 
 @dataclass
@@ -153,7 +154,7 @@ def start(
     settings = settings or Settings()
     if workflow.problems:
         raise ScriptError(workflow.problems)
-    compiled = workflow.compiled()
+    workflow.compiled()  # problems surface here, before anything is spent
     client = client or make_client(settings)
     budget = Budget(settings.budget_tokens, settings.budget_usd)
     state = RunState(run_id or new_run_id(), settings, client, store, budget, asker, environment)
@@ -180,11 +181,11 @@ def start(
         state.log(f"resuming from {resume.run_id}: agents whose calls match it, from the first on, reuse its "
                   "results")
     handle = RunHandle(state, workflow, args)
-    handle._task = asyncio.get_running_loop().create_task(_drive(handle, compiled), name=f"workcrew-run-{state.run_id}")
+    handle._task = asyncio.get_running_loop().create_task(_drive(handle), name=f"workcrew-run-{state.run_id}")
     return handle
 
 
-async def _drive(handle: RunHandle, compiled: Any) -> RunResult:
+async def _drive(handle: RunHandle) -> RunResult:
     state = handle.state
     workflow = handle.workflow
     context = ScriptContext(state, workflow, handle.args)
@@ -192,21 +193,17 @@ async def _drive(handle: RunHandle, compiled: Any) -> RunResult:
                phases=[p.title for p in (workflow.meta.phases if workflow.meta else [])],
                description=workflow.meta.description if workflow.meta else "")
     status, result, error = "succeeded", None, None
-    heartbeat = asyncio.get_running_loop().create_task(state.heartbeat())
     try:
-        value = await dialect_module(workflow.dialect).execute(compiled, context)
+        value = await scripthost.execute(context, workflow, handle.args)  # in the confined child process
         result = to_jsonable(value)
     except asyncio.CancelledError:
         status, error = "cancelled", "cancelled by the user"
     except (KeyboardInterrupt, SystemExit):
-        heartbeat.cancel()
         raise
     except BaseException as exc:  # the script's own error, possibly wrapped by a task group
         status, error = "failed", _failure_message(exc, workflow)
         if state.cancelled and _leaf(exc) is None:
             status, error = "cancelled", "cancelled by the user"
-    finally:
-        heartbeat.cancel()
     return await _finish(handle, status, result, error)
 
 

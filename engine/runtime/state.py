@@ -8,11 +8,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
-
 from ..agent_loop import ToolBox
 from ..budget import Budget
-from ..errors import ScriptTimeout
+from ..errors import ScriptInterrupted
 from ..events import Event, EventBus, EventType
 from ..findings import Finding, Patch
 from ..pricing import Usage
@@ -104,10 +102,6 @@ async def no_tools(state: RunState, record: AgentRecord) -> AgentEnvironment:
 
 
 class RunState:
-    # a pause between two ticks this long means the script was not the one running; at most half the
-    # slice, so another run's stopped busy stretch (at least a slice long) always resets this one's
-    TICK_GAP_S = 1.0
-
     def __init__(self, run_id: str, settings: Settings, client: ModelClient, store: RunStore | None,
                  budget: Budget, asker: Asker | None = None,
                  environment: EnvironmentFactory | None = None) -> None:
@@ -132,17 +126,13 @@ class RunState:
         self.cached = 0
         self.failure_reasons: dict[str, int] = {}
         # fan-out slots that failed in script code (a thunk or stage threw), not through a failed agent
+        self.script_cpu_s = 0.0  # CPU the script's host process spent on it (Linux; 0 where unknown)
         self.script_failures = 0
         self.script_failure_reasons: list[str] = []
         self._warned: set[str] = set()
         self.resume: ResumeCache | None = None  # an earlier run whose matching agents are served from the store
         self.last_key = ""  # the key of the latest agent() call: the next one chains on it
         self.started = time.time()
-        self.beat = time.monotonic()
-        self._seen_beat = self.beat
-        self._slice_start = self.beat
-        self._last_tick = self.beat
-        self._tick_gap = min(self.TICK_GAP_S, settings.sync_slice_s / 2)
         self.script_dead: str | None = None
         self.cancelled = False
         if store is not None:
@@ -183,38 +173,11 @@ class RunState:
 
     KEPT_SCRIPT_FAILURES = 50
 
-    # -- liveness ------------------------------------------------------------------------------
-
-    def tick(self) -> bool:
-        """Called by the instrumented script in every loop, call and comprehension step.
-
-        A synchronous stretch starts when the heartbeat task has run since the previous tick (so the
-        event loop was free) or after a long gap between ticks (the script was not running, e.g. another
-        run held the loop). A stretch longer than ``sync_slice_s`` is a busy loop: the script is stopped.
-        """
-        if self.script_dead is not None:
-            raise ScriptInterrupted(self.script_dead)
-        now = time.monotonic()
-        if self.beat != self._seen_beat or now - self._last_tick > self._tick_gap:
-            self._seen_beat = self.beat
-            self._slice_start = now
-        self._last_tick = now
-        if now - self._slice_start > self.settings.sync_slice_s:
-            self.script_dead = (
-                f"the script ran synchronous code for over {self.settings.sync_slice_s:g} s without awaiting "
-                "(a busy loop or runaway recursion?); it was stopped"
-            )
-            raise ScriptInterrupted(self.script_dead)
-        return True
+    # -- liveness (the script's own watchdog runs in its host process: scripthost/guest.py) ---------
 
     def ensure_alive(self) -> None:
         if self.script_dead is not None:
             raise ScriptInterrupted(self.script_dead)
-
-    async def heartbeat(self) -> None:
-        while True:
-            self.beat = time.monotonic()
-            await anyio.sleep(0.05)
 
     # -- agents --------------------------------------------------------------------------------
 
@@ -262,11 +225,6 @@ class RunState:
         return {**self.usage.to_dict(), "cost_usd": round(self.cost_usd, 6)}
 
 
-class ScriptInterrupted(BaseException):
-    """Stops a runaway script; a BaseException so `except Exception` in the script cannot swallow it."""
-
-    def as_error(self) -> ScriptTimeout:
-        return ScriptTimeout(str(self))
 
 
 def _default_environment() -> EnvironmentFactory:

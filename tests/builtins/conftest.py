@@ -17,6 +17,7 @@ from workcrew.engine.providers.anthropic import AnthropicModel
 from workcrew.engine.providers.simulated import SimulatedModel
 from workcrew.engine.report import RunRecords, load_records, report_path, sarif_schema, to_sarif
 from workcrew.engine.scenario import Scenario
+from workcrew.engine.settings import DEFAULT_COMMAND_ALLOWLIST
 from workcrew.engine.simulator import SimulatorThread
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "builtins"
@@ -64,6 +65,10 @@ def run_builtin(tmp_path: Path) -> RunBuiltin:
                   **overrides: Any) -> BuiltinRun:
         workspace = tmp_path / f"{name}-ws"
         shutil.copytree(FIXTURES / name / "workspace", workspace)
+        # the default allowlist runs read-only tools only: these projects declare their test runner, as a
+        # project does in its workcrew.toml
+        overrides.setdefault("command_allowlist", [*DEFAULT_COMMAND_ALLOWLIST, "python -m pytest"])
+        overrides.setdefault("command_pass_env", ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"])
         rules = Scenario.from_data(scenario if scenario is not None else fixture_scenario(name))
         client: Any
         if http:

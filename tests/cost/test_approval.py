@@ -1,4 +1,4 @@
-"""Approval: the policy decision, remembered consent, and `workcrew run` asking before it spends."""
+"""Approval: the policy decision, remembered approvals, and `workcrew run` asking before it spends."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from workcrew.engine import RunStore, Settings, Workflow
-from workcrew.engine.approval import approved_settings, decide, prompt_text, remember, remembered
+from workcrew.engine import Settings, Workflow
+from workcrew.engine.approval import approved_settings, decide, prompt_text
 from workcrew.engine.estimate import Estimate, estimate
 from workcrew.engine.scenario import Scenario
 from workcrew.engine.simulator import SimulatorThread
@@ -63,15 +63,6 @@ def test_prompt_shows_the_ranges_and_the_cap(fanout: tuple[Workflow, Estimate], 
     text = prompt_text(result, workflow, decide(result, Settings(workspace=tmp_path, provider="anthropic")))
     assert "agents   10" in text and " – " in text and "hard cap $" in text and "claude-haiku" not in text
     assert "approval policy is 'always'" in text
-
-
-def test_dont_ask_again_is_remembered_per_workflow_and_project(store: RunStore, tmp_path: Path) -> None:
-    project, other = tmp_path / "p1", tmp_path / "p2"
-    assert not remembered(store, "fanout", project)
-    remember(store, "fanout", project)
-    store.flush()
-    assert remembered(store, "fanout", project)
-    assert not remembered(store, "fanout", other) and not remembered(store, "review", project)
 
 
 # -- through the real CLI ----------------------------------------------------------------------------------
@@ -181,8 +172,66 @@ def test_always_runs_with_the_approved_cap_and_stops_asking(project: Path, simul
     assert run["budget_usd"] == pytest.approx(run["estimate"]["budget_usd"])
     assert run["cost_usd"] <= run["budget_usd"]
     assert detail["estimate_vs_actual"]["agents"]["actual"] == 10
-    # remembered for this workflow in this project: no terminal needed the second time
+    # remembered for this script, scope and cap in this project: no terminal needed the second time
     code, _out, err = workcrew(project, "run", "fanout.py", "--provider", "anthropic", "--state-dir", "state",
                                env=env)
     assert code == 0, err
-    assert "approved before" in err
+    assert "approved before for this script, scope and budget cap" in err
+
+
+def runs_of(project: Path, env: dict[str, str]) -> int:
+    code, out, _err = workcrew(project, "runs", "--json", "--state-dir", "state", env=env)
+    return len(json.loads(out)) if code == 0 and out.strip() else 0
+
+
+def test_a_remembered_approval_binds_the_script_scope_and_cap(project: Path, simulator: SimulatorThread) -> None:
+    env = env_for(simulator)
+    run = ["run", "fanout.py", "--provider", "anthropic", "--state-dir", "state", "--budget-usd", "1"]
+    code, _out, err = workcrew(project, *run, env=env, tty_input="always\n")
+    assert code == 0, err
+    # what will run: the script with its digest, the scope, the provider, the cap
+    assert f"script   {project / 'fanout.py'} (sha256 " in err and "scope    the whole workspace" in err
+    assert "provider anthropic" in err and "hard cap $1.00" in err and "Will not ask again" in err
+    for _ in range(2):  # reused: no terminal needed
+        code, _out, err = workcrew(project, *run, env=env)
+        assert code == 0 and "approved before" in err, err
+    assert runs_of(project, env) == 3
+    # a narrower scope and a lower cap reuse it too
+    code, _out, err = workcrew(project, *run[:-1], "0.5", "--args", '{"files": ["fanout.py"]}', env=env)
+    assert code == 0 and "approved before" in err, err
+
+    # the script changes: asked again, and without a terminal refused, naming both digests; nothing is spent
+    script = project / "fanout.py"
+    script.write_text(FANOUT.replace("ten agents", "ten agents, edited"))
+    code, _out, err = workcrew(project, *run, env=env)
+    assert code == 2, err
+    assert "needs approval (the script changed since you approved it (sha256 " in err and " → " in err
+    assert "Nothing was spent" in err
+    assert runs_of(project, env) == 4
+    code, _out, err = workcrew(project, *run, env=env, tty_input="n\n")
+    assert code == 2 and "Asked again: you approved this workflow before, but" in err
+    assert "  - the script changed since you approved it (sha256 " in err and "not approved" in err
+    # approving the edited script again ("always") binds the new digest
+    code, _out, err = workcrew(project, *run, env=env, tty_input="always\n")
+    assert code == 0, err
+    code, _out, err = workcrew(project, *run, env=env)
+    assert code == 0 and "approved before" in err, err
+
+    # a higher cap asks again, naming both amounts
+    code, _out, err = workcrew(project, *run[:-1], "5", env=env)
+    assert code == 2 and "the budget cap rose from $1.00 to $5.00" in err, err
+    # so does a wider scope: a path outside what was approved (a workflow approved for one file)
+    (project / "scoped.py").write_text(FANOUT.replace('"fanout"', '"scoped"'))
+    scoped = [*run, "--args", '{"files": ["fanout.py"]}']
+    scoped[1] = "scoped.py"
+    code, _out, err = workcrew(project, *scoped, env=env, tty_input="always\n")
+    assert code == 0 and "scope    fanout.py in" in err, err
+    (project / "src" / "new_module").mkdir(parents=True)
+    wider = [*scoped[:-1], '{"files": ["fanout.py", "src/new_module/"]}']
+    code, _out, err = workcrew(project, *wider, env=env)
+    assert code == 2 and "the scope grew: +src/new_module/" in err, err
+    # --yes approves it once without remembering it
+    code, _out, err = workcrew(project, *wider, "--yes", env=env)
+    assert code == 0, err
+    code, _out, err = workcrew(project, *wider, env=env)
+    assert code == 2 and "the scope grew: +src/new_module/" in err, err

@@ -12,6 +12,7 @@ def test_the_startup_heap_is_frozen_and_later_cycles_are_still_collected() -> No
     program = textwrap.dedent("""
         import gc, weakref
         import workcrew.engine
+        workcrew.engine.start, workcrew.engine.estimate, workcrew.engine.RunStore  # what a host loads (lazily)
         assert gc.get_freeze_count() == 0
         workcrew.engine.freeze_startup_heap()
         frozen = gc.get_freeze_count()

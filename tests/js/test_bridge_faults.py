@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from workcrew.engine.dialects.js.host import JsHost
 from workcrew.engine.runtime.context import ScriptContext
 
 from .conftest import JsRun
@@ -106,28 +105,6 @@ async def test_an_engine_fault_handling_a_message_fails_the_run_at_once(
     assert run.result.error == ("the engine could not handle the script's 'log' message "
                                 "(RuntimeError: the log sink is gone)")
     assert run.result.agents["launched"] == 1  # nothing started after the fault
-
-
-async def test_a_value_the_binding_cannot_convert_fails_the_run_with_the_reason(
-        run_js: RunJs, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_run = JsHost.run
-
-    async def run_with_a_broken_drain(self: JsHost) -> Any:
-        task = asyncio.get_running_loop().create_task(real_run(self))
-        while self._drain is None:
-            await asyncio.sleep(0)
-
-        def drain() -> str:
-            raise TypeError("Unknown quickjs tag: -6")
-        self._drain = drain
-        return await task
-
-    monkeypatch.setattr(JsHost, "run", run_with_a_broken_drain)
-    run = await asyncio.wait_for(run_js(META + "await agent('one', {label: 'a'})\nawait new Promise(r => setTimeout(r, 1))\n"
-                                        "return 'never'\n"), 5)
-    assert run.result.status == "failed"
-    assert run.result.error == ("a value could not cross from the script to the engine "
-                                "(TypeError: Unknown quickjs tag: -6)")
 
 
 async def test_thunks_that_throw_are_counted_on_the_run(run_js: RunJs) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from workcrew.engine import Settings, load_workflow, start
-from workcrew.engine.dialects.js import host
 from workcrew.engine.dryrun import dry_run_sync
 from workcrew.engine.providers.simulated import SimulatedModel
 from workcrew.engine.scenario import Scenario
@@ -20,11 +19,10 @@ RunJs = Callable[..., Coroutine[Any, Any, JsRun]]
 META = "export const meta = {name: 'rt', description: 'runtime test'}\n"
 
 
-async def test_memory_is_limited(run_js: RunJs, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(host, "MEMORY_LIMIT", 16 * 1024 * 1024)
+async def test_memory_is_limited(run_js: RunJs) -> None:
     run = await run_js(META + "const hoard = []\nwhile (true) hoard.push(new Array(100000).fill(7))\n")
     assert run.result.status == "failed"
-    assert run.result.error == f"InternalError: out of memory (the limit is 16 MiB per workflow) at {run.path}:3"
+    assert run.result.error == f"InternalError: out of memory (the limit is 256 MiB per workflow) at {run.path}:3"
 
 
 async def test_a_promise_that_never_settles_fails_the_run_instead_of_hanging(run_js: RunJs) -> None:

@@ -37,6 +37,10 @@ def scenario() -> dict[str, Any]:
     return {"rules": [
         {"match": {"role": "orchestrator", "prompt": "ASK FIRST"},
          "respond": {"text": (FIXTURES / "ask_workflow.py").read_text()}},
+        {"match": {"role": "orchestrator", "prompt": "HOG"},
+         "respond": {"text": (FIXTURES / "hog_workflow.py").read_text()}},
+        {"match": {"role": "orchestrator", "prompt": "SPIN"},
+         "respond": {"text": (FIXTURES / "spin_workflow.py").read_text()}},
         {"match": {"role": "orchestrator", "prompt": "SLOW"},
          "respond": {"text": (FIXTURES / "slow_workflow.py").read_text()}},
         {"match": {"role": "orchestrator"}, "respond": {"text": (FIXTURES / "review_workflow.py").read_text()}},
@@ -160,8 +164,10 @@ async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
 
     async def make(capabilities: types.ClientCapabilities | None = None, answer: str | None = "Run",
                    settings: dict[str, Any] | None = None, env: dict[str, str] | None = None,
-                   configuration: dict[str, Any] | None = None) -> Session:
+                   configuration: dict[str, Any] | None = None, files: dict[str, str] | None = None) -> Session:
         workspace = copy_workspace(tmp_path / f"ws{len(started)}")
+        for name, text in (files or {}).items():  # e.g. a workcrew.toml, in place before the server starts
+            (workspace / name).write_text(text)
         server_env = {**os.environ, "WORKCREW_PROVIDER": "simulated", "WORKCREW_SCENARIO": str(scenario_path),
                       "WORKCREW_MODEL": "simulated", **(env or {})}
         server_env.pop("WORKCREW_STATE_DIR", None)

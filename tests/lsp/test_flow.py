@@ -34,7 +34,7 @@ async def test_create_run_fix_with_push_diagnostics(lsp_session: SessionFactory)
     assert "Estimate: " in message and " agents · " in message and " tokens · $" in message and "min" in message
     assert "Nothing is spent until you choose Run." in message
     assert result["estimate"]["agents"]["expected"] >= 1
-    assert [a.title for a in session.approvals[0].actions or []] == ["Run", "Review script", "Cancel"]
+    assert [a.title for a in session.approvals[0].actions or []] == ["Run", "Always run", "Review script", "Cancel"]
 
     done = await asyncio.wait_for(finished, 30)
     assert done.status == "succeeded" and done.findings == 1

@@ -24,9 +24,17 @@ async def start_slow(session) -> dict:
 async def test_run_tree_updates_and_cancel_mid_run(lsp_session: SessionFactory) -> None:
     session = await lsp_session(capabilities=push_capabilities())
     client = session.client
-    update = client.protocol.wait_for_notification_async("workcrew/runUpdate")
+    trees: list = []
+
+    @client.feature("workcrew/runUpdate")
+    def on_update(params) -> None:
+        trees.append(params.tree)
+
     result = await start_slow(session)
-    tree = (await asyncio.wait_for(update, 10)).tree
+    # the script starts in its host process; the tree fills in as its agents are queued and started
+    tree = await session.wait_for(lambda: next((t for t in reversed(trees) if t.phases and
+                                                t.phases[0].total == 2 and {a.state for a in t.phases[0].agents}
+                                                == {"running"}), None), 10, "a tree with both agents running")
     assert tree.workflow == "slow-review"
     (phase,) = tree.phases
     assert phase.title == "Find" and phase.total == 2
@@ -100,7 +108,7 @@ async def test_ask_in_a_workflow_is_a_notification(lsp_session: SessionFactory) 
     await session.command("workcrew.createWorkflowFromSelection", {"uri": uri, "prompt": "ASK FIRST, then report"})
     done = await asyncio.wait_for(finished, 30)
     approval, question = session.approvals
-    assert [a.title for a in approval.actions] == ["Run", "Review script", "Cancel"]
+    assert [a.title for a in approval.actions] == ["Run", "Always run", "Review script", "Cancel"]
     assert question.message == "Report the division finding?"
     assert [a.title for a in question.actions] == ["yes", "no"]
     assert done.status == "succeeded" and done.findings == 1

@@ -15,6 +15,7 @@ import functools
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from importlib import resources
@@ -26,18 +27,18 @@ from ...errors import (
     AgentFailed,
     BudgetExceeded,
     LimitExceeded,
+    ScriptInterrupted,
     ScriptTimeout,
     UnknownModel,
     UsageError,
     WorkcrewError,
     WorkflowNotFound,
 )
-from ...runtime.state import ScriptInterrupted
 from .checks import AGENT_OPTIONS, UNSUPPORTED_AGENT_OPTIONS
 from .wire import BridgeFault, TooDeep, decode_outbox, to_json
 
 if TYPE_CHECKING:
-    from ...runtime.context import ScriptContext
+    from ...scripthost.guest import GuestContext as ScriptContext
 
 # the prelude is evaluated this many lines down, so its stack frames never look like the script's
 PRELUDE_LINE = 600_000
@@ -210,7 +211,12 @@ class JsHost:
             if outbox and value:
                 texts.append(value)
             ran = False
-            while js.execute_pending_job():
+            deadline = 0.0
+            while js.execute_pending_job():  # each job has its own time limit; the chain of them shares one
+                if not ran:
+                    deadline = time.monotonic() + self.ctx.state.settings.sync_slice_s
+                elif time.monotonic() > deadline:
+                    raise self._engine_fault("InternalError: interrupted (an endless chain of promise jobs)")
                 ran = True
             if (ran or not outbox) and self._drain is not None:
                 texts.append(self._drain())
@@ -381,7 +387,7 @@ class JsHost:
             else:  # lenient like Claude Code, but never silent: once per run
                 state.warn_once(f"agent option {key}", f"agent(): unknown option {key!r} was ignored (the options "
                                 f"are {', '.join(AGENT_OPTIONS)})")
-        return await self.ctx.agent(data.get("prompt"), **options)  # type: ignore[arg-type]
+        return await self.ctx.agent(data.get("prompt"), **options)
 
     async def _parallel(self, data: dict[str, Any]) -> dict[str, Any]:
         call, count = int(data["call"]), int(data["n"])
@@ -440,7 +446,7 @@ class JsHost:
         return await self.ctx.run_workflow(str(data["target"]), data.get("args"))
 
     async def _sleep(self, data: dict[str, Any]) -> None:
-        await asyncio.sleep(max(0.0, float(data.get("ms") or 0)) / 1000)
+        await self.ctx.sleep(max(0.0, float(data.get("ms") or 0)) / 1000)  # the engine's clock (virtual in dry runs)
 
     async def _check(self, data: dict[str, Any]) -> Any:
         opts = data.get("opts") or {}
@@ -450,7 +456,7 @@ class JsHost:
         command = data.get("command")
         if not isinstance(command, str | list):
             raise TypeError("check() takes a command string (or a list of arguments)")
-        return await self.ctx.check(command, **opts)  # type: ignore[arg-type]
+        return await self.ctx.check(command, **opts)
 
     async def _ask(self, data: dict[str, Any]) -> Any:
         return await self.ctx.ask(data["question"], data.get("choices"))

@@ -45,7 +45,7 @@ def test_neovim_creates_runs_and_fixes(tmp_path: Path) -> None:
     out = json.loads(result_path.read_text())
     assert out["ok"], out
     assert "review-division" in out["approval"]
-    assert out["approval_actions"] == ["Run", "Review script", "Cancel"]
+    assert out["approval_actions"] == ["Run", "Always run", "Review script", "Cancel"]
     # Neovim 0.7 does not advertise window/showDocument, so the server does not send it
     assert "shown" not in out
     assert out["command"]["path"].endswith("/.claude/workflows/review-division.py")

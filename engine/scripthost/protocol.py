@@ -1,0 +1,97 @@
+"""The messages between the parent and the script host child: one JSON object per line, ASCII only.
+
+Parent to child::
+
+    {"t": "start", "run_id", "source", "dialect", "path", "args", "budget": [total, spent, remaining], "limits"}
+    {"t": "reply", "id", "ok": true, "value", "patch"?, "agent_id"?, "budget": [spent, remaining]}
+    {"t": "reply", "id", "ok": false, "error": {"type", "message"}, "failure"?, "budget": [spent, remaining]}
+
+Child to parent::
+
+    {"t": "call", "id", "op", "level", "args"}        op: agent | check | ask | workflow | sleep
+    {"t": "log" | "phase" | "report" | "warn" | "script_failure" | "workflow_end", "level", ...}
+    {"t": "idle"}                                       nothing runs until the next reply
+    {"t": "done", "result"} | {"t": "fail", "error", "interrupted"}
+
+``level`` is 0 for the run's script and the id the parent gave a child workflow otherwise. ASCII JSON
+(``json.dumps``' escapes) carries any string, a lone surrogate included, over a byte pipe.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..errors import (
+    AgentFailed,
+    BudgetExceeded,
+    LimitExceeded,
+    ScriptError,
+    ScriptTimeout,
+    UnknownModel,
+    UsageError,
+    WorkcrewError,
+    WorkflowNotFound,
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one script may do and send; each limit is enforced with a plain reason when exceeded."""
+
+    sync_slice_s: float = 3.0  # synchronous stretch before the script's own watchdog stops it
+    cpu_s: float = 10.0  # CPU seconds the child may spend without a message to the parent before it is killed
+    memory_bytes: int = 1 << 30  # address space of the child
+    max_items: int = 4096  # items per parallel()/pipeline() call
+    message_bytes: int = 128 << 20  # one message from the child (ASCII JSON: up to 12 bytes a character)
+    log_line_chars: int = 2_000_000
+    log_lines: int = 20_000  # log and print lines per run
+    log_chars: int = 64_000_000  # all log lines of a run together
+    result_bytes: int = 64 << 20  # the workflow's result, as ASCII JSON
+    pending_calls: int = 20_000  # calls the script has made that have not been answered
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+def encode_many(messages: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(m, separators=(",", ":")) + "\n" for m in messages).encode("ascii")
+
+
+# errors that cross as themselves (by class name), so scripts can catch them as in-process
+ERRORS: dict[str, type[WorkcrewError]] = {
+    cls.__name__: cls for cls in (AgentFailed, BudgetExceeded, LimitExceeded, ScriptError, ScriptTimeout,
+                                  UnknownModel, UsageError, WorkcrewError, WorkflowNotFound)
+}
+BUILTIN_ERRORS: dict[str, type[Exception]] = {
+    cls.__name__: cls for cls in (TypeError, ValueError, KeyError, IndexError, RuntimeError, LookupError)
+}
+
+
+def error_of(exc: BaseException) -> dict[str, Any]:
+    """An exception as a reply's ``error``: its class name and message."""
+    if isinstance(exc, ScriptError):
+        return {"type": "ScriptError", "message": str(exc)}
+    return {"type": type(exc).__name__, "message": str(exc) if str(exc) else type(exc).__name__}
+
+
+def exception_from(error: dict[str, Any]) -> Exception:
+    """A reply's ``error`` as the exception the script sees."""
+    name, message = str(error.get("type") or "WorkcrewError"), str(error.get("message") or "")
+    if name == "AgentFailed":
+        return AgentFailed(message)
+    if name == "ScriptError":  # its problems are already in the message
+        script_error = ScriptError.__new__(ScriptError)
+        Exception.__init__(script_error, message)
+        script_error.problems = []
+        return script_error
+    if name in ERRORS:
+        return ERRORS[name](message)
+    if name in BUILTIN_ERRORS:
+        return BUILTIN_ERRORS[name](message)
+    return WorkcrewError(message if name in message else f"{name}: {message}")

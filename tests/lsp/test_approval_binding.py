@@ -1,0 +1,91 @@
+"""A remembered approval in the editor ("Always run") binds the script, its scope and its cap.
+
+The same script over the same (or a narrower) scope starts without a notification; an edited script or a
+wider scope brings the notification back, and its message says what changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+from .conftest import Session, SessionFactory, push_capabilities
+
+READ = """meta = {"name": "read-files", "description": "One reader per file", "phases": [{"title": "Read"}]}
+
+phase("Read")
+results = await parallel([agent(f"Read {f}", label=f"read {f}") for f in args["files"]])
+return {"read": len(results)}
+"""
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+async def run(session: Session, files: list[str]) -> dict:
+    finished = session.client.protocol.wait_for_notification_async("workcrew/runFinished")
+    result = await session.command("workcrew.runWorkflow", {"path": str(session.workspace / "read.py"),
+                                                            "args": {"files": files}})
+    if result["status"] == "running":  # one run at a time: wait for its end (how it ends is not the point here)
+        done = await asyncio.wait_for(finished, 30)
+        assert done.runId == result["runId"]
+    return result
+
+
+async def test_always_run_is_remembered_until_the_script_or_scope_changes(lsp_session: SessionFactory) -> None:
+    session = await lsp_session(capabilities=push_capabilities(), answer="Always run")
+    script = session.workspace / "read.py"
+    script.write_text(READ)
+
+    first = await run(session, ["calc.py"])
+    assert first["status"] == "running", first
+    (asked,) = session.approvals
+    assert [a.title for a in asked.actions or []] == ["Run", "Always run", "Review script", "Cancel"]
+    # what will run: the script and the digest of its text, the scope, the provider, the cap
+    assert f"Script: `{script}` (sha256 {sha(READ)}…)" in asked.message
+    assert f"Scope: calc.py in {session.workspace.resolve()}." in asked.message
+    assert "Provider: simulated (no cost)." in asked.message and "Hard cap $" in asked.message
+    assert "“Always run” skips this question until the script changes" in asked.message
+    assert "Asked again" not in asked.message
+
+    # remembered: the same script over the same scope runs without a notification
+    assert (await run(session, ["calc.py"]))["status"] == "running"
+    assert len(session.approvals) == 1
+
+    # the script changes: the notification comes back and names both digests
+    edited = READ.replace("One reader per file", "One careful reader per file")
+    script.write_text(edited)
+    session.answer = "Cancel"
+    again = await run(session, ["calc.py"])
+    assert again["status"] == "cancelled"
+    message = session.approvals[-1].message
+    assert f"Asked again: the script changed since you approved it (sha256 {sha(READ)}… → {sha(edited)}…)." \
+        in message
+    assert f"(sha256 {sha(edited)}…)" in message.splitlines()[1]  # the Script line shows what would run now
+
+    # "Always run" on the edited script binds its digest; then a wider scope asks again, naming the new file
+    session.answer = "Always run"
+    assert (await run(session, ["calc.py"]))["status"] == "running"
+    assert len(session.approvals) == 3
+    session.answer = "Cancel"
+    wider = await run(session, ["calc.py", "stats.py"])
+    assert wider["status"] == "cancelled"
+    # two files cost more than one: the cap rose too, and both are said
+    assert "Asked again: the scope grew: +stats.py; the budget cap rose from $" in session.approvals[-1].message
+    assert len(session.approvals) == 4
+    # approved for both files: one of them (a narrower scope, a lower cap) reuses the approval
+    session.answer = "Always run"
+    assert (await run(session, ["calc.py", "stats.py"]))["status"] == "running"
+    assert (await run(session, ["stats.py"]))["status"] == "running"
+    assert len(session.approvals) == 5
+
+
+async def test_run_once_is_not_remembered(lsp_session: SessionFactory) -> None:
+    session = await lsp_session(capabilities=push_capabilities(), answer="Run")
+    (session.workspace / "read.py").write_text(READ)
+    assert (await run(session, ["calc.py"]))["status"] == "running"
+    assert (await run(session, ["calc.py"]))["status"] == "running"
+    assert len(session.approvals) == 2
+    assert all("Asked again" not in a.message for a in session.approvals)
+
