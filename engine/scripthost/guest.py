@@ -269,14 +269,9 @@ class Guest:
         """The parent enforces the log limits; saying so here stops a flood before it is queued at all."""
         self._log_lines += 1
         self._log_chars += len(text)
-        limits = self.limits
-        if len(text) > limits.log_line_chars:
-            raise WorkcrewError(f"the script logged a line of {len(text):,} characters; the limit is "
-                                f"{limits.log_line_chars:,} per line")
-        if self._log_lines > limits.log_lines:
-            raise WorkcrewError(f"the script logged more than {limits.log_lines:,} lines (the limit per run)")
-        if self._log_chars > limits.log_chars:
-            raise WorkcrewError(f"the script logged more than {limits.log_chars:,} characters (the limit per run)")
+        overflow = self.limits.log_overflow(text, self._log_lines, self._log_chars)
+        if overflow is not None:
+            raise WorkcrewError(overflow)
 
     def notify(self, message: dict[str, Any]) -> None:
         self._out.append(message)

@@ -244,14 +244,9 @@ class _Host:
         text = str(message)
         self.log_lines += 1
         self.log_chars += len(text)
-        limits = self.limits
-        if len(text) > limits.log_line_chars:
-            raise HostFailed(f"the script logged a line of {len(text):,} characters; the limit is "
-                             f"{limits.log_line_chars:,} per line")
-        if self.log_lines > limits.log_lines:
-            raise HostFailed(f"the script logged more than {limits.log_lines:,} lines (the limit per run)")
-        if self.log_chars > limits.log_chars:
-            raise HostFailed(f"the script logged more than {limits.log_chars:,} characters (the limit per run)")
+        overflow = self.limits.log_overflow(text, self.log_lines, self.log_chars)
+        if overflow is not None:
+            raise HostFailed(overflow)
         context.log(text)
 
     def _report(self, context: ScriptContext, finding: Any) -> None:

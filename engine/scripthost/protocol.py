@@ -54,6 +54,16 @@ class Limits:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def log_overflow(self, line: str, lines: int, chars: int) -> str | None:
+        """Why one more log line (the ``lines``-th, making ``chars`` in all) is over the limits, if it is."""
+        if len(line) > self.log_line_chars:
+            return f"the script logged a line of {len(line):,} characters; the limit is {self.log_line_chars:,} per line"
+        if lines > self.log_lines:
+            return f"the script logged more than {self.log_lines:,} lines (the limit per run)"
+        if chars > self.log_chars:
+            return f"the script logged more than {self.log_chars:,} characters (the limit per run)"
+        return None
+
 
 def encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode("ascii") + b"\n"
