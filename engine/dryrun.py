@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 
 from .budget import Budget
-from .errors import ScriptInterrupted, UnknownModel, WorkcrewError
+from .errors import UnknownModel, describe_failure
 from .pricing import Usage
 from .providers.base import ModelRequest, ModelResponse
 from .providers.simulated import SimulatedModel
@@ -345,21 +345,11 @@ async def dry_run(workflow: Workflow, args: Any, settings: Settings, scenario: S
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # the script's own error, possibly inside a task group's exception group
-        status, error = "failed", _describe(exc)
+        status, error = "failed", describe_failure(exc, workflow.display_path)
     if recorder.unknown_models:
         raise UnknownModel(recorder.unknown_models[0])
     return DryRun(recorder.agents, loop.time() - started, status, error, recorder.peak, list(state.phases),
                   model.samples, recorder.checks)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        return _describe(exc.exceptions[0])
-    if isinstance(exc, ScriptInterrupted):
-        return str(exc.as_error())
-    if isinstance(exc, WorkcrewError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
 
 
 def dry_run_sync(workflow: Workflow, args: Any, settings: Settings, scenario: Scenario,

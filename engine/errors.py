@@ -74,3 +74,32 @@ class ScriptInterrupted(BaseException):
 
     def as_error(self) -> ScriptTimeout:
         return ScriptTimeout(str(self))
+
+
+def leaf_error(exc: BaseException) -> BaseException | None:
+    """The one meaningful error inside (nested) exception groups — a stopped script's first; None when there
+    is only cancellation."""
+    import asyncio
+
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [leaf for leaf in (leaf_error(e) for e in exc.exceptions) if leaf is not None]
+        interrupted = [leaf for leaf in leaves if isinstance(leaf, ScriptInterrupted)]
+        return (interrupted or leaves or [None])[0]
+    if isinstance(exc, asyncio.CancelledError):
+        return None
+    return exc
+
+
+def describe_failure(exc: BaseException, path: str) -> str:
+    """What a run that ended with ``exc`` says: the engine's own message, or the script's error with the
+    script's own frame (``path:line``), never the engine's frames."""
+    import traceback
+
+    leaf = leaf_error(exc) or exc
+    if isinstance(leaf, ScriptInterrupted):
+        return str(leaf.as_error())
+    if isinstance(leaf, WorkcrewError):
+        return str(leaf)
+    frames = [f for f in traceback.extract_tb(leaf.__traceback__) if f.filename == path]
+    where = f" at {frames[-1].filename}:{(frames[-1].lineno or 1) - 1}" if frames else ""  # the body is wrapped
+    return f"{type(leaf).__name__}: {leaf}{where}"

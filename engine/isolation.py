@@ -213,17 +213,15 @@ async def workspace_environment(state: RunState, record: AgentRecord) -> AgentEn
 
 
 def patch_of(isolation: Any) -> Patch | None:
-    """The patch a check() should run with: an agent result's ``.patch``, a Patch, or a patch dict."""
+    """The patch a check() should run with: a Patch or a patch dict (the script host sends an isolated agent's
+    result as its patch)."""
     if isinstance(isolation, Patch):
         return isolation
-    if isinstance(isolation, dict) and "edits" in isolation and not hasattr(isolation, "patch"):
+    if isinstance(isolation, dict) and "edits" in isolation:
         try:
             return Patch.model_validate(isolation)
         except ValidationError as exc:
             raise UsageError(f"check(isolation=...) got an invalid patch: {exc.errors()[0]['msg']}") from None
-    if hasattr(isolation, "patch"):
-        patch = isolation.patch
-        return patch if isinstance(patch, Patch) else None
     if isinstance(isolation, str | dict):
         return None  # an isolated agent that changed nothing returns a plain answer: nothing to apply
     raise UsageError(
@@ -254,10 +252,3 @@ async def check_folders(state: RunState, isolation: Any, cwd: str | None) -> Asy
     finally:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(lambda: shutil.rmtree(base, ignore_errors=True))
-
-
-@asynccontextmanager
-async def check_directory(state: RunState, isolation: Any, cwd: str | None) -> AsyncIterator[Path]:
-    """Where check() runs: the workspace, or a fresh temporary copy with a patch applied."""
-    async with check_folders(state, isolation, cwd) as (folder, _root):
-        yield folder

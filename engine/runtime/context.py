@@ -12,7 +12,6 @@ from functools import partial
 from typing import Any
 
 import anyio
-from pydantic import BaseModel
 
 from ..agent_loop import AgentSpec, run_agent
 from ..budget import ScriptBudget
@@ -364,17 +363,10 @@ class ScriptContext:
         return result
 
     def report(self, finding: Any) -> str:
-        """Emit a finding now; the editor shows it while the run goes on. Returns its id."""
+        """Emit a finding now; the editor shows it while the run goes on. Returns its id.
+
+        ``finding`` is plain data: the script host turned models and fixers' results into dicts already."""
         self.state.ensure_alive()
-        if isinstance(finding, BaseModel):
-            finding = finding.model_dump()
-        if isinstance(finding, dict):
-            finding = dict(finding)
-            fix = finding.get("fix")
-            if isinstance(fix, AgentText | AgentDict):
-                finding["fix"] = fix.patch.model_dump() if fix.patch else None
-            elif isinstance(fix, Patch):
-                finding["fix"] = fix.model_dump()
         made = make_finding(finding, run_id=self.state.run_id)
         state = self.state
         state.findings[made.id] = made

@@ -6,7 +6,6 @@ import asyncio
 import json
 import secrets
 import time
-import traceback
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import anyio
 
 from ..budget import Budget
-from ..errors import ScriptError, ScriptInterrupted, WorkcrewError
+from ..errors import ScriptError, describe_failure, leaf_error
 from ..events import Event
 from ..providers.base import ModelClient, make_client
 from ..report import write_report  # imported with the engine: not inside the first run's measured end
@@ -201,37 +200,10 @@ async def _drive(handle: RunHandle) -> RunResult:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # the script's own error, possibly wrapped by a task group
-        status, error = "failed", _failure_message(exc, workflow)
-        if state.cancelled and _leaf(exc) is None:
+        status, error = "failed", describe_failure(exc, workflow.display_path)
+        if state.cancelled and leaf_error(exc) is None:
             status, error = "cancelled", "cancelled by the user"
     return await _finish(handle, status, result, error)
-
-
-def _leaf(exc: BaseException) -> BaseException | None:
-    """The one meaningful error inside (nested) exception groups; None when there is only cancellation."""
-    if isinstance(exc, BaseExceptionGroup):
-        leaves = [leaf for leaf in (_leaf(e) for e in exc.exceptions) if leaf is not None]
-        interrupted = [leaf for leaf in leaves if isinstance(leaf, ScriptInterrupted)]
-        return (interrupted or leaves or [None])[0]
-    if isinstance(exc, asyncio.CancelledError):
-        return None
-    return exc
-
-
-def _failure_message(exc: BaseException, workflow: Workflow) -> str:
-    leaf = _leaf(exc) or exc
-    if isinstance(leaf, ScriptInterrupted):
-        return str(leaf.as_error())
-    if isinstance(leaf, WorkcrewError):
-        return str(leaf)
-    return _script_traceback(leaf, workflow)
-
-
-def _script_traceback(exc: BaseException, workflow: Workflow) -> str:
-    """The error with the script's own frames only (file:line), not the engine's."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == workflow.display_path]
-    where = f" at {frames[-1].filename}:{(frames[-1].lineno or 1) - 1}" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
 
 
 async def _finish(handle: RunHandle, status: str, result: Any, error: str | None) -> RunResult:

@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from ..errors import ScriptInterrupted, WorkcrewError
+from ..errors import ScriptInterrupted, WorkcrewError, describe_failure
 from . import fanout
 from .fanout import AgentDict, AgentText, ParallelResult
 from .protocol import Limits, encode_many, exception_from
@@ -71,9 +71,6 @@ class GuestState:
         if key not in self._warned:
             self._warned.add(key)
             self.guest.notify({"t": "warn", "message": message})
-
-    def log(self, message: str) -> None:
-        self.guest.notify({"t": "log", "level": 0, "message": message})
 
     def note_script_failure(self, reason: str) -> None:
         self.guest.notify({"t": "script_failure", "reason": reason})
@@ -235,8 +232,8 @@ def _patch_data(value: Any) -> Any:
     """An isolated agent's result as its patch (a dict) for the parent; other values as they are."""
     from pydantic import BaseModel
 
-    if isinstance(value, AgentText | AgentDict):
-        return value.patch.model_dump() if value.patch is not None else str(value) if isinstance(value, str) else {}
+    if isinstance(value, AgentText | AgentDict):  # without a patch, the answer itself: nothing to apply
+        return value.patch.model_dump() if value.patch is not None else value
     if isinstance(value, BaseModel):
         return value.model_dump()
     return value
@@ -307,9 +304,9 @@ class Guest:
         _write_all(b'{"t":"idle","n":%d}\n' % self._received)
 
     async def call(self, op: str, level: int, args: dict[str, Any]) -> dict[str, Any]:
-        if len(self._pending) >= self.limits.pending_calls:
-            raise WorkcrewError(f"the script has {len(self._pending)} calls waiting for an answer; the limit is "
-                                f"{self.limits.pending_calls}")
+        overflow = self.limits.pending_overflow(len(self._pending))
+        if overflow is not None:
+            raise WorkcrewError(overflow)
         self._next += 1
         call_id = self._next
         assert self._loop is not None
@@ -395,11 +392,8 @@ class Guest:
 
             result = to_jsonable(value)
             message: dict[str, Any] = {"t": "done", "result": result}
-        except ScriptInterrupted as exc:
-            message = {"t": "fail", "error": str(exc), "interrupted": True}
         except BaseException as exc:  # the script's own error: reported with its script frames only
-            message = {"t": "fail", "error": _failure(exc, path), "interrupted": False,
-                       "memory": _out_of_memory(exc)}
+            message = {"t": "fail", "error": describe_failure(exc, path), "memory": _out_of_memory(exc)}
         finally:
             heartbeat.cancel()
         self.notify(message)
@@ -418,21 +412,6 @@ def _out_of_memory(exc: BaseException) -> bool:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     return isinstance(exc, MemoryError) and not str(exc)
-
-
-def _failure(exc: BaseException, path: str) -> str:
-    """The error the run fails with: the one meaningful error, with the script's own frame (file:line)."""
-    import traceback
-
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        inner = [e for e in exc.exceptions if not isinstance(e, asyncio.CancelledError)]
-        interrupted = [e for e in inner if isinstance(e, ScriptInterrupted)]
-        exc = (interrupted or inner or list(exc.exceptions))[0]
-    if isinstance(exc, ScriptInterrupted | WorkcrewError):
-        return str(exc)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
-    where = f" at {frames[-1].filename}:{(frames[-1].lineno or 1) - 1}" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def _write_all(data: bytes) -> None:

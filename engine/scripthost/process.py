@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LimitExceeded, ScriptError, WorkcrewError
+from ..errors import ScriptError, WorkcrewError
 from ..schema import to_jsonable
 from .fanout import slot_failures
 from .protocol import Limits, encode_many, error_of
@@ -37,7 +37,7 @@ class HostFailed(WorkcrewError):
 
 # -- serving one script --------------------------------------------------------------------------------
 
-Handler = Callable[["ScriptContext", dict[str, Any]], Coroutine[Any, Any, Any]]
+Handler = Callable[["_Host", "ScriptContext", dict[str, Any]], Coroutine[Any, Any, Any]]
 
 
 class _Host:
@@ -47,8 +47,7 @@ class _Host:
         self.workflow = workflow
         self.args = args
         self.limits = limits
-        self.levels: dict[int, ScriptContext] = {0: context}
-        self.level_names: dict[int, str] = {}
+        self.levels: dict[int, ScriptContext] = {0: context}  # 0: the run's script, then child workflows
         self.calls: dict[int, asyncio.Task[None]] = {}
         self.loop = asyncio.get_running_loop()
         self.finished: asyncio.Future[Any] = self.loop.create_future()
@@ -74,7 +73,7 @@ class _Host:
         probe = self._busy
         if busy is not None:
             busy.append(probe)
-        reader = asyncio.StreamReader(limit=self.limits.message_bytes)
+        reader = asyncio.StreamReader()
         transports: list[asyncio.BaseTransport] = []
         try:
             out, _ = await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), process.stdout)
@@ -109,16 +108,20 @@ class _Host:
     def _busy(self) -> bool:
         return not self.idle and not self.finished.done()
 
-    def _start_message(self) -> dict[str, Any]:
+    def _budget(self) -> list[float]:
+        """The budget figures the child's ``budget`` answers with: spent, and remaining (-1: no limit)."""
         budget = self.root.budget
         remaining = budget.remaining()
+        return [budget.spent(), -1 if remaining == float("inf") else remaining]
+
+    def _start_message(self) -> dict[str, Any]:
         try:
             args = to_jsonable(self.args)
         except RecursionError as exc:
             raise WorkcrewError(f"the workflow's args cannot be passed to the script: {exc}") from None
         return {"t": "start", "run_id": self.state.run_id, "name": self.workflow.name,
                 "path": self.workflow.display_path, "source": self.workflow.source, "dialect": self.workflow.dialect,
-                "args": args, "budget": [budget.total, budget.spent(), -1 if remaining == float("inf") else remaining],
+                "args": args, "budget": [self.root.budget.total, *self._budget()],
                 "limits": self.limits.to_json()}
 
     def _stop(self, reason: str) -> None:
@@ -185,7 +188,7 @@ class _Host:
         if self.stopped_because is not None:
             reason = self.stopped_because
         elif "MemoryError" in text:
-            reason = f"the script used more than {self.limits.memory_bytes / (1 << 30):g} GiB of memory (the limit per script)"
+            reason = self.limits.out_of_memory()
         elif (number := signal_of(code)) is not None:
             name = signal.Signals(number).name if number in signal.valid_signals() else "?"
             reason = f"the script crashed (signal {number}: {name})"
@@ -218,8 +221,7 @@ class _Host:
         elif kind == "script_failure":
             self.state.note_script_failure(str(message["reason"])[:10_000])
         elif kind == "workflow_end":
-            level = int(message["level"])
-            name = self.level_names.get(level, "?")
+            name = self._level(message).workflow.name
             error = message.get("error")
             self.state.log(f"workflow {name} failed: {error}" if error else f"workflow {name} finished")
         elif kind == "done":
@@ -231,8 +233,7 @@ class _Host:
         elif kind == "fail":
             error = str(message["error"])[:100_000]
             if message.get("memory"):
-                error = (f"the script used more than {self.limits.memory_bytes / (1 << 30):g} GiB of memory "
-                         "(the limit per script)")
+                error = self.limits.out_of_memory()
             raise HostFailed(error)
         else:
             raise ValueError(f"unknown message {kind!r}")
@@ -261,9 +262,9 @@ class _Host:
         handler = _HANDLERS.get(op)
         if handler is None:
             raise ValueError(f"unknown call {op!r}")
-        if len(self.calls) >= self.limits.pending_calls:
-            raise HostFailed(f"the script has more than {self.limits.pending_calls:,} calls waiting for an answer "
-                             "(the limit per run)")
+        overflow = self.limits.pending_overflow(len(self.calls))
+        if overflow is not None:
+            raise HostFailed(overflow)
         self.calls[call_id] = self.loop.create_task(self._serve(call_id, handler, context, args))
 
     async def _serve(self, call_id: int, handler: Handler, context: ScriptContext, args: dict[str, Any]) -> None:
@@ -272,7 +273,7 @@ class _Host:
         reply: dict[str, Any] = {"t": "reply", "id": call_id}
         try:
             try:
-                value = await handler(context, {**args, "__host": self})
+                value = await handler(self, context, args)
                 reply["ok"] = True
                 reply["value"] = to_jsonable(value)
                 patch = getattr(value, "patch", None)
@@ -286,9 +287,7 @@ class _Host:
                 reply["error"] = error_of(exc)
             if failures:
                 reply["failure"] = failures[-1]
-            budget = self.root.budget
-            remaining = budget.remaining()
-            reply["budget"] = [budget.spent(), -1 if remaining == float("inf") else remaining]
+            reply["budget"] = self._budget()
             self._send(reply)
         finally:
             self.calls.pop(call_id, None)
@@ -340,13 +339,13 @@ class _Host:
 # -- what the child may ask for ----------------------------------------------------------------------------
 
 
-async def _agent(context: ScriptContext, args: dict[str, Any]) -> Any:
+async def _agent(host: _Host, context: ScriptContext, args: dict[str, Any]) -> Any:
     options = {key: args.get(key) for key in ("schema", "label", "phase", "model", "effort", "isolation", "agent_type",
                                                "timeout")}
     return await context.agent(args.get("prompt"), **options)  # type: ignore[arg-type]
 
 
-async def _check(context: ScriptContext, args: dict[str, Any]) -> Any:
+async def _check(host: _Host, context: ScriptContext, args: dict[str, Any]) -> Any:
     command = args.get("command")
     if not isinstance(command, str | list):
         raise TypeError("check() takes a command string (or a list of arguments)")
@@ -355,26 +354,20 @@ async def _check(context: ScriptContext, args: dict[str, Any]) -> Any:
                                isolation=args.get("isolation"))
 
 
-async def _ask(context: ScriptContext, args: dict[str, Any]) -> Any:
+async def _ask(host: _Host, context: ScriptContext, args: dict[str, Any]) -> Any:
     choices = args.get("choices")
     return await context.ask(str(args.get("question")), [str(c) for c in choices] if choices else None)
 
 
-async def _sleep(context: ScriptContext, args: dict[str, Any]) -> None:
+async def _sleep(host: _Host, context: ScriptContext, args: dict[str, Any]) -> None:
     await asyncio.sleep(min(float(args.get("s") or 0), 24 * 3600))
 
 
-async def _workflow(context: ScriptContext, args: dict[str, Any]) -> dict[str, Any]:
-    host: _Host = args["__host"]
-    if context.depth >= 1:
-        raise LimitExceeded(
-            "workflow() nests only one level: this workflow was itself started by workflow(). "
-            "Inline the inner workflow's steps instead."
-        )
+async def _workflow(host: _Host, context: ScriptContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Resolve and check a child workflow here; the child process runs it at the next level."""
     child_context = context.open_workflow(str(args.get("target")), args.get("args"))
     level = len(host.levels)
     host.levels[level] = child_context
-    host.level_names[level] = child_context.workflow.name
     child = child_context.workflow
     return {"level": level, "name": child.name, "path": child.display_path, "source": child.source,
             "dialect": child.dialect}

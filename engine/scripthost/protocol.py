@@ -11,7 +11,7 @@ Child to parent::
     {"t": "call", "id", "op", "level", "args"}        op: agent | check | ask | workflow | sleep
     {"t": "log" | "phase" | "report" | "warn" | "script_failure" | "workflow_end", "level", ...}
     {"t": "idle"}                                       nothing runs until the next reply
-    {"t": "done", "result"} | {"t": "fail", "error", "interrupted"}
+    {"t": "done", "result"} | {"t": "fail", "error", "memory"}
 
 ``level`` is 0 for the run's script and the id the parent gave a child workflow otherwise. ASCII JSON
 (``json.dumps``' escapes) carries any string, a lone surrogate included, over a byte pipe.
@@ -53,6 +53,15 @@ class Limits:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def out_of_memory(self) -> str:
+        return f"the script used more than {self.memory_bytes / (1 << 30):g} GiB of memory (the limit per script)"
+
+    def pending_overflow(self, pending: int) -> str | None:
+        """Why one more call is over the limit of calls waiting for an answer, if it is."""
+        if pending >= self.pending_calls:
+            return f"the script has more than {self.pending_calls:,} calls waiting for an answer (the limit per run)"
+        return None
 
     def log_overflow(self, line: str, lines: int, chars: int) -> str | None:
         """Why one more log line (the ``lines``-th, making ``chars`` in all) is over the limits, if it is."""

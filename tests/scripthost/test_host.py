@@ -144,22 +144,22 @@ async def test_code_pydantic_evaluates_runs_only_inside_the_confined_host(
         settings: Settings, store: RunStore, tmp_path: Path) -> None:
     marker = tmp_path / "outside" / "pwned"
     marker.parent.mkdir()
+    # the static rule refuses NamedTuple(...) by name; an alias gets past it, and pydantic then evaluates the
+    # text with real builtins: only the host's confinement stands in the way
     body = (
-        "import typing\nfrom pydantic import BaseModel\n"
-        f"N = typing.NamedTuple('N', [('x', \"__import__('os').system('touch {marker}') or int\")])\n"
+        "import typing\nfrom pydantic import BaseModel\nNT = typing.NamedTuple\n"
+        f"N = NT('N', [('x', \"__import__('os').system('touch {marker}') or int\")])\n"
         "class M(BaseModel):\n    n: N\n"
         "return M(n=(1,)).n.x\n"
     )
     path = tmp_path / "wf.py"
     path.write_text(PY_META + body)
     workflow = load_workflow(path)
-    if workflow.problems:  # the static rules refuse it first
-        assert any(p.rule == "string-annotation" for p in workflow.problems)
-        return
+    assert workflow.problems == []
     client = SimulatedModel(Scenario.from_data({"rules": []}))
     result = await start(workflow, None, settings, client=client, store=store).result()
     assert not marker.exists()
-    assert result.status in ("succeeded", "failed")
+    assert result.status == "failed"  # os.system could not start a shell, and pydantic chokes on its exit code
 
 
 async def test_the_host_child_has_no_api_key_even_when_the_parent_has_one(
