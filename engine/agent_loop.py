@@ -13,6 +13,7 @@ import anyio
 from .errors import AgentFailed, BudgetExceeded
 from .pricing import Usage
 from .providers.base import FatalModelError, ModelClient, ModelRequest, ModelResponse, TransientModelError
+from .redaction import redact
 from .schema import ResultSchema
 
 SYSTEM_PROMPT = """\
@@ -126,10 +127,13 @@ async def run_agent(
 ) -> AgentOutcome:
     """Run ``spec`` to its final answer; raises :class:`AgentFailed` with the reason otherwise."""
     outcome = AgentOutcome()
-    system = [{"type": "text", "text": SYSTEM_PROMPT + ("\n\n" + spec.system_extra if spec.system_extra else "")}]
+    # nothing reaches the model with a secret value in it: the prompt, extra instructions, tool results
+    system = [{"type": "text", "text": SYSTEM_PROMPT + ("\n\n" + redact(spec.system_extra) if spec.system_extra
+                                                        else "")}]
     if spec.schema is not None:
-        system.append({"type": "text", "text": SCHEMA_PROMPT.format(schema=json.dumps(spec.schema.json_schema))})
-    messages: list[dict[str, Any]] = [{"role": "user", "content": spec.prompt}]
+        system.append({"type": "text", "text": redact(SCHEMA_PROMPT.format(schema=json.dumps(spec.schema.json_schema)))})
+    prompt, label = redact(spec.prompt), redact(spec.label) if spec.label else spec.label
+    messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
     tool_defs = tools.definitions() if tools is not None else []
     continuations = 0
     reported = 0
@@ -150,7 +154,7 @@ async def run_agent(
             request = ModelRequest(
                 model=spec.model, system=system, messages=messages, max_tokens=spec.max_tokens, tools=tool_defs,
                 output_schema=spec.schema.json_schema if spec.schema is not None else None, effort=spec.effort,
-                label=spec.label, role=spec.role, agent_type=spec.agent_type, prompt=spec.prompt,
+                label=label, role=spec.role, agent_type=spec.agent_type, prompt=prompt,
             )
             reservation = None
             if budget is not None:
@@ -238,7 +242,8 @@ async def _run_tools(uses: list[dict[str, Any]], tools: ToolBox | None, outcome:
             outcome.tool_errors += 1
             if on_progress is not None:
                 on_progress({"tool_error": name, "message": text[:300]})
-        results[index] = {"type": "tool_result", "tool_use_id": use.get("id"), "content": text, "is_error": is_error}
+        results[index] = {"type": "tool_result", "tool_use_id": use.get("id"), "content": redact(text),
+                          "is_error": is_error}
 
     for use in uses:
         outcome.tool_calls += 1

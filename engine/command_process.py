@@ -19,6 +19,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process
 
 from .command_sandbox import Launch
+from .redaction import redact
 
 
 class _Tail:
@@ -38,10 +39,13 @@ class _Tail:
             del self.data[:cut]
 
     def text(self) -> str:
-        text = self.data.decode("utf-8", "replace")
+        # secret values are redacted before the cut, and a cut starts at a whole line: the tail of a
+        # line cut in two could be the tail of a secret value
+        text = redact(self.data.decode("utf-8", "replace"))
         if len(text) > self.limit or self.dropped:
-            return f"[earlier output cut: showing the last {min(len(text), self.limit):,} characters]\n" + \
-                text[-self.limit:]
+            shown = text[-self.limit:]
+            shown = shown[shown.find("\n", 0, 4096) + 1:]  # unchanged when no line ends near the cut
+            return f"[earlier output cut: showing the last {len(shown):,} characters]\n" + shown
         return text
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .redaction import secret_variable
 from .scope import compile_patterns
 from .settings import Settings
 
@@ -47,10 +48,6 @@ PROTECTED = (".git", ".hg", ".svn", ".vscode", ".idea", ".envrc", ".direnv", "wo
              ".pre-commit-config.yaml", ".gitmodules")
 HIDDEN = (".workcrew",)  # the run store: neither read nor written
 VCS_DIRS = (".git", ".hg", ".svn")
-SECRET_ENV = re.compile(
-    r"KEY|TOKEN|SECRET|PASSW|PASSPHRASE|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|CERT|DSN|DATABASE_URL|"
-    r"^AWS_|^AZURE_|^GCP_|^GOOGLE_|^GH_|^GITHUB_|^ANTHROPIC|^OPENAI|^HF_|^NPM_CONFIG|^PIP_|^VAULT_|^SSH_",
-    re.IGNORECASE)
 SANDBOX_HOME = "/tmp/home"
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 MAX_SCAN_ENTRIES = 500_000
@@ -59,11 +56,6 @@ MAX_MASKS = 10_000
 
 class CommandRefused(UsageError):
     """A command that may not run; the message says why (a tool error for agents, UsageError for check())."""
-
-
-def secret_variable(name: str) -> bool:
-    """Whether an environment variable's name looks like it holds a credential."""
-    return bool(SECRET_ENV.search(name))
 
 
 # -- is there a sandbox? ---------------------------------------------------------------------------------

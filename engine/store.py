@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .redaction import KNOWN
 from .text import wellformed
 
 SCHEMA_VERSION = 1
@@ -209,6 +210,16 @@ def _plan(rows: list[tuple[str, Any]]) -> list[tuple[str, list[tuple[Any, ...]]]
     return ordered
 
 
+def _scrub(statements: list[tuple[str, list[tuple[Any, ...]]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The statements with every secret value the process knows taken out of their texts (JSON included:
+    the values' escaped forms are known too). Nothing to do, and no copy, while no secret is known."""
+    if not KNOWN.known:
+        return statements
+    redact = KNOWN.redact
+    return [(sql, [tuple(redact(value) if isinstance(value, str) else value for value in row) for row in params])
+            for sql, params in statements]
+
+
 class _Deferred:
     """Parameters whose JSON encoding the writer thread does (narrowing an event's agent snapshot first)."""
 
@@ -321,7 +332,7 @@ class RunStore:
         if not rows:
             return
         try:
-            statements = _plan(rows)
+            statements = _scrub(_plan(rows))
             for sql, params in statements:
                 db.executemany(sql, params)
             db.commit()
@@ -334,7 +345,7 @@ class RunStore:
         store (a lone surrogate, which UTF-8 cannot encode) is stored with U+FFFD in its place."""
         for entry in rows:
             try:
-                statements = _plan([entry])
+                statements = _scrub(_plan([entry]))
             except Exception as exc:
                 self.write_errors.append(f"{type(exc).__name__}: {exc}")
                 continue

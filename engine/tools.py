@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 import pathspec
 
+from .redaction import redact
 from .settings import DEFAULT_SECRET_PATTERNS, Settings
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache",
@@ -260,7 +261,12 @@ class AgentToolBox:
     # -- reading ---------------------------------------------------------------------------------
 
     def read_text(self, rel: str) -> str:
-        """The agent's view of a file (overlay first), with every read rule applied."""
+        """The agent's view of a file (overlay first), with every read rule applied and secret values
+        redacted (before any slicing: a line range or a grep match cut short could hold part of one)."""
+        return redact(self._file_text(rel))
+
+    def _file_text(self, rel: str) -> str:
+        """The file as it is (edits apply to this, never to the redacted view)."""
         self.policy.check_readable(rel)
         if rel in self.overlay:
             return self.overlay[rel]
@@ -378,7 +384,7 @@ class AgentToolBox:
 
     def _current(self, rel: str) -> str | None:
         try:
-            return self.read_text(rel)
+            return self._file_text(rel)
         except ToolError:
             if rel in self.overlay or (self.root / rel).exists():
                 raise

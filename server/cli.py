@@ -17,6 +17,10 @@ def _logging() -> None:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         **({"filename": target} if target else {"stream": sys.stderr}))
     logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
+    from workcrew.engine.redaction import KNOWN, LogFilter
+
+    for handler in logging.getLogger().handlers:  # no secret value in the log, whoever logs it
+        handler.addFilter(LogFilter(KNOWN))
 
 
 @click.command("serve")

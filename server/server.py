@@ -6,6 +6,8 @@ to worker threads under a private limiter, never to pygls' own pool (it also rea
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import logging
 from importlib.metadata import PackageNotFoundError, version
@@ -18,6 +20,7 @@ from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInval
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter
 from workcrew.engine import RunStore, Settings
+from workcrew.engine.redaction import KNOWN
 
 from . import code_actions, commands
 from .capabilities import ClientFeatures
@@ -34,6 +37,10 @@ def _version() -> str:
         return version("workcrew")
     except PackageNotFoundError:
         return "0"
+
+
+_PENDING_WRITES: set[asyncio.Future[Any]] = set()
+_APPLY_EDIT = types.WORKSPACE_APPLY_EDIT
 
 
 class WorkcrewProtocol(LanguageServerProtocol):
@@ -59,6 +66,34 @@ class WorkcrewProtocol(LanguageServerProtocol):
                 self._send_response(data["id"], None, error.to_response_error())
                 return _Answered()
             raise
+
+
+    def _send_data(self, data: Any) -> None:
+        """Every message to the editor leaves without a secret value the process knows (findings, logs,
+        run results and errors all pass here); the framing is pygls's own."""
+        if not data or self.writer is None or not KNOWN.known or getattr(data, "method", None) == _APPLY_EDIT:
+            # an edit the user approved writes their own text back: redacting it would write placeholders
+            # over their values (its new text comes from agents, which never saw a secret value)
+            super()._send_data(data)
+            return
+        try:
+            body = KNOWN.redact(json.dumps(data, default=self._serialize_message))
+        except Exception:
+            log.exception("cannot encode a message for the editor")
+            return
+        frame = (f"Content-Length: {len(body.encode(self.CHARSET))}\r\n"
+                 f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n" if self._include_headers
+                 else "") + body
+        try:
+            written = self.writer.write(frame.encode(self.CHARSET))
+            if inspect.isawaitable(written):  # a websocket writer: keep the write alive until it is done
+                pending = asyncio.ensure_future(written)
+                _PENDING_WRITES.add(pending)
+                pending.add_done_callback(_PENDING_WRITES.discard)
+        except BrokenPipeError:
+            raise  # the editor is gone: pygls shuts down
+        except Exception:
+            log.exception("cannot send a message to the editor")
 
 
 class _Answered:
@@ -164,6 +199,10 @@ def build() -> WorkcrewServer:
     async def initialized(params: types.InitializedParams) -> None:
         server.diagnostics_store.start()
         await pull_configuration()
+        if server.settings is not None:  # secret values of the workspace kept out of every message from now on
+            settings = server.settings
+            await anyio.to_thread.run_sync(KNOWN.learn_workspace, settings.workspace, settings.secret_patterns,
+                                           limiter=server.limiter)
 
     async def pull_configuration() -> None:
         """The ``workcrew`` section from the editor (esbonio-style), over the initializationOptions."""

@@ -16,6 +16,7 @@ from ..budget import Budget
 from ..errors import ScriptError, describe_failure, leaf_error
 from ..events import Event
 from ..providers.base import ModelClient, make_client
+from ..redaction import KNOWN
 from ..report import write_report  # imported with the engine: not inside the first run's measured end
 from ..resume import ResumeCache
 from ..schema import to_jsonable
@@ -193,6 +194,10 @@ async def _drive(handle: RunHandle) -> RunResult:
                description=workflow.meta.description if workflow.meta else "")
     status, result, error = "succeeded", None, None
     try:
+        # learn the values in the workspace's secret files before any agent can send text to a model
+        settings = state.settings
+        KNOWN.learn_environment()
+        await anyio.to_thread.run_sync(KNOWN.learn_workspace, settings.workspace, settings.secret_patterns)
         value = await scripthost.execute(context, workflow, handle.args)  # in the confined child process
         result = to_jsonable(value)
     except asyncio.CancelledError:
@@ -214,9 +219,10 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
         live = (f"; agent {resume.ended_at} and those after it ran live (a changed call, or one that had "
                 "not succeeded)") if resume.ended_at is not None else ""
         state.log(f"resume: {resume.served} agents reused from {resume.run_id}{live}")
+    result, error = KNOWN.redact_value(result), KNOWN.redact(error) if error else error
     outcome = RunResult(
         run_id=state.run_id, status=status, result=result, error=error, agents=state.counts(),
-        usage=state.usage_view(), duration_s=duration, logs=list(state.logs),
+        usage=state.usage_view(), duration_s=duration, logs=[KNOWN.redact(line) for line in state.logs],
         failure_reasons=dict(state.failure_reasons), findings=len(state.findings),
         script_failures=state.script_failures, script_failure_reasons=list(state.script_failure_reasons),
     )
