@@ -13,7 +13,7 @@ The process is set up as ``workcrew run`` and ``workcrew serve`` set theirs up: 
 doing so (a full collection of the start-up heap may then land inside the run).
 
     .venv/bin/python bench/scheduler.py [--agents 1000] [--concurrency 16] [--latency-ms 20] [--mode parallel]
-                                        [--no-freeze]
+                                        [--no-freeze] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import argparse
 import math
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -85,23 +86,34 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--mode", choices=sorted(SCRIPTS), default="parallel")
     parser.add_argument("--no-freeze", action="store_true", help="leave the start-up heap to the collector")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each set-up; medians are printed")
     ns = parser.parse_args()
-    if ns.agents < 1 or ns.concurrency < 1 or ns.latency_ms <= 0:
-        parser.error("--agents and --concurrency must be at least 1, --latency-ms above 0")
+    if ns.agents < 1 or ns.concurrency < 1 or ns.latency_ms <= 0 or ns.repeat < 1:
+        parser.error("--agents, --concurrency and --repeat must be at least 1, --latency-ms above 0")
     ideal = math.ceil(ns.agents / ns.concurrency) * ns.latency_ms / 1000
     if not ns.no_freeze:
         freeze_startup_heap()
+    local: list[tuple[float, float]] = []
+    hosted: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as folder:
         with in_process():
             anyio.run(measure, ns.mode, 50, ns.concurrency, ns.latency_ms, Path(folder) / "warm")
-            local_makespan, local_cpu = anyio.run(measure, ns.mode, ns.agents, ns.concurrency, ns.latency_ms,
-                                                  Path(folder) / "in")
         anyio.run(measure, ns.mode, 50, ns.concurrency, ns.latency_ms, Path(folder) / "warm2")
-        prewarm(wait=30)  # as `workcrew run` and `workcrew serve` start a script host ahead of the first run
-        makespan, cpu = anyio.run(measure, ns.mode, ns.agents, ns.concurrency, ns.latency_ms, Path(folder) / "out")
+        # the two set-ups alternate, so a burst of load elsewhere on the machine hits both alike
+        for round_ in range(ns.repeat):
+            with in_process():
+                local.append(anyio.run(measure, ns.mode, ns.agents, ns.concurrency, ns.latency_ms,
+                                       Path(folder) / f"in{round_}"))
+            prewarm(wait=30)  # as `workcrew run` and `workcrew serve` start a script host ahead of each run
+            hosted.append(anyio.run(measure, ns.mode, ns.agents, ns.concurrency, ns.latency_ms,
+                                    Path(folder) / f"out{round_}"))
+    # CPU time of identical runs varies by 15 % on a shared machine: the median of each set-up
+    local_makespan, local_cpu = (statistics.median(column) for column in zip(*local, strict=True))
+    makespan, cpu = (statistics.median(column) for column in zip(*hosted, strict=True))
     floor = anyio.run(reference, ns.agents, ns.concurrency, ns.latency_ms)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(f"{ns.agents} agents, {ns.latency_ms:g} ms latency, concurrency {ns.concurrency}, {ns.mode}")
+    print(f"{ns.agents} agents, {ns.latency_ms:g} ms latency, concurrency {ns.concurrency}, {ns.mode}; "
+          f"medians of {ns.repeat} runs of each set-up, alternating")
     print(f"makespan = {makespan * 1000:.0f} ms, ideal = {ideal * 1000:.0f} ms (script in its host process)")
     print(f"engine CPU = {cpu * 1000:.0f} ms ({cpu / ns.agents * 1e6:.0f} us per agent, this process and the host)")
     print(f"load average = {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other processes inflate the makespan)")

@@ -25,7 +25,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -195,14 +195,28 @@ def _forms(value: str) -> set[str]:
     return {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
 
 
-def _walk(value: Any, redact: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {(redact(k) if isinstance(k, str) else k): _walk(v, redact) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_walk(item, redact) for item in value]
-    return value
+def _walk(value: Any, redact: Callable[[str], str]) -> Any:
+    """A copy of ``value`` with every string redacted; a loop, not recursion: results may nest 1,000 deep."""
+    holder: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, holder, 0)]  # (what to copy, where it goes, under which key)
+    while stack:
+        item, target, key = stack.pop()
+        if isinstance(item, str):
+            target[key] = redact(item)
+        elif isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            target[key] = copy
+            for name, inner in item.items():
+                name = redact(name) if isinstance(name, str) else name
+                copy[name] = None
+                stack.append((inner, copy, name))
+        elif isinstance(item, list | tuple):
+            items: list[Any] = [None] * len(item)
+            target[key] = items
+            stack.extend((inner, items, index) for index, inner in enumerate(item))
+        else:
+            target[key] = item
+    return holder[0]
 
 
 def _mtime(path: Path) -> float:

@@ -6,6 +6,8 @@ PID namespace, an empty environment, only the interpreter's folders mounted, rea
 limit, and Landlock (Linux 5.13+): reading only beneath the interpreter's folders, writing and executing
 nowhere, no TCP, no abstract Unix sockets and no signals to processes outside (as far as the kernel's
 Landlock ABI allows). Either layer alone keeps a script from the user's files, keys and network.
+On macOS the outer layer is ``sandbox-exec`` with :func:`seatbelt_profile` (probed once; without it the
+child has the rlimits and the empty environment only).
 """
 
 from __future__ import annotations
@@ -155,8 +157,55 @@ def _namespaces() -> list[str]:
     return ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
 
 
+SANDBOX_EXEC = "/usr/bin/sandbox-exec"
+# what Python itself reads on macOS beyond its own folders: the system libraries and the dyld shared cache
+MACOS_SYSTEM_PATHS = ("/System", "/usr/lib", "/usr/share", "/private/var/db/dyld", "/private/var/db/timezone",
+                      "/Library/Apple", "/dev/urandom", "/dev/random", "/dev/null")
+
+
+def seatbelt_profile(readable: list[Path]) -> str:
+    """The macOS ``sandbox-exec`` profile of the host child: nothing by default; reading the interpreter's
+    folders and the system libraries; no writing but /dev/null, no network, no new processes, no IPC
+    to other processes' services. Metadata (a path's existence and size) stays readable: Python stats
+    the folders above its own on start-up."""
+    def quoted(path: str) -> str:
+        return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    subpaths = " ".join(f"(subpath {quoted(str(path))})" for path in [*readable, *map(Path, MACOS_SYSTEM_PATHS)])
+    executables = " ".join(f"(literal {quoted(path)})" for path in sorted({sys.executable,
+                                                                          str(Path(sys.executable).resolve())}))
+    return "\n".join((
+        "(version 1)",
+        "(deny default)",
+        f"(allow process-exec {executables})",
+        f"(allow file-read* {subpaths})",
+        "(allow file-read-metadata)",
+        '(allow file-write-data (literal "/dev/null"))',
+        "(allow sysctl-read)",
+        "(allow signal (target self))",
+        "(deny network*)",
+        "(deny process-fork)",
+    ))
+
+
+@functools.cache
+def seatbelt() -> bool:
+    """Whether ``sandbox-exec`` can start Python under :func:`seatbelt_profile` here (tried once)."""
+    if sys.platform != "darwin" or not os.path.exists(SANDBOX_EXEC):
+        return False
+    probe = [SANDBOX_EXEC, "-p", seatbelt_profile(interpreter_paths()), sys.executable, "-I", "-c",
+             "import asyncio, json, pydantic"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def host_command(python: list[str]) -> tuple[list[str], str]:
-    """The command that starts the host child, and the name of the outer layer ("bubblewrap" or "none")."""
+    """The command that starts the host child, and the name of the outer layer ("bubblewrap",
+    "sandbox-exec" or "none")."""
+    if seatbelt():
+        return [SANDBOX_EXEC, "-p", seatbelt_profile(interpreter_paths()), *python], "sandbox-exec"
     bwrap = bubblewrap()
     if bwrap is None:
         return python, "none"

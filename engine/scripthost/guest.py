@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import ScriptInterrupted, WorkcrewError, describe_failure
 from . import fanout
 from .fanout import AgentDict, AgentText, ParallelResult
-from .protocol import Limits, encode_many, exception_from
+from .protocol import Limits, Lines, encode_many, exception_from
 
 
 class GuestState:
@@ -149,10 +149,12 @@ class GuestContext:
             from ..schema import ResultSchema
 
             result_schema = ResultSchema(schema)  # a bad schema raises here, in the script, as in-process
-        reply = await self.guest.call("agent", self.level, {
-            "prompt": prompt, "schema": result_schema.json_schema if result_schema else None, "label": label,
-            "phase": phase, "model": model, "effort": effort, "isolation": isolation, "agent_type": agent_type,
-            "timeout": timeout})
+        options = {"schema": result_schema.json_schema if result_schema else None, "label": label, "phase": phase,
+                   "model": model, "effort": effort, "isolation": isolation, "agent_type": agent_type,
+                   "timeout": timeout}
+        # options left out are None on the parent's side too: a shorter message to encode and decode
+        reply = await self.guest.call("agent", self.level, {"prompt": prompt, **{
+            key: value for key, value in options.items() if value is not None}})
         value = reply.get("value")
         if value is None:
             return None
@@ -255,10 +257,12 @@ class Guest:
         self._flush_scheduled = False
         self._busy = False
         self._probing = False
+        self._report_idle = True
         self._received = 0
         self._log_lines = 0
         self._log_chars = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._run_task: asyncio.Task[None] | None = None
 
     # -- outgoing ---------------------------------------------------------------------------------
 
@@ -281,7 +285,7 @@ class Guest:
         if self._out:
             data, self._out = encode_many(self._out), []
             _write_all(data)
-        if self._busy and not self._probing:
+        if self._busy and self._report_idle and not self._probing:
             self._probing = True
             self._probe_idle()
 
@@ -337,52 +341,43 @@ class Guest:
             future.set_result(message)
 
     async def serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=1 << 30)
-        await self._loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-        start = json.loads(await reader.readline())
+        loop = self._loop = asyncio.get_running_loop()
+        started: asyncio.Future[dict[str, Any]] = loop.create_future()
+        await loop.connect_read_pipe(lambda: _ParentInput(self, started), sys.stdin)
+        start = await started
         self.limits = Limits(**start.get("limits", {}))
         from .confine import limit_memory
 
         limit_memory(self.limits.memory_bytes)
         self.state = GuestState(self, self.limits)
         self.run_id = start.get("run_id")
+        self._report_idle = bool(start.get("report_idle", True))
         total, self.spent, remaining = start.get("budget") or [None, 0, -1]
         self.remaining = None if remaining is None or remaining < 0 else float(remaining)
         self.budget = GuestBudget(self, total)
         context = GuestContext(self, start.get("name") or "", start["path"], start.get("args"))
-        run = self._loop.create_task(self._run(start["source"], start["dialect"], start["path"], context))
+        run = self._run_task = loop.create_task(self._run(start["source"], start["dialect"], start["path"], context))
         self._busy = True
-        self._loop.call_soon(self._flush)
-        listen = self._loop.create_task(self._listen(reader, run))
+        loop.call_soon(self._flush)
         try:
             await run
         except asyncio.CancelledError:
             pass
-        finally:
-            listen.cancel()
 
-    async def _listen(self, reader: asyncio.StreamReader, run: asyncio.Task[None]) -> None:
-        """Read the parent's replies in whatever chunks the pipe gives, a batch of lines at a time."""
-        partial: list[bytes] = []
-        while True:
-            chunk = await reader.read(1 << 20)
-            if not chunk:  # the parent closed the pipe: it wants this run gone
-                run.cancel()
-                return
-            if b"\n" not in chunk:
-                partial.append(chunk)
-                continue
-            lines = (b"".join(partial) + chunk if partial else chunk).split(b"\n")
-            rest = lines.pop()
-            partial = [rest] if rest else []
-            for line in lines:
-                self._busy = True
-                self._received += 1
-                self._on_message(json.loads(line))
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                self._loop.call_soon(self._flush)  # type: ignore[union-attr]
+    def _replies(self, lines: list[bytes]) -> None:
+        """The parent's replies, a batch of lines at a time."""
+        for line in lines:
+            self._busy = True
+            self._received += 1
+            self._on_message(json.loads(line))
+        if lines and not self._flush_scheduled and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _parent_gone(self) -> None:
+        """The parent closed the pipe: it wants this run gone."""
+        if self._run_task is not None:
+            self._run_task.cancel()
 
     async def _run(self, source: str, dialect: str, path: str, context: GuestContext) -> None:
         heartbeat = asyncio.get_running_loop().create_task(self.state.heartbeat())
@@ -405,6 +400,33 @@ class Guest:
         module = dialect_module(dialect)  # type: ignore[arg-type]
         compiled = module.compile_body(source, path)
         return await module.execute(compiled, context)
+
+
+class _ParentInput(asyncio.Protocol):
+    """stdin: the start message first, then replies, each chunk handled as it arrives."""
+
+    def __init__(self, guest: Guest, started: asyncio.Future[dict[str, Any]]) -> None:
+        self.guest = guest
+        self.started = started
+        self.lines = Lines()  # the parent is trusted: no limit on its lines
+
+    def data_received(self, data: bytes) -> None:
+        lines = self.lines.feed(data)
+        if lines and not self.started.done():
+            self.started.set_result(json.loads(lines.pop(0)))
+        self.guest._replies(lines)
+
+    def eof_received(self) -> bool | None:
+        self._gone()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._gone()
+
+    def _gone(self) -> None:
+        if not self.started.done():
+            self.started.set_exception(EOFError("the parent closed the pipe before the start message"))
+        self.guest._parent_gone()
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -440,6 +462,9 @@ def main() -> None:
 
     syntax.IN_HOST = True  # confined already: JS bodies are compiled in place, not in another child
     _preload()
+    from ..runtime.heap import freeze_startup_heap
+
+    freeze_startup_heap()  # the engine's modules are not rescanned by every full collection in the run
     apply_inside()
     try:  # the engine, not the script, is on a run's critical path: a script's wake-ups never preempt it
         os.nice(5)

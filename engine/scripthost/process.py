@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ScriptError, WorkcrewError
 from ..schema import to_jsonable
 from .fanout import slot_failures
-from .protocol import Limits, encode_many, error_of
+from .protocol import Limits, Lines, MessageTooLong, encode_many, error_of
 from .spawn import SPARES, kill_child, signal_of, tree_cpu
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class _Host:
         self.outgoing: list[dict[str, Any]] = []
         self.flush_scheduled = False
         self.idle = False
+        self.report_idle = True
         self.sent = 0  # messages sent after the start message (the child's idle says how many it read)
         self.messages = 0
         self.log_lines = 0
@@ -73,18 +74,21 @@ class _Host:
         probe = self._busy
         if busy is not None:
             busy.append(probe)
-        reader = asyncio.StreamReader()
         transports: list[asyncio.BaseTransport] = []
+        ended = asyncio.Event()
         try:
-            out, _ = await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), process.stdout)
+            out, _ = await self.loop.connect_read_pipe(lambda: _ChildOutput(self, ended), process.stdout)
             transports.append(out)
             self.writer, _ = await self.loop.connect_write_pipe(asyncio.Protocol, process.stdin)
             transports.append(self.writer)
             errors = asyncio.StreamReader()
             err, _ = await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(errors), process.stderr)
             transports.append(err)
+            # the child says when it waits on us only where someone needs to know: a dry run's virtual
+            # clock, or a watchdog without CPU figures (one message and wake-up less per reply otherwise)
+            self.report_idle = busy is not None or cpu_at_start is None
             self.writer.write(encode_many([self._start_message()]))
-            pump = self.loop.create_task(self._pump(reader))
+            watch_end = self.loop.create_task(self._wait_end(ended))
             tail = self.loop.create_task(self._tail(errors))
             stop = threading.Event()
             watchdog = threading.Thread(target=self._watchdog, args=(stop,), name="workcrew-host-watchdog", daemon=True)
@@ -93,7 +97,7 @@ class _Host:
                 return await self.finished
             finally:
                 stop.set()
-                for task in (pump, tail, *self.calls.values()):
+                for task in (watch_end, tail, *self.calls.values()):
                     task.cancel()
         finally:
             cpu_at_end = tree_cpu(process.pid)
@@ -122,7 +126,7 @@ class _Host:
         return {"t": "start", "run_id": self.state.run_id, "name": self.workflow.name,
                 "path": self.workflow.display_path, "source": self.workflow.source, "dialect": self.workflow.dialect,
                 "args": args, "budget": [self.root.budget.total, *self._budget()],
-                "limits": self.limits.to_json()}
+                "limits": self.limits.to_json(), "report_idle": self.report_idle}
 
     def _stop(self, reason: str) -> None:
         """End the run with ``reason`` (the child is killed on the way out)."""
@@ -133,32 +137,25 @@ class _Host:
 
     # -- the child's messages -------------------------------------------------------------------
 
-    async def _pump(self, reader: asyncio.StreamReader) -> None:
-        """Read the child's messages in whatever chunks the pipe gives; no message may outgrow the limit."""
-        partial: list[bytes] = []  # a message that has not ended yet, in pieces (joined once, when it ends)
-        size, limit = 0, self.limits.message_bytes
-        while not self.finished.done():
-            chunk = await reader.read(1 << 20)
-            if not chunk:
-                await self._ended()
+    def _received(self, lines: Lines, chunk: bytes) -> None:
+        """A chunk of the child's output (straight from the pipe's protocol); no message may outgrow the limit."""
+        if self.finished.done():
+            return
+        try:
+            complete = lines.feed(chunk)
+        except MessageTooLong:
+            limit = self.limits.message_bytes
+            self._stop(f"the script sent a message over {limit // (1 << 20)} MiB (the limit per message)")
+            return
+        for line in complete:
+            if self.finished.done():
                 return
-            if b"\n" not in chunk:
-                partial.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    self._stop(f"the script sent a message over {limit // (1 << 20)} MiB (the limit per message)")
-                    return
-                continue
-            lines = (b"".join(partial) + chunk if partial else chunk).split(b"\n")
-            rest = lines.pop()
-            partial, size = ([rest], len(rest)) if rest else ([], 0)
-            for line in lines:
-                if self.finished.done():
-                    return
-                if len(line) > limit:
-                    self._stop(f"the script sent a message over {limit // (1 << 20)} MiB (the limit per message)")
-                    return
-                self._handle(line)
+            self._handle(line)
+
+    async def _wait_end(self, ended: asyncio.Event) -> None:
+        await ended.wait()
+        if not self.finished.done():
+            await self._ended()
 
     def _handle(self, line: bytes) -> None:
         self.messages += 1
@@ -334,6 +331,25 @@ class _Host:
                 except RuntimeError:  # the loop closed meanwhile: nothing is waiting for this run any more
                     pass
                 return
+
+
+class _ChildOutput(asyncio.Protocol):
+    """The child's stdout: each chunk handled as it arrives, the end noted."""
+
+    def __init__(self, host: _Host, ended: asyncio.Event) -> None:
+        self.host = host
+        self.lines = Lines(host.limits.message_bytes)
+        self.ended = ended
+
+    def data_received(self, data: bytes) -> None:
+        self.host._received(self.lines, data)
+
+    def eof_received(self) -> bool | None:
+        self.ended.set()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ended.set()
 
 
 # -- what the child may ask for ----------------------------------------------------------------------------

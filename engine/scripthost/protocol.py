@@ -2,7 +2,8 @@
 
 Parent to child::
 
-    {"t": "start", "run_id", "source", "dialect", "path", "args", "budget": [total, spent, remaining], "limits"}
+    {"t": "start", "run_id", "source", "dialect", "path", "args", "budget": [total, spent, remaining], "limits",
+     "report_idle"}
     {"t": "reply", "id", "ok": true, "value", "patch"?, "agent_id"?, "budget": [spent, remaining]}
     {"t": "reply", "id", "ok": false, "error": {"type", "message"}, "failure"?, "budget": [spent, remaining]}
 
@@ -10,7 +11,8 @@ Child to parent::
 
     {"t": "call", "id", "op", "level", "args"}        op: agent | check | ask | workflow | sleep
     {"t": "log" | "phase" | "report" | "warn" | "script_failure" | "workflow_end", "level", ...}
-    {"t": "idle"}                                       nothing runs until the next reply
+    {"t": "idle", "n"}                                  nothing runs until the next reply (n: replies read);
+                                                        sent only when the start message asks for it
     {"t": "done", "result"} | {"t": "fail", "error", "memory"}
 
 ``level`` is 0 for the run's script and the id the parent gave a child workflow otherwise. ASCII JSON
@@ -72,6 +74,37 @@ class Limits:
         if chars > self.log_chars:
             return f"the script logged more than {self.log_chars:,} characters (the limit per run)"
         return None
+
+
+class MessageTooLong(ValueError):
+    """A line longer than the limit, ended or not."""
+
+
+class Lines:
+    """A byte stream, fed in whatever chunks a pipe gives, as complete lines (at most ``limit`` bytes each).
+
+    Both sides read with it straight from their pipe protocol's ``data_received``: no stream reader, no
+    task woken per chunk."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self._partial: list[bytes] = []  # a line that has not ended yet, in pieces (joined once, when it ends)
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        limit = self.limit
+        if b"\n" not in chunk:
+            self._partial.append(chunk)
+            self._size += len(chunk)
+            if limit is not None and self._size > limit:
+                raise MessageTooLong(self._size)
+            return []
+        lines = (b"".join(self._partial) + chunk if self._partial else chunk).split(b"\n")
+        rest = lines.pop()
+        self._partial, self._size = ([rest], len(rest)) if rest else ([], 0)
+        if limit is not None and (self._size > limit or any(len(line) > limit for line in lines)):
+            raise MessageTooLong(max(self._size, *map(len, lines)))
+        return lines
 
 
 def encode(message: dict[str, Any]) -> bytes:

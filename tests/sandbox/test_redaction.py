@@ -168,3 +168,15 @@ async def test_pasted_secrets_reach_neither_model_nor_store_nor_result(
     assert "[redacted: " in result.result["check"]["stdout"] and "[redacted: " in result.logs[-1]
     assert store_leaks(store) == []
     assert result.report_path is not None and leaks(Path(result.report_path).read_text()) == []
+
+
+def test_deeply_nested_results_are_redacted_without_recursion() -> None:
+    secrets = Secrets()
+    secrets.learn([("TOKEN", "tok-0123456789")])
+    value: Any = "tok-0123456789"
+    for depth in range(5000):
+        value = {"k": [value]} if depth % 2 else [value, "x"]
+    redacted = secrets.redact_value(value)
+    while not isinstance(redacted, str):
+        redacted = redacted["k"][0] if isinstance(redacted, dict) else redacted[0]
+    assert redacted == "[redacted: TOKEN]"
