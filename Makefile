@@ -27,6 +27,7 @@ demo: venv
 
 lint: venv
 	$(BIN)/ruff check engine server tests bench
+	$(BIN)/lint-imports
 
 typecheck: venv
 	$(BIN)/mypy engine server

@@ -25,11 +25,11 @@ from typing import Any
 import anthropic
 import anyio
 from workcrew.engine import RunStore, Settings, load_workflow, start
-from workcrew.engine.agent_loop import SYSTEM_PROMPT
+from workcrew.engine.agents.loop import SYSTEM_PROMPT
+from workcrew.engine.agents.tools import TOOL_DEFINITIONS
 from workcrew.engine.providers.anthropic import AnthropicModel, watched_http_client
-from workcrew.engine.scenario import Scenario
-from workcrew.engine.simulator import SimulatorThread
-from workcrew.engine.tools import TOOL_DEFINITIONS
+from workcrew.engine.providers.scenario import Scenario
+from workcrew.engine.providers.simulator import SimulatorThread
 
 SCRIPT = """meta = {"name": "cache-bench", "description": "agents sharing one large context"}
 context = args["context"]

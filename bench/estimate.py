@@ -27,10 +27,10 @@ from typing import Any
 
 import anyio
 from workcrew.engine import RunStore, Settings, Workflow, load_workflow, start
-from workcrew.engine.discovery import builtin_dir, resolve
-from workcrew.engine.estimate import estimate
+from workcrew.engine.cost.estimate import estimate
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
+from workcrew.engine.workflows.discovery import builtin_dir, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "builtins"
@@ -54,7 +54,7 @@ def cases() -> list[Case]:
                               None, scenario))
     builtins = sorted(p.stem for p in builtin_dir().glob("*.py")) if builtin_dir().is_dir() else []
     if not builtins:
-        print("note: no built-in workflows found in engine/builtin_workflows yet; skipped")
+        print("note: no built-in workflows found in engine/workflows/builtin yet; skipped")
     for stem in builtins:
         folder = next((f for f in (FIXTURES / stem, FIXTURES / stem.replace("_", "-")) if f.is_dir()), None)
         if folder is None or not (folder / "scenario.json").is_file():
@@ -78,7 +78,7 @@ async def measure(case: Case, provider: str, scratch: Path) -> dict[str, Any]:
     simulator = None
     if provider == "anthropic":
         from workcrew.engine.providers.anthropic import AnthropicModel
-        from workcrew.engine.simulator import SimulatorThread
+        from workcrew.engine.providers.simulator import SimulatorThread
 
         simulator = SimulatorThread(Scenario.load(case.scenario)).start()
         settings = settings.model_copy(update={"base_url": simulator.url})
@@ -137,7 +137,7 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
     providers = ["anthropic", "simulated"]
     try:
-        import workcrew.engine.simulator  # noqa: F401
+        import workcrew.engine.providers.simulator  # noqa: F401
     except ImportError:
         print("note: the Messages-API simulator is not available; measuring the in-process simulated model only")
         providers = ["simulated"]

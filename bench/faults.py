@@ -24,8 +24,8 @@ import anthropic
 import anyio
 from workcrew.engine import RunStore, Settings, load_workflow, start
 from workcrew.engine.providers.anthropic import AnthropicModel, watched_http_client
-from workcrew.engine.scenario import Scenario
-from workcrew.engine.simulator import SimulatorThread
+from workcrew.engine.providers.scenario import Scenario
+from workcrew.engine.providers.simulator import SimulatorThread
 
 SCRIPT = """meta = {"name": "fault-bench", "description": "many agents, injected API faults"}
 out = await parallel([agent(f"Task {i}: answer briefly.", label=f"a{i}") for i in range(args["n"])])

@@ -16,8 +16,8 @@ from typing import Any
 
 from workcrew.engine.runtime import run as run_module
 from workcrew.engine.runtime.context import ScriptContext
-from workcrew.engine.scripthost import fanout
-from workcrew.engine.workflow import Workflow, dialect_module
+from workcrew.engine.runtime.scripthost import fanout
+from workcrew.engine.workflows.workflow import Workflow, dialect_module
 
 
 class _InProcess:

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 from workcrew.engine import RunStore, Settings, freeze_startup_heap, load_workflow, start
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inprocess import in_process

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import anyio
 from workcrew.engine import RunStore, Settings, freeze_startup_heap, load_workflow, start
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
-from workcrew.engine.scripthost.spawn import prewarm
+from workcrew.engine.runtime.scripthost.spawn import prewarm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inprocess import in_process

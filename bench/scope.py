@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workcrew.engine.scope import NO_GIT_VARIABLE, ScopeRequest, compute_scope
 from workcrew.engine.settings import Settings
+from workcrew.engine.workspace.scope import NO_GIT_VARIABLE, ScopeRequest, compute_scope
 
 TEXT = b"def f(x):\n    return x + 1\n"
 BINARY = b"\x89PNG\r\n\x1a\n\0\0\0binary"

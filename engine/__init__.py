@@ -11,24 +11,26 @@ The public API the CLI and the language server call::
 
 from typing import TYPE_CHECKING, Any
 
-# The names below load on first use: a script host child imports engine.dialects.* without paying for
+# The names below load on first use: a script host child imports engine.workflows.dialects.* without paying for
 # the estimator, the store and the run machinery (hundreds of milliseconds of imports).
 _LAZY = {
     "AgentFailed": "errors", "BudgetExceeded": "errors", "LimitExceeded": "errors", "Problem": "errors",
     "ScriptError": "errors", "ScriptTimeout": "errors", "UnknownModel": "errors", "UsageError": "errors",
     "WorkcrewError": "errors", "WorkflowNotFound": "errors",
-    "Estimate": "estimate", "Range": "estimate", "estimate": "estimate",
-    "Event": "events",
-    "Finding": "findings", "Patch": "findings", "make_finding": "findings",
-    "Usage": "pricing", "cost_usd": "pricing", "price_of": "pricing",
+    "Estimate": "cost.estimate", "Range": "cost.estimate", "estimate": "cost.estimate",
+    "Event": "runtime.events",
+    "Finding": "results.findings", "Patch": "results.findings", "make_finding": "results.findings",
+    "Usage": "cost.pricing", "cost_usd": "cost.pricing", "price_of": "cost.pricing",
     "freeze_startup_heap": "runtime.heap",
     "RunHandle": "runtime.run", "RunResult": "runtime.run", "start": "runtime.run",
     "Settings": "settings", "load_settings": "settings",
     "RunStore": "store",
-    "Workflow": "workflow", "load_workflow": "workflow",
+    "Workflow": "workflows.workflow", "load_workflow": "workflows.workflow",
 }
 
 if TYPE_CHECKING:
+    from .cost.estimate import Estimate, Range, estimate
+    from .cost.pricing import Usage, cost_usd, price_of
     from .errors import (
         AgentFailed,
         BudgetExceeded,
@@ -41,15 +43,13 @@ if TYPE_CHECKING:
         WorkcrewError,
         WorkflowNotFound,
     )
-    from .estimate import Estimate, Range, estimate
-    from .events import Event
-    from .findings import Finding, Patch, make_finding
-    from .pricing import Usage, cost_usd, price_of
+    from .results.findings import Finding, Patch, make_finding
+    from .runtime.events import Event
     from .runtime.heap import freeze_startup_heap
     from .runtime.run import RunHandle, RunResult, start
     from .settings import Settings, load_settings
     from .store import RunStore
-    from .workflow import Workflow, load_workflow
+    from .workflows.workflow import Workflow, load_workflow
 
 
 def __getattr__(name: str) -> Any:

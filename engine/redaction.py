@@ -229,7 +229,7 @@ def _mtime(path: Path) -> float:
 def secret_files(root: Path, secret_patterns: list[str]) -> Iterator[Path]:
     """Regular files under ``root`` whose name matches ``secret_patterns`` (case-insensitively, anywhere),
     and every file inside a secret folder; links are not followed, dependency folders are skipped."""
-    from .scope import compile_patterns
+    from .workspace.ignore import compile_patterns
 
     rules = compile_patterns(secret_patterns, ignore_case=True)
     if rules is None:

@@ -28,7 +28,7 @@ async def compute_estimate(workflow: Workflow, args: Any, scope: Any, settings: 
                            store: Any = None) -> tuple[Any, str | None]:
     """(Estimate, None) or (None, why it is unavailable). Never spends: the estimator dry-runs off the loop."""
     try:
-        from workcrew.engine.estimate import estimate
+        from workcrew.engine.cost.estimate import estimate
     except ImportError:
         return None, "estimate unavailable (this engine has no estimator)"
     files = [(f.path, f.bytes) for f in scope.files] if scope is not None and hasattr(scope, "files") else scope
@@ -46,27 +46,23 @@ def estimate_json(estimate: Any) -> dict[str, Any] | None:
 
 
 def describe_estimate(estimate: Any) -> str:
-    from workcrew.engine.approval import summary_line
+    from workcrew.engine.cost.approval_text import summary_line
 
     return str(summary_line(estimate))
 
 
 def bind(workflow: Workflow, args: Any, scope: Any, run_settings: Settings, estimate: Any) -> Any:
     """What approving this run binds (script digest, scope, caps); stats the scope's paths, so call it off the loop."""
-    from workcrew.engine.approval import binding
+    from workcrew.engine.cost.approval import binding
 
     return binding(workflow, args, scope, run_settings, estimate)
 
 
 def approval_message(workflow: Workflow, estimate: Any, why_not: str | None, bound: Any = None,
                      changes: Sequence[str] = (), can_remember: bool = False, settings: Settings | None = None) -> str:
-    from workcrew.engine.approval import (
-        cap_text,
-        describe_scope,
-        sandbox_warning,
-        script_digest,
-        short_digest,
-    )
+    from workcrew.engine.cost.approval import script_digest, short_digest
+    from workcrew.engine.cost.approval_scope import describe_scope
+    from workcrew.engine.cost.approval_text import cap_text, sandbox_warning
 
     meta = workflow.meta
     phases = " → ".join(p.title for p in meta.phases) if meta and meta.phases else "one phase"
@@ -107,7 +103,7 @@ def approved(settings: Settings, estimate: Any) -> Settings:
     """The run's settings once approved: the approved cap becomes its budget unless one was set."""
     if estimate is None:
         return settings
-    from workcrew.engine.approval import approved_settings
+    from workcrew.engine.cost.approval import approved_settings
 
     given = settings.budget_usd is not None or settings.budget_tokens is not None
     result: Settings = approved_settings(settings, estimate, budget_given=given)

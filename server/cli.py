@@ -34,7 +34,7 @@ def serve(tcp: bool, host: str, port: int) -> None:
     # shorter switch interval lets the event loop (diagnostics, editor requests) get it back sooner
     sys.setswitchinterval(0.001)
     from workcrew.engine import freeze_startup_heap
-    from workcrew.engine.scripthost.spawn import prewarm
+    from workcrew.engine.runtime.scripthost.spawn import prewarm
 
     from .server import build
 

@@ -15,9 +15,9 @@ from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from workcrew.engine import WorkcrewError, Workflow, load_workflow
-from workcrew.engine.discovery import discover, resolve
-from workcrew.engine.resume import ResumeCache
+from workcrew.engine.runtime.resume import ResumeCache
 from workcrew.engine.store import StoreError
+from workcrew.engine.workflows.discovery import discover, resolve
 
 from . import approval
 from .code_actions import REQUEST_FAILED, confirmed_fixes, fix_edit
@@ -121,7 +121,7 @@ def _bind(server: WorkcrewServer, handler: Any) -> Any:
 
 async def create_workflow_from_selection(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
     params = parse(CreateParams, "workcrew.createWorkflowFromSelection", args)
-    from workcrew.engine.authoring import AuthoringError, author_workflow
+    from workcrew.engine.workspace.authoring import AuthoringError, author_workflow
 
     settings = ls.require_settings()
     request = _scope_request(ls, params)
@@ -157,13 +157,13 @@ async def create_workflow_from_selection(ls: WorkcrewServer, *args: Any) -> dict
 
 
 def _compute_scope(request: Any, settings: Any) -> Any:
-    from workcrew.engine.scope import compute_scope
+    from workcrew.engine.workspace.scope import compute_scope
 
     return compute_scope(request, settings)
 
 
 def _scope_request(ls: WorkcrewServer, params: CreateParams) -> Any:
-    from workcrew.engine.scope import ScopeRequest, Selection
+    from workcrew.engine.workspace.scope import ScopeRequest, Selection
 
     settings = ls.require_settings()
     selection = None
@@ -263,7 +263,7 @@ async def approve_and_run(ls: WorkcrewServer, workflow: Workflow, args: Any, sco
     An approval remembered with "Always run" is reused only for the same script, a scope inside the
     approved one and a cap no higher; otherwise the notification says what changed.
     """
-    from workcrew.engine.approval import recall, remember
+    from workcrew.engine.cost.approval import recall, remember
 
     settings = ls.require_settings()
     try:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from lsprotocol import types
 from workcrew.engine import Event, RunHandle, RunStore, Settings, Workflow, start
-from workcrew.engine.resume import ResumeCache
+from workcrew.engine.runtime.resume import ResumeCache
 
 from .progress import RunProgress
 

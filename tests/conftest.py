@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from workcrew.engine import RunResult, RunStore, Settings, load_workflow, start
-from workcrew.engine.scenario import Scenario
+from workcrew.engine.providers.scenario import Scenario
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from typing import Any, NoReturn
 
 import click
 
-from ..discovery import resolve
 from ..errors import WorkcrewError
 from ..settings import Settings, load_settings
 from ..store import RunStore, StoreError
-from ..workflow import Workflow
+from ..workflows.discovery import resolve
+from ..workflows.workflow import Workflow
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -10,26 +10,16 @@ from typing import Any
 import anyio
 import click
 
-from ..approval import (
-    approved_settings,
-    binding,
-    cap_text,
-    decide,
-    estimate_text,
-    prompt_text,
-    recall,
-    remember,
-    remembered_text,
-    summary_line,
-)
+from ..cost.approval import approved_settings, binding, decide, recall, remember, remembered_text
+from ..cost.approval_text import cap_text, estimate_text, prompt_text, summary_line
+from ..cost.estimate import Estimate, estimate, unknown_model_message
 from ..errors import UnknownModel, WorkcrewError
-from ..estimate import Estimate, estimate, unknown_model_message
-from ..providers.base import make_client
+from ..providers.factory import make_client
 from ..settings import Settings
 from ..store import StoreError
-from ..workflow import Workflow
+from ..workflows.workflow import Workflow
 from .common import emit_json, fail, json_option, load_target, open_store
-from .run import build_settings, parse_args_json, run_options
+from .options import build_settings, parse_args_json, run_options
 
 
 def compute_estimate(workflow: Workflow, args: Any, settings: Settings, scope: list[str] | None = None) -> Estimate:
@@ -74,7 +64,7 @@ def estimate_cmd(target: str, args_json: str | None, provider: str | None, scena
                  budget_usd: float | None, model: str | None, workspace: Path | None, state_dir: Path | None,
                  scope: tuple[str, ...], as_json: bool) -> None:
     """Estimate agents, tokens, USD and minutes of a run (low / expected / high) without spending anything."""
-    from ..scripthost.spawn import prewarm
+    from ..runtime.scripthost.spawn import prewarm
 
     prewarm()  # the dry runs' script host starts loading while the settings and the scope are made
     args = parse_args_json(args_json)

@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..calibration import estimate_vs_actual
-from ..discovery import discover
+from ..cost.calibration import estimate_vs_actual
 from ..errors import WorkcrewError
-from ..workflow import load_workflow
+from ..workflows.discovery import discover
+from ..workflows.workflow import load_workflow
 from .common import (
     EXIT_USAGE,
     emit_json,

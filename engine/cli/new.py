@@ -9,10 +9,10 @@ from typing import Any
 import anyio
 import click
 
-from ..authoring import AuthoredWorkflow, AuthoringError, author_workflow
 from ..errors import WorkcrewError
-from ..scope import Scope, ScopeRequest, compute_scope
 from ..settings import Settings
+from ..workspace.authoring import AuthoredWorkflow, AuthoringError, author_workflow
+from ..workspace.scope import Scope, ScopeRequest, compute_scope
 from .common import (
     EXIT_FAILED,
     EXIT_OK,

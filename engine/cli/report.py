@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from ..discovery import SaveError, save_workflow
-from ..report import FORMATS, ReportError, load_records, render
+from ..results.report import FORMATS, ReportError, load_records, render
+from ..workflows.discovery import SaveError, save_workflow
 from .common import EXIT_OK, fail, open_store, settings_from, state_dir_option, workspace_option
 
 

@@ -14,12 +14,12 @@ from rich.live import Live
 from rich.table import Table
 
 from ..errors import ScriptError, UsageError, WorkcrewError
-from ..providers.base import make_client
-from ..resume import ResumeCache
+from ..providers.factory import make_client
 from ..runtime.heap import freeze_startup_heap
+from ..runtime.resume import ResumeCache
 from ..runtime.run import RunHandle, RunResult, start
-from ..scripthost.spawn import prewarm
-from ..settings import Settings, every_role
+from ..runtime.scripthost.spawn import prewarm
+from ..settings import Settings
 from ..store import RunStore
 from .common import (
     EXIT_FAILED,
@@ -30,53 +30,9 @@ from .common import (
     load_target,
     money,
     open_store,
-    settings_from,
-    state_dir_option,
     tokens,
-    workspace_option,
 )
-
-
-def parse_args_json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc.msg} at column {exc.colno}", param_hint="--args") from None
-
-
-def run_options(function: Any) -> Any:
-    options = [
-        click.option("--args", "args_json", metavar="JSON", help="The workflow's input, as JSON."),
-        click.option("--provider", type=click.Choice(["simulated", "anthropic"]), envvar="WORKCREW_PROVIDER",
-                     help="Model provider (default: simulated unless configured)."),
-        click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     envvar="WORKCREW_SCENARIO", help="Scenario file for the simulated model."),
-        click.option("--concurrency", type=click.IntRange(1, 256), help="Agents at once (default 16)."),
-        click.option("--max-agents", type=click.IntRange(1), help="Agents per run (default 1000)."),
-        click.option("--budget-tokens", type=click.IntRange(0), help="Hard token budget for the run."),
-        click.option("--budget-usd", type=click.FloatRange(0), help="Hard USD budget for the run."),
-        click.option("--model", help="Default model for every agent."),
-        workspace_option,
-        state_dir_option,
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def build_settings(workspace: Path | None, provider: str | None, scenario: Path | None, concurrency: int | None,
-                   max_agents: int | None, budget_tokens: int | None, budget_usd: float | None,
-                   model: str | None, state_dir: Path | None) -> Settings:
-    overrides: dict[str, Any] = {
-        "provider": provider, "scenario": scenario.resolve() if scenario else None, "concurrency": concurrency,
-        "max_agents": max_agents, "budget_tokens": budget_tokens, "budget_usd": budget_usd,
-        "state_dir": state_dir.resolve() if state_dir else None,
-    }
-    if model:
-        overrides["models"] = every_role(model)  # "default model for every agent", roles included
-    return settings_from(workspace, **overrides)
+from .options import build_settings, parse_args_json, run_options
 
 
 @click.command("run")

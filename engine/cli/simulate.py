@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import WorkcrewError
-from ..scenario import Scenario
+from ..providers.scenario import Scenario
 from .common import fail
 
 
@@ -41,7 +41,7 @@ def simulate_cmd(port: int, scenario: Path | None, api_key: str | None, cache_mi
 
 
 async def _serve(scenario: Scenario, port: int, api_key: str | None, cache_min_tokens: int) -> None:
-    from ..simulator import SimulatorServer
+    from ..providers.simulator import SimulatorServer
 
     server = SimulatorServer(scenario, port=port, api_key=api_key, cache_minimum_tokens=cache_min_tokens)
     await server.start()

@@ -33,11 +33,11 @@ import anyio
 import httpx2
 from pydantic import ValidationError
 
+from ..cost.pricing import Usage
 from ..errors import UsageError
-from ..pricing import Usage
-from ..scenario import estimate_tokens
 from ..settings import Settings
 from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError
+from .scenario import estimate_tokens
 from .simulated import request_text
 
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import UsageError, WorkcrewError
-from ..pricing import Usage
+from ..cost.pricing import Usage
+from ..errors import WorkcrewError
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    pass
 
 
 @dataclass
@@ -81,19 +81,3 @@ class ModelClient(Protocol):
     async def count_tokens(self, request: ModelRequest) -> int: ...
 
     async def aclose(self) -> None: ...
-
-
-def make_client(settings: Settings) -> ModelClient:
-    """The model client the settings ask for."""
-    if settings.provider == "simulated":
-        from .simulated import SimulatedModel
-
-        return SimulatedModel.from_settings(settings)
-    if settings.provider == "anthropic":
-        try:
-            from .anthropic import AnthropicModel
-        except ImportError as exc:  # pragma: no cover - the SDK is a hard dependency
-            raise UsageError(f"the anthropic provider is unavailable: {exc}") from None
-        client: ModelClient = AnthropicModel.from_settings(settings)
-        return client
-    raise UsageError(f"unknown provider {settings.provider!r}: use 'simulated' or 'anthropic'")

@@ -8,10 +8,10 @@ from typing import Any
 
 import anyio
 
-from ..pricing import Usage
-from ..scenario import Answer, Scenario, Turn, estimate_tokens
+from ..cost.pricing import Usage
 from ..settings import Settings
 from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError
+from .scenario import Answer, Scenario, Turn, estimate_tokens
 
 _TOOL_TEXT: dict[tuple[str, str], str] = {}
 

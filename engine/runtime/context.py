@@ -13,18 +13,18 @@ from typing import Any
 
 import anyio
 
-from ..agent_loop import AgentSpec, run_agent
-from ..budget import ScriptBudget
+from ..agents.loop import AgentSpec, run_agent
+from ..cost.budget import ScriptBudget
+from ..cost.pricing import price_of
 from ..errors import AgentFailed, BudgetExceeded, LimitExceeded, ScriptError, UsageError, WorkcrewError
-from ..findings import Patch, make_finding
-from ..pricing import price_of
-from ..resume import call_key
+from ..results.findings import Patch, make_finding
 from ..schema import ResultSchema, to_jsonable
-from ..scripthost.fanout import AgentDict, AgentText, note_agent_failure
 from ..text import wellformed
-from ..workflow import Workflow
+from ..workflows.workflow import Workflow
+from .resume import call_key
 from .routing import infer_role, route_model
 from .scheduler import Handover
+from .scripthost.fanout import AgentDict, AgentText, note_agent_failure
 from .state import AgentRecord, RunState
 
 
@@ -320,7 +320,7 @@ class ScriptContext:
                 "workflow() nests only one level: this workflow was itself started by workflow(). "
                 "Inline the inner workflow's steps instead."
             )
-        from ..discovery import resolve
+        from ..workflows.discovery import resolve
 
         child = resolve(str(name_or_path), self.state.settings.workspace)
         if child.problems:
@@ -342,7 +342,7 @@ class ScriptContext:
         self.state.ensure_alive()
         settings = self.state.settings
         from .. import commands
-        from ..isolation import check_folders, confine
+        from ..agents.isolation import check_folders, confine
 
         try:
             argv = commands.split(command) if isinstance(command, str) else [str(a) for a in command]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from ..meta import WorkflowMeta
-from ..pricing import resolve_model
+from ..cost.pricing import resolve_model
 from ..settings import WORKFLOW_ROLES as ROLES
 from ..settings import Settings
+from ..workflows.meta import WorkflowMeta
 
 _PHASE_WORDS = {
     "finder": ("find", "scan", "discover", "search", "sweep", "read", "understand", "audit", "scope", "map"),

@@ -12,19 +12,21 @@ from typing import Any
 
 import anyio
 
-from ..budget import Budget
+from ..agents.isolation import workspace_environment
+from ..cost.budget import Budget
 from ..errors import ScriptError, describe_failure, leaf_error
-from ..events import Event
-from ..providers.base import ModelClient, make_client
+from ..providers.base import ModelClient
+from ..providers.factory import make_client
 from ..redaction import KNOWN
-from ..report import write_report  # imported with the engine: not inside the first run's measured end
-from ..resume import ResumeCache
+from ..results.report import write_report  # imported with the engine: not inside the first run's measured end
 from ..schema import to_jsonable
-from ..scripthost import process as scripthost
 from ..settings import Settings
 from ..store import RunStore, StoreError
-from ..workflow import Workflow
+from ..workflows.workflow import Workflow
 from .context import ScriptContext
+from .events import Event
+from .resume import ResumeCache
+from .scripthost import process as scripthost
 from .state import Asker, EnvironmentFactory, RunState
 
 
@@ -157,7 +159,8 @@ def start(
     workflow.compiled()  # problems surface here, before anything is spent
     client = client or make_client(settings)
     budget = Budget(settings.budget_tokens, settings.budget_usd)
-    state = RunState(run_id or new_run_id(), settings, client, store, budget, asker, environment)
+    state = RunState(run_id or new_run_id(), settings, client, store, budget, asker,
+                     environment or workspace_environment)
     state.resume = resume
     def warn(mark: float, message: str) -> None:
         state.emit("budget_warning", fraction=mark, message=message, spent_tokens=budget.spent_tokens,

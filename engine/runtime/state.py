@@ -8,16 +8,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..agent_loop import ToolBox
-from ..budget import Budget
+from ..agents.environment import AgentEnvironment
+from ..cost.budget import Budget
+from ..cost.pricing import Usage
 from ..errors import ScriptInterrupted
-from ..events import Event, EventBus, EventType
-from ..findings import Finding, Patch
-from ..pricing import Usage
 from ..providers.base import ModelClient
-from ..resume import ResumeCache
+from ..results.findings import Finding, Patch
 from ..settings import Settings
 from ..store import RunStore
+from .events import Event, EventBus, EventType
+from .resume import ResumeCache
 from .scheduler import Scheduler
 
 Asker = Callable[[str, list[str] | None], Awaitable[str | None]]
@@ -85,15 +85,6 @@ PERSISTED_AGENT_KEYS = ("id", "label", "phase", "state", "tokens", "cost_usd", "
 _TURN_ONLY = frozenset({"agent", "turn"})
 
 
-class AgentEnvironment:
-    """Where an agent works: its tools and, when isolated, its private copy of the workspace."""
-
-    toolbox: ToolBox | None = None
-
-    async def finish(self, succeeded: bool) -> Patch | None:
-        return None
-
-
 EnvironmentFactory = Callable[["RunState", AgentRecord], Awaitable[AgentEnvironment]]
 
 
@@ -113,7 +104,7 @@ class RunState:
         self.scheduler = Scheduler(settings.concurrency)
         self.budget = budget
         self.asker = asker
-        self.environment: EnvironmentFactory = environment or _default_environment()
+        self.environment: EnvironmentFactory = environment or no_tools
         self.agents: dict[str, AgentRecord] = {}
         self.findings: dict[str, Finding] = {}
         self.logs: list[str] = []
@@ -227,19 +218,6 @@ class RunState:
 
 
 
-def _default_environment() -> EnvironmentFactory:
-    try:
-        from ..isolation import workspace_environment
-    except ImportError:
-        return no_tools
-    return workspace_environment
-
-
 @asynccontextmanager
 async def noop() -> AsyncIterator[None]:
     yield
-
-
-# load the default environment (tools, pathspec) with the engine, not inside the first run's start()
-# where it used to cost ~20 ms of every run's makespan; resolved lazily above, as isolation imports this
-_default_environment()

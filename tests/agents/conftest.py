@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from workcrew.engine import RunResult, RunStore, Settings, load_workflow, start
 from workcrew.engine.providers.anthropic import AnthropicModel
-from workcrew.engine.scenario import Scenario
-from workcrew.engine.simulator import SimulatorThread
+from workcrew.engine.providers.scenario import Scenario
+from workcrew.engine.providers.simulator import SimulatorThread
 
 API_KEY = "sk-ant-test-5f2c9d1e-never-log-me"
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from workcrew.engine.agent_loop import AgentSpec, run_agent
+from workcrew.engine.agents.loop import AgentSpec, run_agent
 from workcrew.engine.errors import AgentFailed, UsageError
 from workcrew.engine.providers.anthropic import AnthropicModel
+from workcrew.engine.providers.simulator import SimulatorThread
 from workcrew.engine.runtime.scheduler import Scheduler
 from workcrew.engine.schema import ResultSchema
 from workcrew.engine.settings import Settings
-from workcrew.engine.simulator import SimulatorThread
 
 from .conftest import API_KEY, model_for
 
@@ -166,7 +166,7 @@ async def test_max_tokens_continues_a_text_answer(simulator: Callable[..., Simul
 
 async def test_thinking_blocks_are_echoed_back_unchanged(simulator: Callable[..., SimulatorThread],
                                                          workspace: Any) -> None:
-    from workcrew.engine.tools import AgentToolBox
+    from workcrew.engine.agents.tools import AgentToolBox
 
     (workspace / "a.py").write_text("x = 1\n")
     sim = simulator([{"respond": {"tool_calls": [{"name": "read_file", "input": {"path": "a.py"}}],
@@ -243,7 +243,7 @@ def test_bedrock_and_vertex_use_the_sdks_own_clients(monkeypatch: pytest.MonkeyP
 
 async def test_an_agents_own_history_is_cached_between_its_turns(simulator: Callable[..., SimulatorThread],
                                                                  workspace: Any) -> None:
-    from workcrew.engine.tools import AgentToolBox
+    from workcrew.engine.agents.tools import AgentToolBox
 
     (workspace / "big.py").write_text("value = 1  # a line of the file\n" * 400)
     # turn 1 reads the file, turn 2 answers off-schema, turn 3 (the re-ask) answers right

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from workcrew.engine.agents.patches import apply_patch, file_edits, make_patch
 from workcrew.engine.errors import UsageError
-from workcrew.engine.findings import Patch
-from workcrew.engine.patches import apply_patch, file_edits, make_patch
+from workcrew.engine.results.findings import Patch
 
 LINES = st.lists(st.sampled_from(["a\n", "b\n", "x = 1\n", "\n", "return y\n", "c"]), max_size=12)
 

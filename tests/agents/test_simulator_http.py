@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx2
-from workcrew.engine.scenario import estimate_tokens
-from workcrew.engine.simulator import SimulatorThread
+from workcrew.engine.providers.scenario import estimate_tokens
+from workcrew.engine.providers.simulator import SimulatorThread
 
 BODY = {"model": "claude-sonnet-5-5", "max_tokens": 256, "messages": [{"role": "user", "content": "say hello"}]}
 

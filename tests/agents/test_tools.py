@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from workcrew.engine.agents.tools import MAX_GREP_MATCHES, AgentToolBox
 from workcrew.engine.settings import Settings
-from workcrew.engine.tools import MAX_GREP_MATCHES, AgentToolBox
 
 
 @pytest.fixture

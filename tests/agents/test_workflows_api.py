@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from workcrew.engine import RunStore
-from workcrew.engine.findings import Patch
-from workcrew.engine.patches import apply_patch
-from workcrew.engine.simulator import SimulatorThread
+from workcrew.engine.agents.patches import apply_patch
+from workcrew.engine.providers.simulator import SimulatorThread
+from workcrew.engine.results.findings import Patch
 
 from .conftest import API_KEY
 

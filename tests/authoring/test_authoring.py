@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 import yaml
 from workcrew.engine import RunStore, Settings, load_workflow, start
-from workcrew.engine.authoring import (
+from workcrew.engine.providers.base import ModelRequest, ModelResponse
+from workcrew.engine.providers.scenario import Scenario
+from workcrew.engine.providers.simulated import SimulatedModel
+from workcrew.engine.workspace.authoring import (
     AuthoringError,
     author_workflow,
     check_source,
@@ -19,10 +22,7 @@ from workcrew.engine.authoring import (
     slugify,
     system_prompt,
 )
-from workcrew.engine.providers.base import ModelRequest, ModelResponse
-from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
-from workcrew.engine.scope import Scope, ScopeRequest, Selection, compute_scope
+from workcrew.engine.workspace.scope import Scope, ScopeRequest, Selection, compute_scope
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -12,13 +12,13 @@ from typing import Any
 import jsonschema
 import pytest
 from workcrew.engine import RunResult, RunStore, Settings, start
-from workcrew.engine.discovery import resolve
 from workcrew.engine.providers.anthropic import AnthropicModel
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.report import RunRecords, load_records, report_path, sarif_schema, to_sarif
-from workcrew.engine.scenario import Scenario
+from workcrew.engine.providers.simulator import SimulatorThread
+from workcrew.engine.results.report import RunRecords, load_records, report_path, sarif_schema, to_sarif
 from workcrew.engine.settings import DEFAULT_COMMAND_ALLOWLIST
-from workcrew.engine.simulator import SimulatorThread
+from workcrew.engine.workflows.discovery import resolve
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "builtins"
 

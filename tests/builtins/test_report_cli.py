@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 from workcrew.engine.cli import cli
-from workcrew.engine.report import (
+from workcrew.engine.results.report import (
     RunRecords,
     load_records,
     render_markdown,

@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from workcrew.engine.report import RunRecords, render_markdown, sarif_fix, sarif_schema, to_json, to_sarif
+from workcrew.engine.results.report import (
+    RunRecords,
+    render_markdown,
+    sarif_fix,
+    sarif_schema,
+    to_json,
+    to_sarif,
+)
 
 
 def records(workspace: Path, findings: list[dict[str, Any]], agents: list[dict[str, Any]] | None = None,

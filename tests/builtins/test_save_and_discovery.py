@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from workcrew.engine.cli import cli
-from workcrew.engine.discovery import discover, resolve
+from workcrew.engine.workflows.discovery import discover, resolve
 
 SCRIPT = '''meta = {"name": "count-files", "description": "Count the files it is given"}
 log(f"counting {len(args['files'])} files")
@@ -141,7 +141,7 @@ def test_closest_project_folder_wins_and_the_walk_stops_at_the_repository_root(t
     assert found["shared"].origin == "project"
     assert found["tool"].workflow.meta is not None and found["tool"].workflow.meta.description == "package version"
     # saving goes to the closest existing folder
-    from workcrew.engine.discovery import save_target
+    from workcrew.engine.workflows.discovery import save_target
 
     assert save_target(workspace) == repo / "pkg" / ".claude" / "workflows"
 
@@ -174,7 +174,7 @@ def test_builtins_document_their_args() -> None:
 
 
 def test_rename_changes_only_the_meta_name() -> None:
-    from workcrew.engine.discovery import rename_meta
+    from workcrew.engine.workflows.discovery import rename_meta
 
     js = "export const meta = {name: 'scratch', description: 'x'}\nconst label = 'scratch'\n"
     assert rename_meta(js, "javascript", "scratch", "kept") == (

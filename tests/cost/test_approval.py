@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 from workcrew.engine import Settings, Workflow
-from workcrew.engine.approval import approved_settings, decide, prompt_text
-from workcrew.engine.estimate import Estimate, estimate
-from workcrew.engine.scenario import Scenario
-from workcrew.engine.simulator import SimulatorThread
+from workcrew.engine.cost.approval import approved_settings, decide
+from workcrew.engine.cost.approval_text import prompt_text
+from workcrew.engine.cost.estimate import Estimate, estimate
+from workcrew.engine.providers.scenario import Scenario
+from workcrew.engine.providers.simulator import SimulatorThread
 
 FANOUT = 'meta = {"name": "fanout", "description": "ten agents"}\n' \
          'r = await parallel([agent("task " + str(i), label="t" + str(i)) for i in range(10)])\n' \

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from workcrew.engine import RunStore, Settings, Workflow
-from workcrew.engine.approval import (
+from workcrew.engine.cost.approval import (
     Approval,
     approved_settings,
     binding,
@@ -17,16 +17,15 @@ from workcrew.engine.approval import (
     decide,
     forget,
     legacy_key,
-    prompt_text,
     recall,
     remember,
-    scope_entries,
-    scope_growth,
     script_digest,
     what_changed,
 )
-from workcrew.engine.estimate import Estimate, estimate
-from workcrew.engine.scope import Scope, ScopeFile
+from workcrew.engine.cost.approval_scope import scope_entries, scope_growth
+from workcrew.engine.cost.approval_text import prompt_text
+from workcrew.engine.cost.estimate import Estimate, estimate
+from workcrew.engine.workspace.scope import Scope, ScopeFile
 
 DIGEST = script_digest("meta = {}\n")
 

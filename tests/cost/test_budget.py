@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from workcrew.engine import BudgetExceeded, RunStore
-from workcrew.engine.budget import Budget
-from workcrew.engine.pricing import Usage, price_of
+from workcrew.engine.cost.budget import Budget
+from workcrew.engine.cost.pricing import Usage, price_of
 
 Runner = Any
 

@@ -11,9 +11,9 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from workcrew.engine import Settings, load_workflow, start
-from workcrew.engine.dryrun import run_in_virtual_time
+from workcrew.engine.cost.dryrun import run_in_virtual_time
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
 
 MAX_TOKENS = 300
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workcrew.engine import RunStore, Settings, Workflow, start
-from workcrew.engine.calibration import estimate_vs_actual, load_calibration
-from workcrew.engine.estimate import estimate
+from workcrew.engine.cost.calibration import estimate_vs_actual, load_calibration
+from workcrew.engine.cost.estimate import estimate
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
 
 from .conftest import FINDERS
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from workcrew.engine import RunStore, Settings, UnknownModel, Workflow, load_workflow, start
-from workcrew.engine.estimate import Estimate, estimate
+from workcrew.engine.cost.estimate import Estimate, estimate
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
 
 from .conftest import FINDERS, ROOT
 

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from workcrew.engine import Settings, load_workflow, start
-from workcrew.engine.dryrun import run_in_virtual_time
-from workcrew.engine.estimate import estimate_sync
+from workcrew.engine.cost.dryrun import run_in_virtual_time
+from workcrew.engine.cost.estimate import estimate_sync
 from workcrew.engine.providers.simulated import SimulatedModel
 
 from .test_budget_property import group, scenario, script

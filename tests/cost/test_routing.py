@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from workcrew.engine import RunStore, Settings
-from workcrew.engine.meta import WorkflowMeta
 from workcrew.engine.runtime.routing import infer_role, route_model
 from workcrew.engine.settings import ModelRouting
+from workcrew.engine.workflows.meta import WorkflowMeta
 
 
 def test_roles_follow_the_phase_label_or_agent_type() -> None:

@@ -74,8 +74,8 @@ async def test_a_stopped_script_does_not_take_down_another_run(run_script, setti
     B's own limit (0.5 s) is shorter than A's stretch (1 s): B must not count the time A held the loop.
     """
     from workcrew.engine import load_workflow, start
+    from workcrew.engine.providers.scenario import Scenario
     from workcrew.engine.providers.simulated import SimulatedModel
-    from workcrew.engine.scenario import Scenario
 
     source = (
         'meta = {"name": "b", "description": "steady"}\n'
@@ -135,8 +135,8 @@ async def test_a_catastrophic_regular_expression_is_stopped_while_another_run_go
         run_script, settings, store) -> None:
     """`(a|aa)+$` on 45 a's and a b backtracks for minutes in one C call with `re`; scripts get a time limit."""
     from workcrew.engine import load_workflow, start
+    from workcrew.engine.providers.scenario import Scenario
     from workcrew.engine.providers.simulated import SimulatedModel
-    from workcrew.engine.scenario import Scenario
 
     body = ("import re\n"
             "text = 'a' * 45 + 'b'\n"

@@ -289,8 +289,8 @@ def start_script(settings: Any, store: Any, body: str, scenario: dict[str, Any],
     import textwrap
 
     from workcrew.engine import load_workflow, start
+    from workcrew.engine.providers.scenario import Scenario
     from workcrew.engine.providers.simulated import SimulatedModel
-    from workcrew.engine.scenario import Scenario
 
     source = 'meta = {"name": "ctl", "description": "control"}\n' + textwrap.dedent(body)
     workflow = load_workflow("<inline>", source=source)
@@ -392,8 +392,8 @@ async def test_ask_without_anyone_to_answer_returns_none(run_script) -> None:
 
 async def test_ask_with_an_asker_returns_the_answer(settings, store) -> None:
     from workcrew.engine import load_workflow, start
+    from workcrew.engine.providers.scenario import Scenario
     from workcrew.engine.providers.simulated import SimulatedModel
-    from workcrew.engine.scenario import Scenario
 
     async def asker(question: str, choices: list[str] | None) -> str:
         return f"{question} -> {choices[-1] if choices else ''}"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from workcrew.engine import RunResult, RunStore, Settings, UsageError, load_workflow, start
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.resume import ResumeCache, call_key
-from workcrew.engine.scenario import Scenario
+from workcrew.engine.runtime.resume import ResumeCache, call_key
 
 from .test_cli import workcrew
 

@@ -11,8 +11,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from workcrew.engine.dialects import python as dialect
-from workcrew.engine.dialects import sandbox
+from workcrew.engine.workflows.dialects import guards, instrument
+from workcrew.engine.workflows.dialects import python as dialect
 
 META = 'meta = {"name": "t", "description": "d"}\n'
 
@@ -145,10 +145,10 @@ def run_unchecked(body: str) -> Any:
     """Run a body with the static check skipped: only the runtime layer stands in the way."""
     tree = ast.parse(dialect.wrap(META + body))
     # dont_inherit: this test module's `from __future__ import annotations` must not leak into the script
-    code = compile(sandbox.instrument(tree), "wf.py", "exec", dont_inherit=True)
+    code = compile(instrument.instrument(tree), "wf.py", "exec", dont_inherit=True)
     namespace: dict[str, Any] = {
-        "__builtins__": sandbox.safe_builtins(lambda *a, **k: None), sandbox.TICK_NAME: lambda: True,
-        **sandbox.GUARDS, "args": {"a": 1}, "budget": None, "agent": None,
+        "__builtins__": guards.safe_builtins(lambda *a, **k: None), instrument.TICK_NAME: lambda: True,
+        **guards.GUARDS, "args": {"a": 1}, "budget": None, "agent": None,
     }
     exec(code, namespace)
     return asyncio.run(namespace[dialect.ENTRY]())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from workcrew.engine import UsageError
-from workcrew.engine.scenario import Scenario, Turn
+from workcrew.engine.providers.scenario import Scenario, Turn
 
 
 def turn(label: str = "", role: str = "agent", prompt: str = "p", schema: dict | None = None) -> Turn:

@@ -9,8 +9,8 @@ import textwrap
 
 import anyio
 from workcrew.engine import load_workflow, start
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
 
 READER = textwrap.dedent("""
     import json, sys
@@ -81,7 +81,7 @@ async def test_failed_agent_keeps_its_error(run_script, store) -> None:
 
 def test_tokens_of_simulated_calls_are_deterministic(tmp_path) -> None:
     """The same script and scenario give the same token counts (costs are reproducible)."""
-    from workcrew.engine.scenario import estimate_tokens
+    from workcrew.engine.providers.scenario import estimate_tokens
 
     assert estimate_tokens("") == 0 and estimate_tokens("abcd") == 1 and estimate_tokens("abcde") == 2
     assert estimate_tokens("é" * 4) == 2  # UTF-8 bytes, not characters

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from workcrew.engine import Event, RunResult, RunStore, Settings, load_workflow, start
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
 
 HERE = Path(__file__).resolve().parent
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from workcrew.engine import RunStore, Settings, load_workflow, start
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
 from workcrew.engine.text import wellformed
 
 SCRIPT = r"""export const meta = {name: 'bridge', description: 'Every channel, both ways'}

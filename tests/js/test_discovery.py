@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from workcrew.engine.cli import cli
-from workcrew.engine.discovery import discover, resolve
+from workcrew.engine.workflows.discovery import discover, resolve
 
 GOOD = """export const meta = {name: 'triage', description: 'Sort the issues', whenToUse: 'Monday mornings'}
 const sorted = await parallel((args?.issues ?? ['a', 'b']).map(i => () => agent(`Triage ${i}`, {label: `triage ${i}`})))

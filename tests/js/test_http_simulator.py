@@ -9,8 +9,8 @@ from typing import Any
 
 from workcrew.engine import RunResult, RunStore, Settings, load_workflow, start
 from workcrew.engine.providers.anthropic import AnthropicModel
-from workcrew.engine.scenario import Scenario
-from workcrew.engine.simulator import SimulatorThread
+from workcrew.engine.providers.scenario import Scenario
+from workcrew.engine.providers.simulator import SimulatorThread
 
 from .conftest import HERE, RunFile
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from workcrew.engine import ScriptError, load_workflow, start
-from workcrew.engine.dialects import javascript
-from workcrew.engine.dialects.js.tokens import TokenizeError, number_value, string_value, tokenize
+from workcrew.engine.workflows.dialects import javascript
+from workcrew.engine.workflows.dialects.js.tokens import TokenizeError, number_value, string_value, tokenize
 
 from .conftest import HERE
 
@@ -105,6 +105,6 @@ def test_literal_values_decode_like_javascript() -> None:
 
 
 def test_python_values_cross_as_json_javascript_accepts() -> None:
-    from workcrew.engine.dialects.js.host import to_json
+    from workcrew.engine.workflows.dialects.js.host import to_json
 
     assert to_json({"a": [1.5, float("nan")], "b": float("inf"), "c": "x"}) == '{"a": [1.5, null], "b": null, "c": "x"}'

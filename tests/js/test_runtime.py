@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from workcrew.engine import Settings, load_workflow, start
-from workcrew.engine.dryrun import dry_run_sync
+from workcrew.engine.cost.dryrun import dry_run_sync
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
 
 from .conftest import JsRun
 

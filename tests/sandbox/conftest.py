@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from workcrew.engine import RunStore, Settings, command_sandbox
+from workcrew.engine import RunStore, Settings
+from workcrew.engine.commands import sandbox as command_sandbox
 
 from ..agents.conftest import run_api, simulator  # noqa: F401  (fixtures used by the run_command attempts)
 

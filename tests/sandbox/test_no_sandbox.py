@@ -11,9 +11,10 @@ from pathlib import Path
 
 import anyio
 import pytest
-from workcrew.engine import command_sandbox, commands
+from workcrew.engine import commands
+from workcrew.engine.agents.tools import AgentToolBox
+from workcrew.engine.commands import sandbox as command_sandbox
 from workcrew.engine.settings import Settings
-from workcrew.engine.tools import AgentToolBox
 
 from .conftest import API_KEY_VALUE, TOKEN_VALUE
 
@@ -62,7 +63,7 @@ async def test_opting_in_runs_unsandboxed_but_still_scrubbed_and_states_the_risk
 
 
 def test_the_approval_prompt_states_the_risk(no_bwrap: None, workspace: Path) -> None:
-    from workcrew.engine import approval
+    from workcrew.engine.cost import approval_text as approval
 
     risky = Settings(workspace=workspace, allow_unsandboxed_commands=True)
     warning = approval.sandbox_warning(risky)
@@ -157,8 +158,10 @@ def test_the_home_folder_is_never_a_command_root(monkeypatch: pytest.MonkeyPatch
 
 
 def test_the_terminal_approval_prompt_carries_the_warning_line(no_bwrap: None, workspace: Path, tmp_path: Path) -> None:
-    from workcrew.engine import approval, load_workflow
-    from workcrew.engine.estimate import Estimate, Range
+    from workcrew.engine import load_workflow
+    from workcrew.engine.cost import approval_text as approval
+    from workcrew.engine.cost.approval import decide
+    from workcrew.engine.cost.estimate import Estimate, Range
 
     script = tmp_path / "wf.py"
     script.write_text('meta = {"name": "wf", "description": "one check"}\nreturn await check("ls")\n')
@@ -169,7 +172,7 @@ def test_the_terminal_approval_prompt_carries_the_warning_line(no_bwrap: None, w
                         cost_usd=zero, minutes=zero, by_phase=[], by_model=[], by_role=[], budget_usd=0.0,
                         budget_tokens=0)
     risky = Settings(workspace=workspace, provider="anthropic", allow_unsandboxed_commands=True)
-    decision = approval.decide(estimate, risky)
+    decision = decide(estimate, risky)
     text = approval.prompt_text(estimate, workflow, decision, settings=risky)
     assert text.splitlines()[-1].startswith("Warning: Commands run WITHOUT an OS sandbox")
     safe = Settings(workspace=workspace, provider="anthropic")

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from workcrew.engine import RunStore
+from workcrew.engine.providers.simulator import SimulatorThread
 from workcrew.engine.redaction import KNOWN, Secrets, plausible_secret, secret_files, values_in_file
 from workcrew.engine.settings import DEFAULT_SECRET_PATTERNS
-from workcrew.engine.simulator import SimulatorThread
 
 from .conftest import API_KEY_VALUE, DOTENV_VALUE, TOKEN_VALUE, RedTeam, leaks, store_leaks
 from .test_redteam_tools import tool_results

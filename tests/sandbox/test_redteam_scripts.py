@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from workcrew.engine import RunResult, RunStore, Settings, load_workflow, start
 from workcrew.engine.errors import ScriptError
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
 
 from .conftest import RedTeam, leaks, store_leaks
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from workcrew.engine import RunStore
-from workcrew.engine.simulator import SimulatorThread
+from workcrew.engine.providers.simulator import SimulatorThread
 
 from .conftest import CONFTEST, MAKEFILE, RedTeam, leaks, store_leaks
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from workcrew.engine.command_rules import refusal, split
+from workcrew.engine.commands.rules import refusal, split
 from workcrew.engine.settings import DEFAULT_COMMAND_ALLOWLIST, Settings
 
 ALLOW = ["make", "make test V=1", "git", "git diff", "git log", "git ls-remote", "python -m pytest", "pytest",

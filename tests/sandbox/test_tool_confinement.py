@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from workcrew.engine.isolation import Worktree, copy_tree
-from workcrew.engine.scope import HARD_LINK, SECRET, ScopeRequest, compute_scope, is_secret
+from workcrew.engine.agents.isolation import Worktree, copy_tree
+from workcrew.engine.agents.tools import AgentToolBox
 from workcrew.engine.settings import Settings
-from workcrew.engine.tools import AgentToolBox
+from workcrew.engine.workspace.scope import HARD_LINK, SECRET, ScopeRequest, compute_scope, is_secret
 
 VALUE = "hunter2-secret-value"
 

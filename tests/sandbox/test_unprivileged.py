@@ -104,7 +104,7 @@ def test_an_unprivileged_engine_sandboxes_commands_or_refuses_them_plainly(nobod
 
 def test_bwrap_itself_runs_for_an_unprivileged_user(nobody_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sandbox layout the engine uses, started by bwrap as uid 65534 (no setuid bwrap needed)."""
-    from workcrew.engine import command_sandbox
+    from workcrew.engine.commands import sandbox as command_sandbox
     from workcrew.engine.settings import Settings
 
     bwrap = command_sandbox.find_bwrap()

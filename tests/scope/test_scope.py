@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from workcrew.engine import Settings, UsageError
-from workcrew.engine.scenario import estimate_tokens
-from workcrew.engine.scope import (
+from workcrew.engine.providers.scenario import estimate_tokens
+from workcrew.engine.workspace.scope import (
     BINARY,
     DEFAULT,
     GITIGNORE,
@@ -322,8 +322,8 @@ def test_overlapping_scopes_leave_the_garbage_collector_as_they_found_it(tmp_pat
     import gc
     import threading
 
-    from workcrew.engine.scope import ScopeRequest, compute_scope
     from workcrew.engine.settings import Settings
+    from workcrew.engine.workspace.scope import ScopeRequest, compute_scope
 
     for index in range(50):
         (tmp_path / f"f{index}.py").write_text("x = 1\n")

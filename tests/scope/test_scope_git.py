@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from workcrew.engine import Settings
-from workcrew.engine import scope as scope_module
-from workcrew.engine.scope import (
+from workcrew.engine.workspace import git_index, walk
+from workcrew.engine.workspace.scope import (
     BINARY,
     DEFAULT,
     NO_GIT_VARIABLE,
@@ -46,14 +46,14 @@ def git(root: Path, *argv: str) -> str:
 def both(monkeypatch: pytest.MonkeyPatch, settings: Settings, *, expect_git: bool = True) -> tuple[Scope, Scope]:
     """(git path, walk) for the whole workspace; checks that the git path was (or was not) taken."""
     taken: list[bool] = []
-    original = scope_module._Collector.git_walk
+    original = walk.Collector.git_walk
 
-    def spy(self: scope_module._Collector) -> bool:
+    def spy(self: walk.Collector) -> bool:
         taken.append(original(self))
         return taken[-1]
 
     with monkeypatch.context() as patch:
-        patch.setattr(scope_module._Collector, "git_walk", spy)
+        patch.setattr(walk.Collector, "git_walk", spy)
         fast = compute_scope(ScopeRequest(settings.workspace, whole_workspace=True), settings)
     assert taken == [expect_git]
     with monkeypatch.context() as patch:
@@ -252,5 +252,5 @@ def test_tracked_virtualenvs_are_found_in_the_raw_index(tmp_path: Path, monkeypa
     assert listed(fast) == listed(slow)
     assert fast.paths == ["app.py", "pyvenv.cfg", "sub/app.py"]
     assert sorted(fast.excluded[VIRTUALENV]) == sorted([f"{long_folder}/", "venv-a/", "venv-c/"])
-    assert scope_module._index_virtualenvs((repo / ".git" / "index").read_bytes(), b"", 20) == {
+    assert git_index.index_virtualenvs((repo / ".git" / "index").read_bytes(), b"", 20) == {
         "ws", "ws/venv-a", "ws/venv-c", f"ws/{long_folder}", "outside"}

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from workcrew.engine.scripthost import confine
+from workcrew.engine import confine
 
 SECRET = "sk-ant-confinement-canary-7f3a"
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux confinement")
@@ -28,8 +28,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Li
 def run_confined(code: str, *, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run ``code`` as an attacker inside a child confined like the script host (after apply_inside)."""
     program = textwrap.dedent("""
-        import workcrew.engine.dialects.python
-        from workcrew.engine.scripthost.confine import apply_inside, limit_memory
+        import workcrew.engine.workflows.dialects.python
+        from workcrew.engine.confine import apply_inside, limit_memory
         layers = apply_inside()
         limit_memory(1 << 30)
         import sys

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from workcrew.engine import RunResult, RunStore, Settings, load_workflow, start
+from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
-from workcrew.engine.scenario import Scenario
 
 PY_META = 'meta = {"name": "t", "description": "test workflow"}\n'
 JS_META = "export const meta = {name: 't', description: 'test workflow'}\n"
@@ -176,7 +176,7 @@ async def test_a_killed_host_fails_only_its_run(settings: Settings, store: RunSt
     import os
     import signal
 
-    from workcrew.engine.scripthost import spawn
+    from workcrew.engine.runtime.scripthost import spawn
 
     path = tmp_path / "wf.js"
     path.write_text(JS_META + "await new Promise(r => setTimeout(r, 60000))\n")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from workcrew.engine.scripthost import confine
+from workcrew.engine import confine
 
 
 def rules(profile: str) -> list[str]:
