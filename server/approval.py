@@ -17,7 +17,7 @@ from workcrew.engine import Settings, Workflow
 from workcrew.engine.errors import UnknownModel
 
 if TYPE_CHECKING:
-    from .server import WorkcrewServer
+    from .protocol import Server
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def needs_approval(settings: Settings, estimate: Any, remembered: bool = False) 
     return bool(high_usd > settings.approval_threshold_usd or high_agents > settings.approval_threshold_agents)
 
 
-async def ask_approval(ls: WorkcrewServer, message: str, can_remember: bool = False) -> str:
+async def ask_approval(ls: Server, message: str, can_remember: bool = False) -> str:
     """Run | Always run | Review script | Cancel; a dismissed notification or a client that cannot answer is Cancel.
 
     "Always run" is offered only when the approval can be remembered: a run store and a cap to bind.

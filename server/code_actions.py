@@ -22,7 +22,7 @@ from .edits import FixNotApplicable, fix_paths, merge, plan, to_workspace_edit
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from .server import WorkcrewServer
+    from .protocol import Server
 
 FIX_ALL = "source.fixAll.workcrew"
 KINDS = [types.CodeActionKind.QuickFix, FIX_ALL]
@@ -36,7 +36,7 @@ def wanted(kind: str, only: Sequence[str] | None) -> bool:
     return any(kind == k or kind.startswith(f"{k}.") for k in only)
 
 
-def _finding(ls: WorkcrewServer, data: Any) -> tuple[Tracked | None, dict[str, Any] | None]:
+def _finding(ls: Server, data: Any) -> tuple[Tracked | None, dict[str, Any] | None]:
     """(tracked finding, finding record) for a diagnostic's data; from the store if not live any more."""
     if not isinstance(data, dict) or not isinstance(data.get("findingId"), str):
         return None, None
@@ -55,7 +55,7 @@ def fix_title(finding: dict[str, Any]) -> str:
     return f"Apply fix: {fix.get('title') or finding.get('title') or 'workcrew fix'}"
 
 
-async def fix_edit(ls: WorkcrewServer, fixes: list[dict[str, Any]]) -> tuple[types.WorkspaceEdit, int]:
+async def fix_edit(ls: Server, fixes: list[dict[str, Any]]) -> tuple[types.WorkspaceEdit, int]:
     """One WorkspaceEdit for the given fixes against the current texts; (edit, fixes included)."""
     workspace = ls.diagnostics_store.workspace
     paths: set[Path] = set()
@@ -74,7 +74,7 @@ async def fix_edit(ls: WorkcrewServer, fixes: list[dict[str, Any]]) -> tuple[typ
     return to_workspace_edit(merged, ls.documents, ls.workspace.position_codec, ls.features), kept
 
 
-def confirmed_fixes(ls: WorkcrewServer, run_id: str) -> list[dict[str, Any]]:
+def confirmed_fixes(ls: Server, run_id: str) -> list[dict[str, Any]]:
     out = []
     for tracked in ls.diagnostics_store.run_findings(run_id):
         if tracked.confirmed and tracked.fix is not None and tracked.state != "stale":
@@ -82,7 +82,7 @@ def confirmed_fixes(ls: WorkcrewServer, run_id: str) -> list[dict[str, Any]]:
     return out
 
 
-async def code_actions(ls: WorkcrewServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+async def code_actions(ls: Server, params: types.CodeActionParams) -> list[types.CodeAction] | None:
     only = params.context.only
     path = path_of(params.text_document.uri)
     if path is not None:
@@ -101,7 +101,7 @@ async def code_actions(ls: WorkcrewServer, params: types.CodeActionParams) -> li
     return actions or None
 
 
-async def _quick_fixes(ls: WorkcrewServer, params: types.CodeActionParams,
+async def _quick_fixes(ls: Server, params: types.CodeActionParams,
                        diagnostic: types.Diagnostic) -> list[types.CodeAction]:
     tracked, finding = _finding(ls, diagnostic.data)
     if finding is None:
@@ -134,7 +134,7 @@ async def _quick_fixes(ls: WorkcrewServer, params: types.CodeActionParams,
     return out
 
 
-async def _fix_all(ls: WorkcrewServer, params: types.CodeActionParams) -> types.CodeAction | None:
+async def _fix_all(ls: Server, params: types.CodeActionParams) -> types.CodeAction | None:
     run_id = ls.diagnostics_store.latest_run()
     if run_id is None:
         return None
@@ -156,7 +156,7 @@ async def _fix_all(ls: WorkcrewServer, params: types.CodeActionParams) -> types.
     )
 
 
-async def resolve(ls: WorkcrewServer, action: types.CodeAction) -> types.CodeAction:
+async def resolve(ls: Server, action: types.CodeAction) -> types.CodeAction:
     """Fill in the edit of an action offered without one, against the text as it is now."""
     if action.edit is not None or action.command is not None:
         return action

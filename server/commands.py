@@ -26,7 +26,7 @@ from .edits import FixNotApplicable, fix_paths
 from .progress import RunProgress
 
 if TYPE_CHECKING:
-    from .server import WorkcrewServer
+    from .protocol import Server
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +102,13 @@ def failed(message: str) -> JsonRpcException:
     return JsonRpcException(message, code=REQUEST_FAILED)
 
 
-def register(server: WorkcrewServer) -> None:
+def register(server: Server) -> None:
     """Attach every command to the server (ids are advertised in executeCommandProvider)."""
     for name, handler in COMMANDS.items():
         server.command(name)(_bind(server, handler))
 
 
-def _bind(server: WorkcrewServer, handler: Any) -> Any:
+def _bind(server: Server, handler: Any) -> Any:
     # pygls unpacks the command's arguments into the handler's parameters: take them all, check them here
     async def command(*args: Any) -> Any:
         return await handler(server, *args)
@@ -119,7 +119,7 @@ def _bind(server: WorkcrewServer, handler: Any) -> Any:
 
 # -- create, run, estimate -------------------------------------------------------------------------
 
-async def create_workflow_from_selection(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+async def create_workflow_from_selection(ls: Server, *args: Any) -> dict[str, Any]:
     params = parse(CreateParams, "workcrew.createWorkflowFromSelection", args)
     from workcrew.engine.workspace.authoring import AuthoringError, author_workflow
 
@@ -162,7 +162,7 @@ def _compute_scope(request: Any, settings: Any) -> Any:
     return compute_scope(request, settings)
 
 
-def _scope_request(ls: WorkcrewServer, params: CreateParams) -> Any:
+def _scope_request(ls: Server, params: CreateParams) -> Any:
     from workcrew.engine.workspace.scope import ScopeRequest, Selection
 
     settings = ls.require_settings()
@@ -189,7 +189,7 @@ def _scope_request(ls: WorkcrewServer, params: CreateParams) -> Any:
                         whole_workspace=params.whole_workspace)
 
 
-async def _show(ls: WorkcrewServer, path: Path) -> None:
+async def _show(ls: Server, path: Path) -> None:
     if not ls.features.show_document:
         return
     try:
@@ -198,7 +198,7 @@ async def _show(ls: WorkcrewServer, path: Path) -> None:
         log.info("showDocument failed: %s", exc)
 
 
-def _resolve(ls: WorkcrewServer, params: TargetParams) -> Workflow:
+def _resolve(ls: Server, params: TargetParams) -> Workflow:
     settings = ls.require_settings()
     target = params.path or params.name or ""
     if params.path and path_of(params.path) is not None and params.path.startswith("file:"):
@@ -212,13 +212,13 @@ def _resolve(ls: WorkcrewServer, params: TargetParams) -> Workflow:
     return workflow
 
 
-async def run_workflow(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+async def run_workflow(ls: Server, *args: Any) -> dict[str, Any]:
     params = parse(TargetParams, "workcrew.runWorkflow", args)
     workflow = _resolve(ls, params)
     return await approve_and_run(ls, workflow, params.args, None)
 
 
-async def estimate(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+async def estimate(ls: Server, *args: Any) -> dict[str, Any]:
     params = parse(TargetParams, "workcrew.estimate", args)
     workflow = _resolve(ls, params)
     try:
@@ -230,7 +230,7 @@ async def estimate(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
             "summary": approval.describe_estimate(found) if found is not None else why_not}
 
 
-async def resume_from_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+async def resume_from_run(ls: Server, *args: Any) -> dict[str, Any]:
     """Run an earlier run's workflow again with its args, reusing the agents whose calls still match."""
     params = parse(ResumeParams, "workcrew.resumeFromRun", args)
     store = ls.run_store
@@ -256,7 +256,7 @@ async def resume_from_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
     return await approve_and_run(ls, workflow, earlier.get("args"), None, resume=cache)
 
 
-async def approve_and_run(ls: WorkcrewServer, workflow: Workflow, args: Any, scope: Any,
+async def approve_and_run(ls: Server, workflow: Workflow, args: Any, scope: Any,
                           resume: ResumeCache | None = None) -> dict[str, Any]:
     """Estimate, ask (Run / Always run / Review script / Cancel), and only on Run start the run.
 
@@ -307,7 +307,7 @@ async def approve_and_run(ls: WorkcrewServer, workflow: Workflow, args: Any, sco
 
 # -- listing ---------------------------------------------------------------------------------------
 
-async def list_workflows(ls: WorkcrewServer, *args: Any) -> list[dict[str, Any]]:
+async def list_workflows(ls: Server, *args: Any) -> list[dict[str, Any]]:
     settings = ls.require_settings()
     entries = await anyio.to_thread.run_sync(lambda: discover(settings.workspace), limiter=ls.limiter)
     out = []
@@ -323,7 +323,7 @@ async def list_workflows(ls: WorkcrewServer, *args: Any) -> list[dict[str, Any]]
     return out
 
 
-async def list_runs(ls: WorkcrewServer, *args: Any) -> list[dict[str, Any]]:
+async def list_runs(ls: Server, *args: Any) -> list[dict[str, Any]]:
     params = parse(ListRunsParams, "workcrew.listRuns", args)
     rows = ls.run_store.list_runs(params.limit) if ls.run_store is not None else []
     seen = set()
@@ -340,7 +340,7 @@ async def list_runs(ls: WorkcrewServer, *args: Any) -> list[dict[str, Any]]:
 
 # -- run control -----------------------------------------------------------------------------------
 
-def _session(ls: WorkcrewServer, command: str, args: tuple[Any, ...]) -> Any:
+def _session(ls: Server, command: str, args: tuple[Any, ...]) -> Any:
     params = parse(RunIdParams, command, args)
     session = ls.runs.get(params.run_id)
     if session is None:
@@ -348,26 +348,26 @@ def _session(ls: WorkcrewServer, command: str, args: tuple[Any, ...]) -> Any:
     return session
 
 
-async def cancel_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+async def cancel_run(ls: Server, *args: Any) -> dict[str, Any]:
     session = _session(ls, "workcrew.cancelRun", args)
     session.handle.cancel()
     return {"runId": session.run_id, "status": "cancelling" if not session.handle.done else "finished"}
 
 
-def _unfinished_session(ls: WorkcrewServer, command: str, args: tuple[Any, ...]) -> Any:
+def _unfinished_session(ls: Server, command: str, args: tuple[Any, ...]) -> Any:
     session = _session(ls, command, args)
     if session.handle.done:
         raise failed(f"run {session.run_id} has finished")
     return session
 
 
-async def pause_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+async def pause_run(ls: Server, *args: Any) -> dict[str, Any]:
     session = _unfinished_session(ls, "workcrew.pauseRun", args)
     session.handle.pause()
     return {"runId": session.run_id, "status": "paused"}
 
 
-async def resume_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+async def resume_run(ls: Server, *args: Any) -> dict[str, Any]:
     session = _unfinished_session(ls, "workcrew.resumeRun", args)
     session.handle.resume()
     return {"runId": session.run_id, "status": "running"}
@@ -375,7 +375,7 @@ async def resume_run(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
 
 # -- findings --------------------------------------------------------------------------------------
 
-async def apply_all_fixes(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+async def apply_all_fixes(ls: Server, *args: Any) -> dict[str, Any]:
     params = parse(RunIdParams, "workcrew.applyAllFixes", args)
     if not ls.features.apply_edit:
         raise failed("this editor cannot apply edits sent by the server (workspace/applyEdit)")
@@ -403,7 +403,7 @@ async def apply_all_fixes(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
     return {"runId": params.run_id, "applied": result.applied, "fixes": kept, "failureReason": result.failure_reason}
 
 
-async def dismiss_finding(ls: WorkcrewServer, *args: Any) -> dict[str, Any]:
+async def dismiss_finding(ls: Server, *args: Any) -> dict[str, Any]:
     params = parse(FindingParams, "workcrew.dismissFinding", args)
     tracked = ls.diagnostics_store.get(params.finding_id)
     fingerprint = tracked.fingerprint if tracked is not None else None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 if TYPE_CHECKING:
-    from .server import WorkcrewServer
+    from .protocol import Server
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 class RunProgress:
     """Does nothing for clients without window.workDoneProgress."""
 
-    def __init__(self, ls: WorkcrewServer, on_cancel: Callable[[], None]) -> None:
+    def __init__(self, ls: Server, on_cancel: Callable[[], None]) -> None:
         self.ls = ls
         self.on_cancel = on_cancel
         self.token: str | None = None

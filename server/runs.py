@@ -20,7 +20,7 @@ from workcrew.engine.runtime.resume import ResumeCache
 from .progress import RunProgress
 
 if TYPE_CHECKING:
-    from .server import WorkcrewServer
+    from .protocol import Server
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class RunSession:
 
 
 class RunRegistry:
-    def __init__(self, ls: WorkcrewServer) -> None:
+    def __init__(self, ls: Server) -> None:
         self.ls = ls
         self.sessions: dict[str, RunSession] = {}
         self.closing = False

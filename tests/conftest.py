@@ -31,6 +31,17 @@ def store(settings: Settings) -> RunStore:
     db.close()
 
 
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Scratch copies and worktrees in this test's own temp folder (other processes' do not count)."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
 RunScript = Callable[..., Coroutine[Any, Any, RunResult]]
 
 

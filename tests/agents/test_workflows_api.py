@@ -22,13 +22,7 @@ FIX = [{"name": "read_file", "input": {"path": "calc.py"}},
        {"name": "edit_file", "input": {"path": "calc.py", "old": "return a - b", "new": "return a + b"}}]
 
 
-@pytest.fixture(autouse=True)
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Worktrees go to the system temp folder; give each test its own so other processes' don't count."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("private_tmp")  # worktrees in this test's own temp folder
 
 
 def leftovers() -> set[str]:

@@ -4,7 +4,6 @@ a fake API key in the environment, and a check() wired to engine.commands."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,12 +109,9 @@ def redteam(workspace: Path, tmp_path: Path, settings: Settings, monkeypatch: py
 
 
 @pytest.fixture(autouse=True)
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Scratch copies and worktrees in this test's own temp folder."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
+def _private_tmp(private_tmp: Path) -> Path:
+    """Every red-team test keeps its scratch copies and worktrees in its own temp folder."""
+    return private_tmp
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ where ``agent``, ``check``, ``ask``, ``workflow`` and ``sleep`` are calls to the
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import os
@@ -18,6 +19,7 @@ import time
 from typing import Any
 
 from ...errors import ScriptInterrupted, WorkcrewError, describe_failure
+from ...workflows import library
 from . import fanout
 from .fanout import AgentDict, AgentText, ParallelResult
 from .protocol import Limits, Lines, encode_many, exception_from
@@ -109,6 +111,10 @@ class GuestContext:
             "agent": self.agent, "parallel": self.parallel, "pipeline": self.pipeline, "phase": self.phase,
             "log": self.log, "workflow": self.run_workflow, "args": self.args, "budget": self.budget,
             "check": self.check, "report": self.report, "ask": self.ask,
+            # the pattern library (library.py): the same for both dialects
+            "scout": functools.partial(library.scout, self), "vote": functools.partial(library.vote, self),
+            "finding": library.finding, "verdicts": library.verdicts, "CANDIDATE": library.CANDIDATE,
+            "fix_loop": functools.partial(library.fix_loop, self),
         }
 
     def tick(self) -> bool:

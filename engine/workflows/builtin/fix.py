@@ -11,7 +11,6 @@ meta = {
     },
 }
 
-import re
 
 FIXED = {
     "type": "object",
@@ -53,62 +52,18 @@ for item in given:
 log(f"fixing {len(todo)} findings; each patch must pass `{test_command}` within {max_rounds} rounds")
 
 
-def counts_of(output):
-    counts = {}
-    for number, word in re.findall(r"(\d+) (passed|failed|errors?|skipped)", output):
-        counts[word.rstrip("s") if word.startswith("error") else word] = int(number)
-    return counts
-
-
-def describe(checked):
-    counts = counts_of(checked["stdout"] + "\n" + checked["stderr"])
-    tally = ", ".join(f"{n} {k}" for k, n in counts.items())
-    return f"exit {checked['exit_code']}" + (f", {tally}" if tally else "")
-
-
-def patch_of(value):
-    try:
-        return value.patch
-    except AttributeError:
-        return None  # a plain answer: the agent did not run isolated, so it has no patch
-
-
 async def fix_one(finding):
     location = finding["location"]
     where = f"{location['path']}:{location['start_line']}"
-    attempts = []
-    feedback = ""
-    for round_number in range(1, max_rounds + 1):
-        fixed = await agent(
-            f"Fix this confirmed problem in {where}: {finding['title']}. {finding.get('message') or ''}\n"
-            f"Edit the files in your private copy of the workspace with edit_file; keep the change minimal, do not "
-            f"weaken or delete tests, and add a regression test when the project has tests. `{test_command}` "
-            f"will judge your patch.{feedback}\nAnswer with a one-line summary and the files you changed.",
-            schema=FIXED, isolation="worktree", label=f"fix {where}#{round_number}", phase="Fix",
-        )
-        if fixed is None:
-            attempts.append({"round": round_number, "outcome": "the fixer agent failed"})
-            continue
-        patch = patch_of(fixed)
-        if patch is None or not patch.edits:
-            attempts.append({"round": round_number, "outcome": "the fixer changed no file"})
-            feedback = "\nA previous attempt changed no file: you must edit the code."
-            continue
-        try:
-            checked = await check(test_command, isolation=fixed)
-        except Exception as exc:
-            attempts.append({"round": round_number, "outcome": f"the check could not run: {exc}"})
-            break
-        outcome = describe(checked)
-        attempts.append({"round": round_number, "outcome": outcome, "exit_code": checked["exit_code"]})
-        if checked["exit_code"] == 0:
-            return {"finding": finding, "fixed": fixed, "summary": fixed["summary"], "attempts": attempts,
-                    "check": outcome}
-        failures = (checked["stdout"] + "\n" + checked["stderr"]).strip()[-3000:]
-        feedback = (f"\nA previous attempt (your copy starts from the original code again) made this patch:\n"
-                    f"{patch.diff or patch.edits}\nand `{test_command}` then failed ({outcome}):\n{failures}\n"
-                    "Make a complete fix that passes.")
-    return {"finding": finding, "fixed": None, "attempts": attempts}
+    done = await fix_loop(
+        f"Fix this confirmed problem in {where}: {finding['title']}. {finding.get('message') or ''}\n"
+        "Edit the files with edit_file and add a regression test when the project has tests.\n"
+        "Answer with a one-line summary and the files you changed.",
+        test_command, rounds=max_rounds, schema=FIXED, label=f"fix {where}", phase="Fix",
+    )
+    fixed = done["fixed"]
+    return {"finding": finding, "fixed": fixed, "summary": fixed["summary"] if fixed else None,
+            "attempts": done["attempts"], "check": done["check"], "patch": done["patch"]}
 
 
 phase("Fix")
@@ -137,9 +92,9 @@ for index, finding in enumerate(todo):
         "votes": finding.get("votes") or {},
     }
     if done["fixed"] is not None:
-        patch = patch_of(done["fixed"])
-        reported["fix"] = {"title": done["summary"], "diff": patch.diff,
-                           "edits": [{"path": e.path, "old": e.old, "new": e.new} for e in patch.edits],
+        patch = done["patch"]
+        reported["fix"] = {"title": done["summary"], "diff": patch["diff"],
+                           "edits": [{"path": e["path"], "old": e["old"], "new": e["new"]} for e in patch["edits"]],
                            "evidence": [{"note": f"`{test_command}`: {done['check']}"}]}
         report(reported)
         fixed_list.append({"title": finding["title"], "location": finding["location"], "summary": done["summary"],

@@ -6,16 +6,12 @@ meta = {
     "args": {
         "paths": "list of skill files to audit (default: a scout agent lists .claude/skills/**)",
         "skeptics": "independent verifiers per issue (default 3); a majority must uphold an issue to confirm it",
+        "max_files": "how many files a scout-made list may hold (default 200); the rest are reported as dropped",
     },
 }
 
 import json
 
-FILES = {
-    "type": "object",
-    "required": ["files"],
-    "properties": {"files": {"type": "array", "items": {"type": "string"}}},
-}
 READING = {
     "type": "object",
     "required": ["instructions", "outdated"],
@@ -75,32 +71,15 @@ ISSUES = {
         }
     },
 }
-VERDICT = {
-    "type": "object",
-    "required": ["refuted", "reason"],
-    "properties": {"refuted": {"type": "boolean"}, "reason": {"type": "string"}},
-}
+
+SCOUT = "List every skill and agent-instruction file under .claude/skills/ (SKILL.md and the files they include), workspace-relative."
 
 opts = args if isinstance(args, dict) else ({"paths": args} if isinstance(args, list) else {})
 skeptics = int(opts.get("skeptics") or 3)
-need = skeptics // 2 + 1
-dropped = []
 
 phase("Scope")
-paths = opts.get("paths")
-if isinstance(paths, str):
-    paths = [paths]
-if not paths:
-    scout = await agent(
-        "List every skill and agent-instruction file under .claude/skills/ (SKILL.md and the files they include), "
-        "workspace-relative.",
-        schema=FILES, label="scope", phase="Scope",
-    )
-    if scout is None:
-        return {"summary": "Nothing audited: the scout agent that lists the skill files failed.",
-                "dropped": [{"item": "scope", "reason": "the scout agent failed"}]}
-    paths = scout["files"]
-paths = [str(p) for p in paths]
+scope = await scout(opts.get("paths"), SCOUT, what="files", limit=int(opts.get("max_files") or 200), limit_name="max_files", verb="auditing")
+paths, dropped = scope["items"], scope["dropped"]
 log(f"auditing {len(paths)} skill files")
 
 phase("Read")
@@ -146,41 +125,18 @@ if len(read) >= 2:
 log(f"{len(candidates)} candidate issues to verify")
 
 
-def decide(votes):
-    returned = [v for v in votes if v is not None]
-    upheld = len([v for v in returned if not v["refuted"]])
-    refutes = len(returned) - upheld
-    if upheld >= need:
-        verdict = "confirmed"
-    elif refutes >= need:
-        verdict = "refuted"
-    else:
-        verdict = "unverified"
-    return verdict, {"confirm": upheld, "refute": refutes, "missing": len(votes) - len(returned)}
-
-
 async def judge(issue):
     first = issue["places"][0]
     where = "; ".join(f"{pl['path']}:{pl['line']} {pl.get('text') or ''}" for pl in issue["places"])
-    ballots = await parallel([
-        agent(
-            f"You are skeptic #{i}. Try to REFUTE this claim that skill instructions are {issue['kind']}: "
-            f"{issue['title']}. Places: {where}. Read the files and the project yourself. Answer refuted=true if "
-            "the claim is wrong or you are unsure; refuted=false only if you confirmed it.",
-            schema=VERDICT, label=f"verify {first['path']}:{first['line']}#{i}", phase="Verify",
-        )
-        for i in range(skeptics)
-    ])
-    verdict, votes = decide(ballots)
+    outcome = await vote(f"skill instructions are {issue['kind']}: {issue['title']}. Places: {where}.",
+                         n=skeptics, label=f"{first['path']}:{first['line']}", phase="Verify",
+                         context="Read the files and the project yourself.")
+    verdict, votes = outcome["verdict"], outcome["votes"]
     evidence = [{"path": pl["path"], "line": pl["line"], "note": f"{issue['kind']}: {pl.get('text') or 'see this line'}"}
                 for pl in issue["places"][1:]]
     if issue.get("evidence"):
         evidence.append({"path": first["path"], "line": first["line"], "note": issue["evidence"]})
-    for index, ballot in enumerate(ballots):
-        if ballot is not None:
-            evidence.append({"note": f"skeptic #{index} {'refuted' if ballot['refuted'] else 'upheld'}: {ballot['reason']}"})
-    for index, reason in ballots.reasons.items():
-        evidence.append({"note": f"skeptic #{index} gave no vote: {reason}"})
+    evidence += [{"note": note} for note in outcome["notes"]]
     finding = {
         "title": issue["title"],
         "message": f"Recommended change: {issue['recommendation']}",
@@ -190,7 +146,7 @@ async def judge(issue):
         "evidence": evidence,
         "verdict": verdict,
         "votes": votes,
-        "confidence": round(votes["confirm"] / skeptics, 2),
+        "confidence": outcome["confidence"],
     }
     fix = issue.get("fix")
     if fix and fix.get("old"):
@@ -209,12 +165,8 @@ for index, item in enumerate(judged):
 checked = [f for f in judged if f is not None]
 
 phase("Report")
-confirmed = [f for f in checked if f["verdict"] == "confirmed"]
-unverified = [f for f in checked if f["verdict"] == "unverified"]
-refuted = [{"title": f["title"], "location": f["location"], "votes": f["votes"], "verdict": "refuted",
-            "reason": "; ".join(dict.fromkeys(e["note"].split(" refuted: ", 1)[1] for e in f["evidence"]
-                                              if " refuted: " in e["note"] and e["note"].startswith("skeptic #")))}
-           for f in checked if f["verdict"] == "refuted"]
+sorted_out = verdicts(checked, dropped)
+confirmed, unverified, refuted = sorted_out["confirmed"], sorted_out["unverified"], sorted_out["refuted"]
 kinds = {}
 for f in confirmed:
     kinds[f["category"]] = kinds.get(f["category"], 0) + 1
@@ -223,14 +175,4 @@ summary = (f"Audited {len(read)} of {len(paths)} skill files: {len(confirmed)} c
            f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items())) or 'none'}), {len(unverified)} unverified, "
            f"{len(refuted)} refuted.")
 log(summary)
-return {
-    "summary": summary,
-    "files": paths,
-    "affected_files": affected,
-    "counts": {"candidates": len(checked), "confirmed": len(confirmed), "unverified": len(unverified),
-               "refuted": len(refuted), "dropped": len(dropped)},
-    "confirmed": confirmed,
-    "unverified": unverified,
-    "refuted": refuted,
-    "dropped": dropped,
-}
+return {"summary": summary, "files": paths, "affected_files": affected, **sorted_out, "dropped": dropped}

@@ -12,11 +12,6 @@ meta = {
 
 import json
 
-MODULES = {
-    "type": "object",
-    "required": ["modules"],
-    "properties": {"modules": {"type": "array", "items": {"type": "string"}}},
-}
 READING = {
     "type": "object",
     "required": ["summary", "responsibilities", "key_symbols", "depends_on"],
@@ -65,31 +60,15 @@ MAP = {
     },
 }
 
+SCOUT = "List this project's modules worth reading to understand it: source files or small folders, workspace-relative, most central first. Skip tests, generated and vendored code."
+
 opts = args if isinstance(args, dict) else ({"modules": args} if isinstance(args, list) else {})
 question = opts.get("question") or ""
 max_modules = int(opts.get("max_modules") or 40)
-dropped = []
 
 phase("Scope")
-modules = opts.get("modules")
-if isinstance(modules, str):
-    modules = [modules]
-if not modules:
-    scout = await agent(
-        "List this project's modules worth reading to understand it: source files or small folders, "
-        "workspace-relative, most central first. Skip tests, generated and vendored code.",
-        schema=MODULES, label="scope", phase="Scope",
-    )
-    if scout is None:
-        return {"summary": "No map: the scout agent that lists the modules failed.",
-                "dropped": [{"item": "scope", "reason": "the scout agent failed"}]}
-    modules = scout["modules"]
-    if len(modules) > max_modules:
-        for extra in modules[max_modules:]:
-            dropped.append({"item": extra, "reason": f"over max_modules={max_modules}"})
-        log(f"reading the first {max_modules} of {len(modules)} modules; the rest are dropped (raise max_modules)")
-        modules = modules[:max_modules]
-modules = [str(m) for m in modules]
+scope = await scout(opts.get("modules"), SCOUT, what="modules", limit=max_modules, limit_name="max_modules", verb="reading")
+modules, dropped = scope["items"], scope["dropped"]
 
 phase("Read")
 focus = f" Keep this question in mind: {question}" if question else ""

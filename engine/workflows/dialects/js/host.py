@@ -34,6 +34,8 @@ from ....errors import (
     WorkcrewError,
     WorkflowNotFound,
 )
+from ... import library
+from . import library_calls
 from .checks import AGENT_OPTIONS, UNSUPPORTED_AGENT_OPTIONS
 from .wire import BridgeFault, TooDeep, decode_outbox, to_json
 
@@ -161,7 +163,7 @@ class JsHost:
             args = self.ctx.args
             total = self.ctx.budget.total
             self._enter(js.get("__wc_init"), "" if args is None else to_json(args),
-                        "" if total is None else json.dumps(total))
+                        "" if total is None else json.dumps(total), json.dumps(library.CANDIDATE))
             body = self._enter(js.eval, self.compiled.wrapped)
             self._enter(start, body, *self._budget(), outbox=True)
             self._check_stuck()
@@ -476,6 +478,7 @@ class JsHost:
     _ASYNC: dict[str, Callable[[JsHost, Any], Coroutine[Any, Any, Any]]] = {
         "agent": _agent, "parallel": _parallel, "pipeline": _pipeline, "workflow": _workflow,
         "sleep": _sleep, "check": _check, "ask": _ask, "report": _report, "__too_deep": _too_deep_call,
+        **library_calls.CALLS,
     }
 
     # -- errors from JS ------------------------------------------------------------------------------

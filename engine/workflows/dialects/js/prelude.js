@@ -283,6 +283,36 @@
     return call("check", { command, opts: opts == null ? {} : opts });
   }
 
+  // the pattern library (workflows/library.py): the same helpers as the Python dialect's, Promises here
+  const optionsOf = (name, opts) => {
+    if (opts != null && (typeof opts !== "object" || isArray(opts))) {
+      throw new TypeError(`${name}(): the options must be an object, not ${typeName(opts)}`);
+    }
+    return opts == null ? {} : opts;
+  };
+  const withOptions = (name, payload, opts) => {
+    try {
+      return call(name, { ...payload, opts: optionsOf(name, opts) });
+    } catch (e) {
+      return rejected(e);
+    }
+  };
+  function scout(given, prompt, opts) {
+    return withOptions("scout", { given: given === undefined ? null : given, prompt }, opts);
+  }
+  function vote(claim, opts) {
+    return withOptions("vote", { claim }, opts);
+  }
+  function finding(candidate, opts) {
+    return withOptions("finding", { candidate }, opts);
+  }
+  function verdicts(findings, opts) {
+    return withOptions("verdicts", { findings }, opts);
+  }
+  function fixLoop(task, command, opts) {
+    return withOptions("fixLoop", { task, command }, opts);
+  }
+
   function ask(question, choices) {
     return call("ask", { question: String(question), choices: choices == null ? null : choices });
   }
@@ -423,10 +453,11 @@
     }
   }
 
-  function init(argsJson, total) {
+  function init(argsJson, total, candidateJson) {
     lockdown();
     const globals = {
       agent, parallel, pipeline, phase, log, workflow, report, check, ask, setTimeout, clearTimeout, console,
+      scout, vote, finding, verdicts, fixLoop, CANDIDATE: freeze(parse(candidateJson)),
       args: argsJson === "" ? undefined : parse(argsJson),
       budget: makeBudget(total === "" ? null : parse(total)),
     };
@@ -447,12 +478,12 @@
   g.__wc_run = (...a) => { runSlot(...a); return drain(); };
   g.__wc_start = (...a) => { start(...a); return drain(); };
   g.__wc_drain = drain;
-  g.__wc_init = (argsJson, total) => {
+  g.__wc_init = (argsJson, total, candidateJson) => {
     delete g.__wc_settle;
     delete g.__wc_run;
     delete g.__wc_start;
     delete g.__wc_drain;
     delete g.__wc_init;
-    init(argsJson, total);
+    init(argsJson, total, candidateJson);
   };
 })();
