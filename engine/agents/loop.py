@@ -44,7 +44,7 @@ class ToolBox(Protocol):
 class TurnBudget(Protocol):
     """Reserves the worst case of a model turn before it is sent; settles it with the real usage."""
 
-    def reserve(self, model: str, input_tokens: int, max_tokens: int) -> object: ...
+    async def reserve_when_it_fits(self, model: str, input_tokens: int, max_tokens: int) -> object: ...
 
     def settle(self, reservation: object, model: str, usage: Usage) -> None: ...
 
@@ -113,7 +113,7 @@ async def call_model(
             await sleep(backoff_delay(attempt, exc.retry_after))
             attempt += 1
         except FatalModelError as exc:
-            raise AgentFailed(exc.reason, kind="api") from None
+            raise AgentFailed(exc.reason, kind="stopped" if exc.stops_run else "api") from None
 
 
 async def run_agent(
@@ -160,7 +160,7 @@ async def run_agent(
             if budget is not None:
                 prompt_tokens = await client.count_tokens(request)
                 try:
-                    reservation = budget.reserve(spec.model, prompt_tokens, spec.max_tokens)
+                    reservation = await budget.reserve_when_it_fits(spec.model, prompt_tokens, spec.max_tokens)
                 except BudgetExceeded as exc:
                     raise AgentFailed(str(exc), kind="budget") from None
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 from collections.abc import Callable
@@ -43,26 +44,69 @@ class Budget:
         self.on_warning = on_warning
         self._warned: set[float] = set()
         self._lock = threading.Lock()
+        self._waiters: list[asyncio.Future[None]] = []  # turns waiting for room (reserve_when_it_fits)
 
     @property
     def limited(self) -> bool:
         return self.total_tokens is not None or self.total_usd is not None
 
-    def reserve(self, model: str, input_tokens: int, max_tokens: int) -> Reservation:
+    def worst_case(self, model: str, input_tokens: int, max_tokens: int) -> tuple[int, float]:
+        """(tokens, USD) a turn may cost at most: the prompt (with a margin) written to the cache, the dearest
+        input rate, plus the whole ``max_tokens`` as output."""
         price = price_of(model)
         prompt = math.ceil(max(0, input_tokens) * (1 + self.INPUT_MARGIN))
         tokens = prompt + max(0, max_tokens)
-        # worst case: the whole prompt written to the cache (the dearest input rate) plus full output
         usd = (prompt * max(price.input, price.cache_write) + max(0, max_tokens) * price.output) / 1_000_000
+        return tokens, usd
+
+    def fits_when_settled(self, tokens: int, usd: float) -> bool:
+        """Whether a turn of this worst case would fit with nothing in flight (on what is spent alone)."""
+        with self._lock:
+            return ((self.total_tokens is None or self.spent_tokens + tokens <= self.total_tokens)
+                    and (self.total_usd is None or self.spent_usd + usd <= self.total_usd + 1e-12))
+
+    async def reserve_when_it_fits(self, model: str, input_tokens: int, max_tokens: int) -> Reservation:
+        """Reserve the turn's worst case, waiting while turns in flight hold the room it needs. It is refused
+        (:class:`BudgetExceeded`) only when it could not fit even with nothing in flight: a cap of $1 with 16
+        agents in flight lets each wait for the others instead of failing them all at once."""
+        tokens, usd = self.worst_case(model, input_tokens, max_tokens)
+        while True:
+            try:
+                return self.reserve(model, input_tokens, max_tokens, count_refusal=False)
+            except BudgetExceeded:
+                if not self.fits_when_settled(tokens, usd) or not self._in_flight():
+                    with self._lock:
+                        self.refused += 1
+                    raise
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter  # a settle may have made room: try again
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def _in_flight(self) -> bool:
+        with self._lock:
+            return self.reserved_tokens > 0 or self.reserved_usd > 0
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def reserve(self, model: str, input_tokens: int, max_tokens: int, *, count_refusal: bool = True) -> Reservation:
+        tokens, usd = self.worst_case(model, input_tokens, max_tokens)
         with self._lock:
             if self.total_tokens is not None and self.spent_tokens + self.reserved_tokens + tokens > self.total_tokens:
-                self.refused += 1
+                self.refused += count_refusal
                 raise BudgetExceeded(
                     f"token budget exhausted: {self.spent_tokens:,} spent + {self.reserved_tokens:,} in flight"
                     f" of {self.total_tokens:,}; this turn needs up to {tokens:,}"
                 )
             if self.total_usd is not None and self.spent_usd + self.reserved_usd + usd > self.total_usd + 1e-12:
-                self.refused += 1
+                self.refused += count_refusal
                 raise BudgetExceeded(
                     f"USD budget exhausted: ${self.spent_usd:.4f} spent + ${self.reserved_usd:.4f} in flight"
                     f" of ${self.total_usd:.4f}; this turn needs up to ${usd:.4f}"
@@ -81,6 +125,7 @@ class Budget:
                 self.overruns += 1
             self.spent_tokens += usage.total_tokens
             self.spent_usd += cost
+        self._wake()
         self._maybe_warn()
 
     def charge(self, model: str, usage: Usage) -> None:

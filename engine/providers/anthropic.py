@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from ..cost.pricing import Usage
 from ..errors import UsageError
 from ..settings import Settings
-from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError
+from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError, account_problem
 from .scenario import estimate_tokens
 from .simulated import request_text
 
@@ -200,14 +200,14 @@ def map_error(exc: BaseException) -> TransientModelError | FatalModelError:
         if status == 200:  # an in-band `event: error` after the stream started
             return TransientModelError(f"the stream failed mid-response: {kind}: {detail}{rid}",
                                        rate_limited=kind in ("overloaded_error", "rate_limit_error"))
+        account = account_problem(status, detail)
+        if account is not None:  # no retry and no other agent can succeed: the run stops (see agent_loop)
+            return FatalModelError(f"{account} (HTTP {status} {kind}: {detail}){rid}", status=status, stops_run=True)
         should_retry = exc.response.headers.get("x-should-retry")
         if (status in TRANSIENT_STATUSES or status >= 500 or should_retry == "true") and should_retry != "false":
             return TransientModelError(f"HTTP {status} {kind}: {detail}{rid}", status=status,
                                        retry_after=_retry_after(exc.response.headers),
                                        rate_limited=status in RATE_LIMITED_STATUSES)
-        if status in (401, 403):
-            return FatalModelError(f"the API refused the credentials (HTTP {status} {kind}){rid}: check "
-                                   "ANTHROPIC_API_KEY", status=status)
         lowered = detail.lower()
         if status == 413 or "context window" in lowered or "prompt is too long" in lowered:
             return FatalModelError(f"the conversation does not fit the model's context window: {detail}{rid}",

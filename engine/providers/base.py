@@ -65,11 +65,15 @@ class TransientModelError(WorkcrewError):
 
 
 class FatalModelError(WorkcrewError):
-    """A fault retrying cannot fix: bad request, authentication, refusal, context overflow."""
+    """A fault retrying cannot fix: bad request, authentication, refusal, context overflow.
 
-    def __init__(self, reason: str, *, status: int | None = None) -> None:
+    ``stops_run`` marks a fault of the account, not of the request (credentials, permission, billing, a
+    usage limit): every other agent would meet it too, so the run stops instead of launching more."""
+
+    def __init__(self, reason: str, *, status: int | None = None, stops_run: bool = False) -> None:
         self.reason = reason
         self.status = status
+        self.stops_run = stops_run
         super().__init__(reason)
 
 
@@ -81,3 +85,21 @@ class ModelClient(Protocol):
     async def count_tokens(self, request: ModelRequest) -> int: ...
 
     async def aclose(self) -> None: ...
+
+
+_USAGE_LIMIT = ("usage limit", "spend limit", "spending limit", "quota")
+_BILLING = ("credit balance", "billing", "payment", "insufficient credit")
+
+
+def account_problem(status: int, detail: str) -> str | None:
+    """What is wrong with the account when a response says so (the run must stop), else None."""
+    lowered = detail.lower()
+    if status == 401:
+        return "the API refused the credentials: check ANTHROPIC_API_KEY"
+    if status == 403:
+        return "the API key may not use this (permission denied): check the key's workspace and model access"
+    if status == 402 or any(word in lowered for word in _BILLING):
+        return "the account cannot pay for more requests (billing or credit): the run stopped; resume it later"
+    if any(word in lowered for word in _USAGE_LIMIT):
+        return "the account reached its usage limit: the run stopped; resume it when the limit lifts"
+    return None

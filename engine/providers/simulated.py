@@ -10,7 +10,7 @@ import anyio
 
 from ..cost.pricing import Usage
 from ..settings import Settings
-from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError
+from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError, account_problem
 from .scenario import Answer, Scenario, Turn, estimate_tokens
 
 _TOOL_TEXT: dict[tuple[str, str], str] = {}
@@ -113,6 +113,9 @@ class SimulatedModel:
         if respond.error:
             status = respond.error
             message = respond.message or f"simulated HTTP {status}"
+            account = account_problem(status, message)
+            if account is not None:
+                raise FatalModelError(f"{account} ({message})", status=status, stops_run=True)
             if status == 429 or status >= 500:
                 raise TransientModelError(message, status=status, retry_after=respond.retry_after,
                                           rate_limited=status == 429)

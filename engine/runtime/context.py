@@ -114,16 +114,15 @@ class ScriptContext:
         model_id = route_model(state.settings, self.workflow.meta, explicit=model, phase=group, role=role,
                                phase_model=self.phase_models.get(group) if group and self.phase_models else None)
         price_of(model_id)  # unknown model: fail loudly here rather than cost $0 later
-        state.last_key = key = call_key(
-            state.last_key, prompt, schema=result_schema.canonical if result_schema else None, model=model_id,
-            effort=effort, isolation=isolation, agent_type=agent_type)
+        key = call_key(prompt, schema=result_schema.canonical if result_schema else None, model=model_id,
+                       effort=effort, isolation=isolation, agent_type=agent_type)
         state.launched += 1
         record = AgentRecord(
             id=f"a{state.launched:04d}", seq=state.launched, label=label, phase=group, role=role,
             agent_type=agent_type, model=model_id, prompt=prompt, isolation=isolation, key=key,
         )
         state.agents[record.id] = record
-        earlier = state.resume.take(record.seq, key) if state.resume is not None else None
+        earlier = state.resume.take(key) if state.resume is not None else None
         if earlier is not None:
             return self._from_earlier_run(record, result_schema, earlier)
         state.save_agent(record)
@@ -162,6 +161,8 @@ class ScriptContext:
             await state.scheduler.acquire()
             try:
                 state.ensure_alive()
+                if state.stopped_because is not None:  # the run stopped while this agent waited: it never starts
+                    return self._not_started(record)
                 record.state = "running"
                 record.started_at = time.time()
                 record.restart_requested = False
@@ -275,8 +276,22 @@ class ScriptContext:
                          "attempts", "retries", "turns", "tool_calls", "last_tool")
         state.emit("agent_failed", agent=record.view())
         note_agent_failure(f"{record.label or record.id}: {failure.reason}")
+        if failure.kind == "stopped":
+            state.stop(failure.reason)
         if failure.kind == "budget":
             raise BudgetExceeded(failure.reason)
+
+    def _not_started(self, record: AgentRecord) -> None:
+        """An agent the stopped run never started: counted as such, never billed."""
+        state = self.state
+        record.state = "not_started"
+        record.error = f"not started: the run stopped ({state.stopped_because})"
+        record.error_kind = "not_started"
+        record.finished_at = time.time()
+        state.not_started += 1
+        state.save_agent(record, "state", "finished_at", "error", "error_kind")
+        state.emit("agent_failed", agent=record.view(), not_started=True)
+        note_agent_failure(f"{record.label or record.id}: {record.error}")
 
     def _succeed(self, record: AgentRecord, outcome: Any) -> None:
         state = self.state

@@ -1,50 +1,55 @@
-"""Resuming a run: the agents of a new run whose calls match an earlier run's are served from its results.
+"""Resuming a run: every agent of a new run whose call matches a finished agent of an earlier run is served
+from the store, in any order; nothing that finished is asked (or billed) again.
 
-Every ``agent()`` call gets a key chained on the key of the call launched before it, over its prompt and
-the options that change an answer (schema, model, effort, isolation, agent type; not label, phase or
-timeout), so equal keys mean equal calls all the way from the start. The new run re-executes the script
-from the top; while its calls keep the earlier run's keys, position by position in launch order, and the
-earlier agent had succeeded, the result is taken from the store instead of asking the model again. The
-first call that differs, or whose earlier agent failed or never finished, ends that: it and every call
-after it run live, as in Claude Code. Unlike Claude Code the store outlives the process, so a run the
-CLI or the editor lost to a crash resumes too.
+Every ``agent()`` call gets a key over its prompt and the options that change an answer (schema, model,
+effort, isolation, agent type; not label, phase or timeout). The new run re-executes the script from the
+top; each call whose key matches an earlier agent that succeeded takes that agent's result instead of
+asking the model, whatever order the calls come in (a fan-out launches in one order and finishes in
+another; a crash leaves finished and unfinished agents interleaved). Identical calls are matched one to
+one, in launch order: ten equal calls reuse the earlier run's ten answers, not one answer ten times.
+Calls that are new, changed, or whose earlier agent failed or never finished run live. Unlike Claude
+Code's prefix rule, a gap no longer makes every later call run again.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 from typing import Any
 
 from ..errors import UsageError
 from ..store import RunStore
 
-KEY_VERSION = "v1"
+KEY_VERSION = "v2"  # v1 keys chained on the call before: they never match a v2 key, so nothing is misserved
 _SERVED = ("succeeded", "cached")
 
 
-def call_key(previous: str, prompt: str, *, schema: str | None, model: str, effort: str | None,
-             isolation: str | None, agent_type: str | None) -> str:
+def call_key(prompt: str, *, schema: str | None, model: str, effort: str | None, isolation: str | None,
+             agent_type: str | None) -> str:
     """The key of one agent call: its prompt and the options that change an answer (``schema`` as its
-    canonical JSON text), chained on the previous call's key. Each field is length-prefixed, so no prompt
-    can make two different calls look alike."""
-    fields = (previous, prompt, schema or "", model, effort or "", isolation or "", agent_type or "")
+    canonical JSON text). Each field is length-prefixed, so no prompt can make two different calls look
+    alike."""
+    fields = (prompt, schema or "", model, effort or "", isolation or "", agent_type or "")
     text = "".join(f"{len(field)}:{field}" for field in fields)
     return f"{KEY_VERSION}:{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
 
 
 class ResumeCache:
-    """The earlier run's agents, served while the new run's calls match them one by one."""
+    """The earlier run's finished agents by key, each served once to a call with the same key."""
 
     def __init__(self, run_id: str, agents: list[dict[str, Any]]) -> None:
         self.run_id = run_id
-        self._by_position = {int(agent["seq"]): agent for agent in agents}  # seq: the agent's launch position
-        self.open = True
+        self._by_key: dict[str, collections.deque[dict[str, Any]]] = {}
+        for agent in sorted(agents, key=lambda row: int(row.get("seq") or 0)):  # seq: the launch position
+            if agent.get("key") and agent.get("state") in _SERVED:
+                self._by_key.setdefault(str(agent["key"]), collections.deque()).append(agent)
         self.served = 0
-        self.ended_at: int | None = None  # the launch position of the first call that ran live
+        self.live = 0  # calls that found no finished agent to reuse
 
     @classmethod
     def load(cls, store: RunStore, run_id: str, workflow: str | None = None, *, force: bool = False) -> ResumeCache:
         """The cache of ``run_id`` in ``store``; :class:`UsageError` saying what to do when it cannot be."""
+        store.reconcile_interrupted()  # a run whose process died is marked so, and can be resumed at once
         run = store.get_run(run_id)
         if run is None:
             raise UsageError(f"no run {run_id!r} to resume from in {store.path}; `workcrew runs` lists the runs there")
@@ -52,21 +57,15 @@ class ResumeCache:
             raise UsageError(f"run {run['id']} ran workflow {run.get('workflow')!r}, not {workflow!r}; "
                              "resume a run of the same workflow")
         if run.get("status") == "running" and not force:
-            raise UsageError(f"run {run['id']} is still running, or its process ended without recording an end. "
-                             "Cancel it first, or pass --force if its process is gone")
+            raise UsageError(f"run {run['id']} is still running (its process is alive). Cancel it first, or pass "
+                             "--force to resume from what it has finished so far")
         return cls(str(run["id"]), store.agent_results(str(run["id"])))
 
-    def take(self, position: int, key: str) -> dict[str, Any] | None:
-        """The earlier agent for the call launched ``position``-th (from 1) with ``key``, or None.
-
-        None ends the cache for good: this call and every later one run live.
-        """
-        if not self.open:
-            return None
-        earlier = self._by_position.get(position)
-        if earlier is None or earlier.get("key") != key or earlier.get("state") not in _SERVED:
-            self.open = False
-            self.ended_at = position
+    def take(self, key: str) -> dict[str, Any] | None:
+        """A finished earlier agent for a call with ``key`` (each served once), or None: the call runs live."""
+        matches = self._by_key.get(key)
+        if not matches:
+            self.live += 1
             return None
         self.served += 1
-        return earlier
+        return matches.popleft()

@@ -21,7 +21,7 @@ from ..redaction import KNOWN
 from ..results.report import write_report  # imported with the engine: not inside the first run's measured end
 from ..schema import to_jsonable
 from ..settings import Settings
-from ..store import RunStore, StoreError
+from ..store import RunStore, StoreError, owner
 from ..workflows.workflow import Workflow
 from .context import ScriptContext
 from .events import Event
@@ -70,6 +70,7 @@ class RunHandle:
         self.args = args
         self.run_id = state.run_id
         self._task: asyncio.Task[RunResult] | None = None
+        self._stopping: asyncio.Task[None] | None = None
 
     def events(self, *, replay: bool = True) -> AsyncIterator[Event]:
         return self.state.bus.subscribe(replay=replay)
@@ -88,6 +89,17 @@ class RunHandle:
             return
         self.state.cancelled = True
         if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def _stop_script(self) -> None:
+        """The circuit breaker tripped (``RunState.stop``): agents in flight finish (their results are kept,
+        billed once), none starts, then the script is ended; the run ends ``stopped``."""
+        self._stopping = asyncio.get_running_loop().create_task(self._end_when_settled())
+
+    async def _end_when_settled(self) -> None:
+        while any(record.state == "running" for record in self.state.agents.values()):
+            await asyncio.sleep(0.05)
+        if self._task is not None and not self._task.done() and not self.state.cancelled:
             self._task.cancel()
 
     def listen(self, callback: Callable[[Event], None]) -> None:
@@ -175,7 +187,7 @@ def start(
             dialect=workflow.dialect, workspace=str(settings.workspace), args=to_jsonable(args), status="running",
             created_at=time.time(), provider=settings.provider,
             settings=json.loads(settings.model_dump_json()), budget_tokens=settings.budget_tokens,
-            budget_usd=settings.budget_usd, estimate=estimate,
+            budget_usd=settings.budget_usd, estimate=estimate, owner=owner.this_process(),
         )
     for warning in workflow.warnings:  # what the script asks for that is ignored: said once, not dropped
         if warning.rule != "agent-option":  # those are said when the call is made (options may be built then)
@@ -185,6 +197,7 @@ def start(
                   "results")
     handle = RunHandle(state, workflow, args)
     handle._task = asyncio.get_running_loop().create_task(_drive(handle), name=f"workcrew-run-{state.run_id}")
+    state.on_stop = handle._stop_script
     return handle
 
 
@@ -205,12 +218,17 @@ async def _drive(handle: RunHandle) -> RunResult:
         result = to_jsonable(value)
     except asyncio.CancelledError:
         status, error = "cancelled", "cancelled by the user"
+        if state.stopped_because is not None and not state.cancelled:
+            status, error = "stopped", state.stopped_because
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # the script's own error, possibly wrapped by a task group
         status, error = "failed", describe_failure(exc, workflow.display_path)
         if state.cancelled and leaf_error(exc) is None:
             status, error = "cancelled", "cancelled by the user"
+    if status != "cancelled" and state.stopped_because is not None:
+        # the script may have ended on its own before the stop reached it: the run still stopped short
+        status, error = "stopped", state.stopped_because
     return await _finish(handle, status, result, error)
 
 
@@ -219,8 +237,8 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
     duration = time.time() - state.started
     if state.resume is not None:
         resume = state.resume
-        live = (f"; agent {resume.ended_at} and those after it ran live (a changed call, or one that had "
-                "not succeeded)") if resume.ended_at is not None else ""
+        live = (f"; {resume.live} ran live (new or changed calls, or ones that had not finished)"
+                if resume.live else "")
         state.log(f"resume: {resume.served} agents reused from {resume.run_id}{live}")
     result, error = KNOWN.redact_value(result), KNOWN.redact(error) if error else error
     outcome = RunResult(
@@ -229,18 +247,26 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
         failure_reasons=dict(state.failure_reasons), findings=len(state.findings),
         script_failures=state.script_failures, script_failure_reasons=list(state.script_failure_reasons),
     )
-    unfinished = state.launched - state.succeeded - state.failed - state.cached
-    if unfinished:
-        outcome.agents["unfinished"] = unfinished
+    if state.launched - state.succeeded - state.failed - state.cached - state.not_started:
         # agents stopped with the run: record why instead of leaving them "running" forever
         reason = "cancelled with the run" if status == "cancelled" else "stopped: the run ended"
         for record in state.agents.values():
-            if record.state in ("queued", "running"):
+            if record.state == "queued" and status == "stopped":  # never started: nothing was spent on it
+                record.state, record.error_kind = "not_started", "not_started"
+                record.error = f"not started: the run stopped ({state.stopped_because})"
+                state.not_started += 1
+            elif record.state in ("queued", "running"):
                 record.state = "cancelled"
                 record.error = reason
                 record.error_kind = "cancelled"
-                record.finished_at = time.time()
-                state.save_agent(record, "state", "error", "error_kind", "finished_at")
+            else:
+                continue
+            record.finished_at = time.time()
+            state.save_agent(record, "state", "error", "error_kind", "finished_at")
+        outcome.agents = state.counts()
+        unfinished = state.launched - state.succeeded - state.failed - state.cached - state.not_started
+        if unfinished:
+            outcome.agents["unfinished"] = unfinished
     state.emit("run_finished", status=status, error=error, agents=outcome.agents, usage=outcome.usage,
                duration_s=round(duration, 3))
     store = state.store

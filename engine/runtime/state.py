@@ -115,6 +115,7 @@ class RunState:
         self.succeeded = 0
         self.failed = 0
         self.cached = 0
+        self.not_started = 0  # agents a stopped run never started (queued when it stopped)
         self.failure_reasons: dict[str, int] = {}
         # fan-out slots that failed in script code (a thunk or stage threw), not through a failed agent
         self.script_cpu_s = 0.0  # CPU the script's host process spent on it (Linux; 0 where unknown)
@@ -122,10 +123,13 @@ class RunState:
         self.script_failure_reasons: list[str] = []
         self._warned: set[str] = set()
         self.resume: ResumeCache | None = None  # an earlier run whose matching agents are served from the store
-        self.last_key = ""  # the key of the latest agent() call: the next one chains on it
         self.started = time.time()
         self.script_dead: str | None = None
         self.cancelled = False
+        # the circuit breaker: a fault of the account (credentials, billing, a usage limit) stops the run;
+        # start() sets on_stop to end the script, and no agent starts once this is set
+        self.stopped_because: str | None = None
+        self.on_stop: Callable[[], None] | None = None
         if store is not None:
             self.bus.listen(self._persist)
 
@@ -163,6 +167,16 @@ class RunState:
             self.script_failure_reasons.append(reason)
 
     KEPT_SCRIPT_FAILURES = 50
+
+    def stop(self, reason: str) -> None:
+        """Stop the run for ``reason`` (the first one counts): no new agent starts, the script ends, and
+        the run ends ``stopped`` with every finished result kept."""
+        if self.stopped_because is not None:
+            return
+        self.stopped_because = reason
+        self.log(f"run stopped: {reason}; no agent starts after this, finished results are kept")
+        if self.on_stop is not None:
+            self.on_stop()
 
     # -- liveness (the script's own watchdog runs in its host process: scripthost/guest.py) ---------
 
@@ -209,8 +223,11 @@ class RunState:
 
     def counts(self) -> dict[str, int]:
         running = sum(r.state == "running" for r in self.agents.values())
-        return {"launched": self.launched, "succeeded": self.succeeded, "failed": self.failed,
-                "cached": self.cached, "running": running}
+        counts = {"launched": self.launched, "succeeded": self.succeeded, "failed": self.failed,
+                  "cached": self.cached, "running": running}
+        if self.not_started:
+            counts["not_started"] = self.not_started
+        return counts
 
     def usage_view(self) -> dict[str, Any]:
         return {**self.usage.to_dict(), "cost_usd": round(self.cost_usd, 6)}

@@ -16,8 +16,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .owner import is_gone
 from .rows import AGENT_UPSERT, EVENT_SQL, LOG_SQL, STOP, Deferred, decode_rows, encode, plan, scrub, storable
 from .schema import RUN_COLUMNS, SCHEMA, SCHEMA_VERSION
+
+_TOTALS_SQL = (
+    "SELECT COUNT(*) AS launched, SUM(state = 'succeeded') AS succeeded, SUM(state = 'failed') AS failed, "
+    "SUM(state = 'cached') AS cached, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, "
+    "SUM(cache_creation_input_tokens) AS cache_creation_input_tokens, "
+    "SUM(cache_read_input_tokens) AS cache_read_input_tokens, SUM(cost_usd) AS cost_usd "
+    "FROM agents WHERE run_id = ?")
+_INTERRUPTED_RUN = ("the run's process ended without finishing it (killed, crashed or the machine stopped); what "
+                    "its agents finished is kept: resume it with --resume-from")
+_INTERRUPTED_AGENT = "interrupted: the run's process ended while this agent was queued or running"
 
 
 class StoreError(Exception):
@@ -43,6 +54,9 @@ class RunStore:
             # stores made before agents had a call key (resume) get the column; older rows keep NULL
             if "key" not in {row[1] for row in db.execute("PRAGMA table_info(agents)")}:
                 db.execute("ALTER TABLE agents ADD COLUMN key TEXT")
+            # and before runs knew their owning process (interrupted runs are detected by it)
+            if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
+                db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
             db.commit()
         self._pending: collections.deque[Any] = collections.deque()
         self._wake = threading.Event()
@@ -221,10 +235,46 @@ class RunStore:
         return rows[0]
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
-        return self._query(
+        """The latest runs; runs whose process died are marked ``interrupted`` first, and a run still going
+        shows what its agent rows hold so far (its own totals are written when it ends)."""
+        self.reconcile_interrupted()
+        runs = self._query(
             "SELECT id, workflow, status, created_at, finished_at, launched, succeeded, failed, cached, "
             "input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, error "
             "FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
+        for run in runs:
+            if run["status"] == "running":
+                run.update(self.agent_totals(run["id"]))
+        return runs
+
+    def agent_totals(self, run_id: str) -> dict[str, Any]:
+        """Counts, tokens and cost of a run from its agent rows: the truth while it runs and after a crash."""
+        rows = self._query(_TOTALS_SQL, (run_id,))
+        return {key: (value or 0) for key, value in rows[0].items()} if rows else {}
+
+    def reconcile_interrupted(self) -> list[str]:
+        """Mark runs still ``running`` whose process on this host is gone as ``interrupted``, with the totals
+        their agent rows hold; their unfinished agents too. Returns the run ids marked."""
+        marked = []
+        for run in self._query("SELECT id, owner FROM runs WHERE status = 'running'"):
+            if not is_gone(run.get("owner")):
+                continue
+            totals = self.agent_totals(run["id"])
+            last = self._query("SELECT MAX(finished_at) AS at FROM agents WHERE run_id = ?", (run["id"],))
+            try:
+                with self._read() as db:
+                    db.execute("UPDATE agents SET state = 'interrupted', error_kind = 'interrupted', error = ? "
+                               "WHERE run_id = ? AND state IN ('queued', 'running')", (_INTERRUPTED_AGENT, run["id"]))
+                    cols = ", ".join(f"{col} = ?" for col in totals)
+                    db.execute(f"UPDATE runs SET status = 'interrupted', error = ?, finished_at = ?, {cols} "
+                               "WHERE id = ? AND status = 'running'",
+                               (_INTERRUPTED_RUN, (last[0]["at"] if last else None) or time.time(),
+                                *totals.values(), run["id"]))
+                    db.commit()
+            except sqlite3.Error:  # a read-only store: the run is shown as it is, with its live totals
+                continue
+            marked.append(str(run["id"]))
+        return marked
 
     def get_agents(self, run_id: str) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM agents WHERE run_id = ? ORDER BY seq", (run_id,))

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS runs (
   output_tokens INTEGER DEFAULT 0,
   cache_creation_input_tokens INTEGER DEFAULT 0,
   cache_read_input_tokens INTEGER DEFAULT 0,
-  cost_usd REAL DEFAULT 0
+  cost_usd REAL DEFAULT 0,
+  owner TEXT
 );
 CREATE TABLE IF NOT EXISTS agents (
   run_id TEXT NOT NULL,
@@ -101,6 +102,6 @@ RUN_COLUMNS = (
     "id", "workflow", "description", "script_path", "script_source", "dialect", "workspace", "args", "status",
     "created_at", "finished_at", "result", "error", "provider", "settings", "budget_tokens", "budget_usd",
     "estimate", "launched", "succeeded", "failed", "cached", "input_tokens", "output_tokens",
-    "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd",
+    "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd", "owner",
 )
 JSON_COLUMNS = {"args", "result", "settings", "estimate", "patch", "data"}

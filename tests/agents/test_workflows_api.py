@@ -184,7 +184,9 @@ async def test_the_api_key_never_reaches_the_run_store(simulator: Callable[..., 
                                                        store: RunStore) -> None:
     sim = simulator([{"match": {"call": 1}, "respond": {"error": 401}}, {"respond": {"text": "ok"}}])
     result = await run_api(sim, 'return [await agent("a", label="x"), await agent("b", label="y")]')
-    assert result.result[1] == "ok"
+    # refused credentials stop the run (the circuit breaker): the second agent never starts
+    assert result.status == "stopped" and "refused the credentials" in (result.error or "")
+    assert result.agents["failed"] == 1 and result.agents["succeeded"] == 0 and len(sim.server.requests) == 1
     store.flush()
     for path in store.state_dir.glob("workcrew.db*"):
         assert API_KEY.encode() not in path.read_bytes()

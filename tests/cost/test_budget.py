@@ -72,3 +72,38 @@ def test_reservation_is_the_worst_case_and_refuses_what_does_not_fit() -> None:
         (1_000 * price.input + 100 * price.output) / 1e6)
     budget.reserve("claude-sonnet-5-5", 1_000, 4_000)  # fits again once the first turn settled low
     assert budget.overruns == 0
+
+
+async def test_a_turn_that_fits_once_others_settle_waits_instead_of_failing() -> None:
+    import asyncio
+
+    budget = Budget(total_tokens=10_000)
+    first = budget.reserve("claude-sonnet-5-5", 1_000, 4_000)  # ~5,020 of 10,000 in flight
+    waiting = asyncio.ensure_future(budget.reserve_when_it_fits("claude-sonnet-5-5", 1_000, 6_000))
+    await asyncio.sleep(0)
+    assert not waiting.done()  # 5,020 + 7,020 > 10,000 while the first is in flight, but it fits alone
+    budget.settle(first, "claude-sonnet-5-5", Usage(input_tokens=1_000, output_tokens=200))
+    second = await asyncio.wait_for(waiting, 5)
+    assert budget.reserved_tokens == second.tokens and budget.spent_tokens == 1_200 and budget.refused == 0
+
+
+async def test_a_turn_that_could_never_fit_fails_at_once() -> None:
+    budget = Budget(total_tokens=10_000)
+    budget.reserve("claude-sonnet-5-5", 1_000, 4_000)
+    with pytest.raises(BudgetExceeded, match="token budget exhausted"):
+        await budget.reserve_when_it_fits("claude-sonnet-5-5", 1_000, 12_000)  # more than the whole cap
+    assert budget.refused == 1
+
+
+async def test_a_tight_cap_with_many_agents_in_flight_fails_none_that_fit(run_script) -> None:
+    """48 agents at concurrency 16 under a cap that holds about four worst cases at a time: each waits for
+    room instead of failing, and all finish, since what they really use fits the cap many times over."""
+    scenario = {"rules": [{"respond": {"text": "ok"}, "usage": {"input_tokens": 50, "output_tokens": 10},
+                           "latency_ms": 5}]}
+    result = await run_script("out = await parallel([agent(f'task {i}', label=f'a{i}') for i in range(48)])\n"
+                              "return out.succeeded\n", scenario=scenario, budget_tokens=6_000, max_tokens=1_000,
+                              concurrency=16)
+    assert result.status == "succeeded", result.error
+    assert result.result == 48 and result.agents["failed"] == 0
+    budget = run_script.handle.state.budget
+    assert budget.spent_tokens == 48 * 60 <= 6_000 and budget.overruns == 0 and budget.refused == 0

@@ -5,6 +5,7 @@ Runs happen on the virtual-clock loop, so latencies of seconds cost no real time
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,13 @@ def test_a_run_never_spends_more_than_its_budget(tmp_path_factory: Any, groups: 
     # nothing but the budget can fail in this scenario, and every refusal says so
     assert all(r.error_kind == "budget" and "budget" in (r.error or "") for r in refused)
     assert budget.refused >= len(refused)
+    # and only a turn that could not fit even with nothing in flight was refused: the spend settled by then
+    # plus its worst case was over the cap (a turn that fits once others settle waits for them instead)
+    for record in refused:
+        numbers = [float(n.replace(",", "")) for n in re.findall(r"\$?([\d,]+(?:\.\d+)?)", record.error or "")]
+        spent, _in_flight, cap, needed = numbers[:4]
+        rounding = 0.0002 if "USD" in (record.error or "") else 0.5  # the message rounds USD to 4 places
+        assert spent + needed > cap - rounding, record.error
     if budget_tokens is None and budget_usd is None:
         assert not refused
     event("some agents refused" if refused else "no agent refused")

@@ -1,4 +1,5 @@
-"""Resuming a run: matching calls, from the first on, reuse the earlier run's results; the rest run live."""
+"""Resuming a run: every call that matches a finished agent of the earlier run reuses its result, in any
+order; only new, changed or unfinished calls run live."""
 
 from __future__ import annotations
 
@@ -40,20 +41,21 @@ def of_type(events: list[Any], kind: str) -> list[str]:
     return [e.data["agent"]["label"] for e in events if e.type == kind]
 
 
-async def test_the_matching_prefix_is_reused_and_the_rest_runs_live(settings: Settings, store: RunStore) -> None:
+async def test_every_finished_agent_is_reused_and_only_the_rest_runs_live(settings: Settings,
+                                                                          store: RunStore) -> None:
     first, _ = await run(STEPS, settings, store, args={"topic": "x"}, scenario=REFUSE_STEP_3)
     assert first.agents["failed"] == 1 and first.result[3] is None
 
     second, events = await run(STEPS, settings, store, args={"topic": "x"}, resume_from=first.run_id)
     assert second.status == "succeeded" and None not in second.result
-    assert second.result[:3] == first.result[:3]
-    assert of_type(events, "agent_cached") == ["step 0", "step 1", "step 2"]
-    # step 3 failed before, so it and everything after it asked the model again, even step 4 that had succeeded
-    assert of_type(events, "agent_started") == ["step 3", "step 4"]
-    assert second.agents == {"launched": 5, "succeeded": 2, "failed": 0, "cached": 3, "running": 0}
+    assert second.result[:3] == first.result[:3] and second.result[4] == first.result[4]
+    # step 3 failed before, so only it asks the model again: step 4, which succeeded, is reused after it
+    assert of_type(events, "agent_cached") == ["step 0", "step 1", "step 2", "step 4"]
+    assert of_type(events, "agent_started") == ["step 3"]
+    assert second.agents == {"launched": 5, "succeeded": 1, "failed": 0, "cached": 4, "running": 0}
     assert all(e.data["resumed_from"] == first.run_id for e in events if e.type == "agent_cached")
-    assert f"resume: 3 agents reused from {first.run_id}; agent 4 and those after it ran live" in second.logs[-1]
-    # reused agents cost nothing: the run's usage is that of its two live agents
+    assert f"resume: 4 agents reused from {first.run_id}; 1 ran live" in second.logs[-1]
+    # reused agents cost nothing: the run's usage is that of its one live agent
     live = [a for a in store.get_agents(second.run_id) if a["state"] == "succeeded"]
     assert second.usage["input_tokens"] == sum(a["input_tokens"] for a in live) > 0
     assert second.usage["cost_usd"] == pytest.approx(sum(a["cost_usd"] for a in live))
@@ -64,17 +66,28 @@ async def test_the_matching_prefix_is_reused_and_the_rest_runs_live(settings: Se
     assert third.result == second.result
 
 
-async def test_a_changed_call_ends_the_reuse_where_it_changed(settings: Settings, store: RunStore) -> None:
+async def test_a_changed_call_runs_live_and_the_others_are_reused(settings: Settings, store: RunStore) -> None:
     first, _ = await run(STEPS, settings, store, args={"topic": "x"})
     changed = STEPS.replace("of {args['topic']}", "of {args['topic']}{'!' if i == 2 else ''}")
     assert changed != STEPS  # the prompt of step 2 gains a "!"
     second, events = await run(changed, settings, store, args={"topic": "x"}, resume_from=first.run_id)
-    assert second.agents["cached"] == 2
-    assert of_type(events, "agent_cached") == ["step 0", "step 1"]
-    assert of_type(events, "agent_started") == ["step 2", "step 3", "step 4"]
+    assert second.agents["cached"] == 4
+    assert of_type(events, "agent_cached") == ["step 0", "step 1", "step 3", "step 4"]
+    assert of_type(events, "agent_started") == ["step 2"]
     # other args change every prompt: nothing matches
     third, events = await run(STEPS, settings, store, args={"topic": "y"}, resume_from=first.run_id)
     assert third.agents["cached"] == 0 and len(of_type(events, "agent_started")) == 5
+
+
+async def test_identical_calls_are_matched_one_to_one(settings: Settings, store: RunStore) -> None:
+    source = """
+    meta = {"name": "same", "description": "the same call three times"}
+    return [await agent("the same prompt", label=f"copy {i}") for i in range(3)]
+    """
+    first, _ = await run(source, settings, store)
+    more = source.replace("range(3)", "range(5)")
+    second, events = await run(more, settings, store, resume_from=first.run_id)
+    assert second.agents["cached"] == 3 and of_type(events, "agent_started") == ["copy 3", "copy 4"]
 
 
 async def test_a_fan_out_with_schemas_resumes_whole_and_gives_the_same_values(settings: Settings,
@@ -94,17 +107,16 @@ async def test_a_fan_out_with_schemas_resumes_whole_and_gives_the_same_values(se
     assert second.result == first.result and all(is_model for is_model, _ in second.result)
 
 
-def test_the_key_holds_what_changes_an_answer_and_chains_on_the_calls_before() -> None:
+def test_the_key_holds_what_changes_an_answer_and_nothing_else() -> None:
     options: dict[str, Any] = {"schema": None, "model": "m", "effort": None, "isolation": None, "agent_type": None}
-    key = call_key("", "p", **options)
-    assert key == call_key("", "p", **options)
+    key = call_key("p", **options)
+    assert key == call_key("p", **options)  # the same call, wherever and whenever it is made
     for name, other in (("model", "other"), ("schema", '{"type":"object"}'), ("effort", "high"),
                         ("isolation", "worktree"), ("agent_type", "reviewer")):
-        assert key != call_key("", "p", **{**options, name: other}), name
-    assert key != call_key("", "q", **options)
-    assert call_key(key, "p", **options) != call_key(call_key("", "x", **options), "p", **options)
+        assert key != call_key("p", **{**options, name: other}), name
+    assert key != call_key("q", **options)
     # fields cannot run into each other: a prompt that ends like the next field does not collide
-    assert call_key("", "pm", **{**options, "model": ""}) != call_key("", "p", **options)
+    assert call_key("pm", **{**options, "model": ""}) != call_key("p", **options)
 
 
 async def test_resume_is_refused_with_what_to_do(settings: Settings, store: RunStore) -> None:
@@ -115,7 +127,7 @@ async def test_resume_is_refused_with_what_to_do(settings: Settings, store: RunS
         ResumeCache.load(store, first.run_id, "other")
     store.update_run(first.run_id, status="running")
     store.flush()
-    with pytest.raises(UsageError, match=r"still running.*--force"):
+    with pytest.raises(UsageError, match=r"still running \(its process is alive\).*--force"):
         ResumeCache.load(store, first.run_id, "steps")
     assert ResumeCache.load(store, first.run_id, "steps", force=True).run_id == first.run_id
 
@@ -132,7 +144,7 @@ def test_the_cli_resumes_a_run_of_an_earlier_process(tmp_path: Path) -> None:
     done = workcrew(project, "run", "steps.py", "--resume-from", first["run_id"], *args)
     second = json.loads(done.stdout)
     assert done.returncode == 0, done.stderr
-    assert second["agents"] == {"launched": 5, "succeeded": 2, "failed": 0, "cached": 3}
+    assert second["agents"] == {"launched": 5, "succeeded": 1, "failed": 0, "cached": 4}
     assert second["result"][:3] == first["result"][:3] and None not in second["result"]
     done = workcrew(project, "run", "steps.py", "--resume-from", "wf_nope", *args)
     assert done.returncode == 2 and "no run 'wf_nope' to resume from" in done.stderr

@@ -53,12 +53,12 @@ async def test_latency_usage_and_faults_reach_the_agent(run_script) -> None:
         {"match": {"label": "flaky", "call": 1}, "respond": {"error": 529, "retry_after": 0}},
         {"match": {"label": "flaky", "call": 2}, "respond": {"disconnect": True}},
         {"match": {"label": "flaky"}, "respond": {"text": "third time"}},
-        {"match": {"label": "denied"}, "respond": {"error": 401, "message": "invalid x-api-key"}},
+        {"match": {"label": "denied"}, "respond": {"error": 400, "message": "invalid request: empty text block"}},
     ]}
     result = await run_script(body, scenario=scenario, api_retries=3)
     values, reasons = result.result
     assert values == ["ok", "third time", None]
-    assert reasons == {"2": "denied: invalid x-api-key"}
+    assert reasons == {"2": "denied: invalid request: empty text block"}
     agents = {a.label: a for a in run_script.handle.state.agents.values()}
     assert agents["costly"].usage.input_tokens == 1000 and agents["costly"].usage.output_tokens == 50
     assert agents["flaky"].retries == 2

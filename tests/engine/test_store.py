@@ -76,7 +76,9 @@ async def test_failed_agent_keeps_its_error(run_script, store) -> None:
     result = await run_script("return await agent('x', label='bad')\n", scenario=scenario)
     store.flush()
     (agent,) = store.get_agents(result.run_id)
-    assert (agent["state"], agent["error"], agent["error_kind"]) == ("failed", "invalid x-api-key", "api")
+    # refused credentials are the account's fault, not this agent's: the kind says the run stopped on it
+    assert (agent["state"], agent["error"], agent["error_kind"]) == (
+        "failed", "the API refused the credentials: check ANTHROPIC_API_KEY (invalid x-api-key)", "stopped")
 
 
 def test_tokens_of_simulated_calls_are_deterministic(tmp_path) -> None:

@@ -152,8 +152,8 @@ async def test_resume_from_an_earlier_run_reuses_its_matching_agents(lsp_session
     db = sqlite3.connect(session.workspace / ".workcrew" / "workcrew.db")
     states = [row[0] for row in db.execute("SELECT state FROM agents WHERE run_id = ? ORDER BY seq",
                                            (resumed["runId"],))]
-    # steps 0-2 reused; step 3 had failed, so it and step 4 asked the model again (step 3 is refused again)
-    assert states == ["cached", "cached", "cached", "failed", "succeeded"]
+    # every finished step reused; only step 3, which had failed, asked the model again (and is refused again)
+    assert states == ["cached", "cached", "cached", "failed", "cached"]
 
     with pytest.raises(JsonRpcException) as caught:
         await session.command("workcrew.resumeFromRun", {"runId": "wf_nope"})
