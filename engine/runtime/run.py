@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -290,8 +291,34 @@ def _record(store: RunStore, outcome: RunResult) -> None:
     try:
         store.flush()
     except StoreError as exc:
-        outcome.error = f"{outcome.error + '; ' if outcome.error else ''}{exc}"
+        # the record is incomplete (disk full, an I/O error): the run fails loudly, never "succeeded" over it,
+        # and its whole result is kept in a file as well as returned
+        saved = _save_result(store, outcome)
+        where = f"the full result was saved to {saved}" if saved else "the full result could not be saved to a file"
+        outcome.error = (f"{outcome.error + '; ' if outcome.error else ''}the run store could not record "
+                         f"everything ({exc}); {where}")
+        if outcome.status == "succeeded":
+            outcome.status = "failed"
+        store.update_run(outcome.run_id, status=outcome.status, error=outcome.error)
+        outcome.logs.append(f"store: {outcome.error}")
     try:
         outcome.report_path = str(write_report(store, outcome.run_id))
     except Exception as exc:
         outcome.logs.append(f"report: could not write report.md: {type(exc).__name__}: {exc}")
+
+
+def _save_result(store: RunStore, outcome: RunResult) -> str | None:
+    """Write the run's result as JSON beside the store, or in the system's temp folder when the state
+    folder cannot take it (it is the folder that is full); the path, or None when neither could."""
+    import tempfile
+
+    text = json.dumps(outcome.to_json(), default=str)
+    for folder in (store.state_dir / "runs" / outcome.run_id, Path(tempfile.gettempdir())):
+        path = folder / (f"result-{outcome.run_id}.json" if folder.name != outcome.run_id else "result.json")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return str(path)
+        except OSError:
+            continue
+    return None

@@ -167,6 +167,8 @@ class RunStore:
         if self.write_errors:
             errors, self.write_errors = self.write_errors, []
             raise StoreError("writing the run store failed: " + "; ".join(errors[:3]))
+        if not self.path.exists():  # SQLite goes on writing to the deleted file: everything would be lost
+            raise StoreError(f"the run store {self.path} was removed while the run was writing to it")
 
     def close(self) -> None:
         if self._writer is not None and self._writer.is_alive():
