@@ -213,5 +213,7 @@ def host_command(python: list[str]) -> tuple[list[str], str]:
     for top in ("/lib", "/lib64", "/lib32", "/bin", "/sbin"):  # merged /usr: the loader is found through these
         if os.path.islink(top):
             mounts += ["--symlink", os.readlink(top), top]
-    return [bwrap, *_namespaces(), "--cap-drop", "ALL", *mounts, "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp", "--chdir", "/", *python], "bubblewrap"
+    # the private /tmp first: an interpreter that lives under /tmp (a venv in a temp checkout) is mounted on
+    # top of it, not hidden by it
+    return [bwrap, *_namespaces(), "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            *mounts, "--chdir", "/", *python], "bubblewrap"

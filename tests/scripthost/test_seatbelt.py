@@ -79,3 +79,16 @@ if sys.platform == "darwin":  # defined only where it can run: never a skip coun
         done = subprocess.run([confine.SANDBOX_EXEC, "-p", profile, sys.executable, "-I", "-c", code],
                               capture_output=True, text=True, timeout=30, check=False)
         assert "ESCAPED" not in done.stdout and not Path("/tmp/workcrew-seatbelt-canary").exists()
+
+
+def test_an_interpreter_under_tmp_is_mounted_over_the_private_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout (and its virtualenv) under /tmp must stay visible: bubblewrap applies its mounts in order,
+    so the private /tmp comes first and the interpreter's folders are bound on top of it."""
+    monkeypatch.setattr(confine, "seatbelt", lambda: False)
+    monkeypatch.setattr(confine, "bubblewrap", lambda: "/usr/bin/bwrap")
+    monkeypatch.setattr(confine, "interpreter_paths", lambda: [Path("/usr"), Path("/tmp/checkout/.venv")])
+    command, layer = confine.host_command(["python", "-I"])
+    assert layer == "bubblewrap"
+    private_tmp = command.index("--tmpfs")
+    assert command[private_tmp + 1] == "/tmp"
+    assert command.index("/tmp/checkout/.venv") > private_tmp
