@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -248,7 +249,7 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
         failure_reasons=dict(state.failure_reasons), findings=len(state.findings),
         script_failures=state.script_failures, script_failure_reasons=list(state.script_failure_reasons),
     )
-    if state.launched - state.succeeded - state.failed - state.cached - state.not_started:
+    if state.unfinished:
         # agents stopped with the run: record why instead of leaving them "running" forever
         reason = "cancelled with the run" if status == "cancelled" else "stopped: the run ended"
         for record in state.agents.values():
@@ -265,9 +266,8 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
             record.finished_at = time.time()
             state.save_agent(record, "state", "error", "error_kind", "finished_at")
         outcome.agents = state.counts()
-        unfinished = state.launched - state.succeeded - state.failed - state.cached - state.not_started
-        if unfinished:
-            outcome.agents["unfinished"] = unfinished
+        if state.unfinished:
+            outcome.agents["unfinished"] = state.unfinished
     state.emit("run_finished", status=status, error=error, agents=outcome.agents, usage=outcome.usage,
                duration_s=round(duration, 3))
     store = state.store
@@ -310,8 +310,6 @@ def _record(store: RunStore, outcome: RunResult) -> None:
 def _save_result(store: RunStore, outcome: RunResult) -> str | None:
     """Write the run's result as JSON beside the store, or in the system's temp folder when the state
     folder cannot take it (it is the folder that is full); the path, or None when neither could."""
-    import tempfile
-
     text = json.dumps(outcome.to_json(), default=str)
     for folder in (store.state_dir / "runs" / outcome.run_id, Path(tempfile.gettempdir())):
         path = folder / (f"result-{outcome.run_id}.json" if folder.name != outcome.run_id else "result.json")

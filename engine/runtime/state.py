@@ -221,6 +221,11 @@ class RunState:
         return {"run_id": self.run_id, "phases": phases, "counts": self.counts(), "usage": self.usage_view(),
                 "paused": self.scheduler.paused}
 
+    @property
+    def unfinished(self) -> int:
+        """Agents launched that have not ended in any counted way (still queued or running, or cancelled)."""
+        return self.launched - self.succeeded - self.failed - self.cached - self.not_started
+
     def counts(self) -> dict[str, int]:
         running = sum(r.state == "running" for r in self.agents.values())
         counts = {"launched": self.launched, "succeeded": self.succeeded, "failed": self.failed,

@@ -451,10 +451,7 @@ class JsHost:
         await self.ctx.sleep(max(0.0, float(data.get("ms") or 0)) / 1000)  # the engine's clock (virtual in dry runs)
 
     async def _check(self, data: dict[str, Any]) -> Any:
-        opts = data.get("opts") or {}
-        unknown = set(opts) - {"cwd", "timeout", "isolation"}
-        if unknown:
-            raise TypeError(f"check(): unknown option {sorted(unknown)[0]!r}; the options are cwd, timeout, isolation")
+        opts = library_calls.options("check", data.get("opts"), ("cwd", "timeout", "isolation"))
         command = data.get("command")
         if not isinstance(command, str | list):
             raise TypeError("check() takes a command string (or a list of arguments)")

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 
 def options(name: str, opts: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """A call's options object, refused with the names it may hold when it has any other (``check`` too)."""
     if opts is None:
         return {}
     if not isinstance(opts, dict):
