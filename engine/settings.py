@@ -117,10 +117,16 @@ class Settings(BaseModel):
     command_pass_env: list[str] = Field(
         default_factory=list, description="environment variables passed to commands (never secret-looking ones)")
     max_file_bytes: int = 1_000_000
+    detach_runs: bool = Field(
+        True, description="runs started from the editor live in their own process: closing the editor leaves "
+                          "them running, and the editor re-attaches when it starts again")
     api_retries: int = Field(6, ge=0)
     stall_timeout_s: float = Field(60.0, gt=0)
     base_url: str | None = None
     anthropic_platform: Literal["anthropic", "bedrock", "vertex"] = "anthropic"  # which client of the SDK
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector that receives a span per run, phase and agent (http://host:4318); "
+        "unset: the standard OTEL_EXPORTER_OTLP_*ENDPOINT variables, and without those nothing is sent")
 
     def resolved_state_dir(self) -> Path:
         return (self.state_dir or self.workspace / ".workcrew").resolve()
@@ -172,6 +178,8 @@ def _env_settings(env: dict[str, str]) -> dict[str, Any]:
         out["models"] = every_role(env["WORKCREW_MODEL"])
     if env.get("ANTHROPIC_BASE_URL"):
         out["base_url"] = env["ANTHROPIC_BASE_URL"]
+    if env.get("WORKCREW_OTLP_ENDPOINT"):
+        out["otlp_endpoint"] = env["WORKCREW_OTLP_ENDPOINT"]
     return out
 
 

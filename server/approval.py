@@ -25,15 +25,16 @@ RUN, ALWAYS, REVIEW, CANCEL = "Run", "Always run", "Review script", "Cancel"
 
 
 async def compute_estimate(workflow: Workflow, args: Any, scope: Any, settings: Settings,
-                           store: Any = None) -> tuple[Any, str | None]:
-    """(Estimate, None) or (None, why it is unavailable). Never spends: the estimator dry-runs off the loop."""
+                           store: Any = None, reuse: Any = None) -> tuple[Any, str | None]:
+    """(Estimate, None) or (None, why it is unavailable). Never spends: the estimator dry-runs off the loop.
+    With ``reuse`` (a loaded ``ResumeCache``) the agents it answers are not counted."""
     try:
         from workcrew.engine.cost.estimate import estimate
     except ImportError:
         return None, "estimate unavailable (this engine has no estimator)"
     files = [(f.path, f.bytes) for f in scope.files] if scope is not None and hasattr(scope, "files") else scope
     try:
-        return await estimate(workflow, args, files, settings, store=store), None
+        return await estimate(workflow, args, files, settings, store=store, reuse=reuse), None
     except UnknownModel:
         raise  # a model with no price stops the run before anything is spent, never a silent $0
     except Exception as exc:  # the user still decides; they just see why there is no estimate

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from workcrew.engine import WorkcrewError, Workflow, load_workflow
 from workcrew.engine.runtime.resume import ResumeCache
-from workcrew.engine.store import StoreError
+from workcrew.engine.store import StoreError, controls
 from workcrew.engine.workflows.discovery import discover, resolve
 
 from . import approval
@@ -231,7 +231,8 @@ async def estimate(ls: Server, *args: Any) -> dict[str, Any]:
 
 
 async def resume_from_run(ls: Server, *args: Any) -> dict[str, Any]:
-    """Run an earlier run's workflow again with its args, reusing the agents whose calls still match."""
+    """Run an earlier run's workflow again with its args, reusing the agents whose calls still match and
+    whose files are unchanged ("Run Again"; also resumes an interrupted or stopped run)."""
     params = parse(ResumeParams, "workcrew.resumeFromRun", args)
     store = ls.run_store
     if store is None:
@@ -249,8 +250,10 @@ async def resume_from_run(ls: Server, *args: Any) -> dict[str, Any]:
         workflow = load_workflow(str(earlier.get("workflow") or "workflow"), source=earlier.get("script_source") or "")
         if workflow.problems:
             raise failed("the run's script has problems:\n" + "\n".join(str(p) for p in workflow.problems))
-    try:
-        cache = ResumeCache.load(store, str(earlier["id"]), workflow.name, force=params.force)
+    settings = ls.require_settings()
+    try:  # off the loop: it fingerprints every file the earlier agents read
+        cache = await anyio.to_thread.run_sync(lambda: ResumeCache.load(
+            store, str(earlier["id"]), workflow.name, force=params.force, settings=settings), limiter=ls.limiter)
     except WorkcrewError as exc:
         raise failed(str(exc)) from None
     return await approve_and_run(ls, workflow, earlier.get("args"), None, resume=cache)
@@ -267,7 +270,7 @@ async def approve_and_run(ls: Server, workflow: Workflow, args: Any, scope: Any,
 
     settings = ls.require_settings()
     try:
-        found, why_not = await approval.compute_estimate(workflow, args, scope, settings, ls.run_store)
+        found, why_not = await approval.compute_estimate(workflow, args, scope, settings, ls.run_store, resume)
     except WorkcrewError as exc:  # e.g. a model with no price: refuse before anything is spent
         raise failed(str(exc)) from None
     data = approval.estimate_json(found)
@@ -324,6 +327,7 @@ async def list_workflows(ls: Server, *args: Any) -> list[dict[str, Any]]:
 
 
 async def list_runs(ls: Server, *args: Any) -> list[dict[str, Any]]:
+    await ls.runs.attached()  # runs found running at start-up are followed first
     params = parse(ListRunsParams, "workcrew.listRuns", args)
     rows = ls.run_store.list_runs(params.limit) if ls.run_store is not None else []
     seen = set()
@@ -331,7 +335,7 @@ async def list_runs(ls: Server, *args: Any) -> list[dict[str, Any]]:
     for session in ls.runs.sessions.values():
         if not session.handle.done:
             tree = session.handle.tree()
-            out.append({"id": session.run_id, "workflow": session.workflow.name, "status": tree["status"],
+            out.append({"id": session.run_id, "workflow": session.workflow_name, "status": tree["status"],
                         "counts": tree["counts"], "usage": tree["usage"], "live": True})
             seen.add(session.run_id)
     out += [{**row, "live": False} for row in rows if row["id"] not in seen]
@@ -348,7 +352,23 @@ def _session(ls: Server, command: str, args: tuple[Any, ...]) -> Any:
     return session
 
 
+def _elsewhere(ls: Server, command: str, args: tuple[Any, ...], action: str) -> dict[str, Any] | None:
+    """A run this server does not follow (started in a terminal) is controlled through the store."""
+    params = parse(RunIdParams, command, args)
+    if ls.runs.get(params.run_id) is not None or ls.run_store is None:
+        return None
+    run = ls.run_store.get_run(params.run_id)
+    if run is None or run.get("status") != "running":
+        return None
+    controls.request(ls.run_store, str(run["id"]), action, "asked from the editor")
+    return {"runId": run["id"], "status": {"cancel": "cancelling", "pause": "paused", "resume": "running"}[action]}
+
+
 async def cancel_run(ls: Server, *args: Any) -> dict[str, Any]:
+    await ls.runs.attached()  # runs found running at start-up are followed first
+    other = _elsewhere(ls, "workcrew.cancelRun", args, "cancel")
+    if other is not None:
+        return other
     session = _session(ls, "workcrew.cancelRun", args)
     session.handle.cancel()
     return {"runId": session.run_id, "status": "cancelling" if not session.handle.done else "finished"}
@@ -362,12 +382,20 @@ def _unfinished_session(ls: Server, command: str, args: tuple[Any, ...]) -> Any:
 
 
 async def pause_run(ls: Server, *args: Any) -> dict[str, Any]:
+    await ls.runs.attached()  # runs found running at start-up are followed first
+    other = _elsewhere(ls, "workcrew.pauseRun", args, "pause")
+    if other is not None:
+        return other
     session = _unfinished_session(ls, "workcrew.pauseRun", args)
     session.handle.pause()
     return {"runId": session.run_id, "status": "paused"}
 
 
 async def resume_run(ls: Server, *args: Any) -> dict[str, Any]:
+    await ls.runs.attached()  # runs found running at start-up are followed first
+    other = _elsewhere(ls, "workcrew.resumeRun", args, "resume")
+    if other is not None:
+        return other
     session = _unfinished_session(ls, "workcrew.resumeRun", args)
     session.handle.resume()
     return {"runId": session.run_id, "status": "running"}

@@ -1,7 +1,11 @@
-"""The runs this server started: their event pumps, progress, run-tree notifications and control.
+"""The runs this server follows: their event pumps, progress, run-tree notifications and control.
 
-Each run is an asyncio task inside the engine; here one more task per run turns its events into
-diagnostics (live), a progress bar and ``workcrew/runUpdate`` notifications (at most every 250 ms).
+A run started from the editor is owned by its own run process (``detach_runs``, the default), so closing
+the editor leaves it running; the server follows it from the run store (``RunFollower``) and, when it
+starts again, re-attaches to every run of its workspace that is still going, restoring its progress,
+findings and quick-fixes. With ``detach_runs = false`` the run is an asyncio task inside this process.
+Either way one more task per run turns its events into diagnostics (live), a progress bar and
+``workcrew/runUpdate`` notifications (at most every 250 ms).
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from lsprotocol import types
 from workcrew.engine import Event, RunHandle, RunStore, Settings, Workflow, start
+from workcrew.engine.runtime.follow import RunFollower
 from workcrew.engine.runtime.resume import ResumeCache
+from workcrew.engine.store import controls
 
 from .progress import RunProgress
 
@@ -37,8 +44,8 @@ AGENT_DONE = {"agent_finished", "agent_failed", "agent_cached"}
 
 @dataclass
 class RunSession:
-    handle: RunHandle
-    workflow: Workflow
+    handle: RunHandle | RunFollower
+    workflow_name: str
     expected_agents: int | None
     progress: RunProgress
     started: float = field(default_factory=time.monotonic)
@@ -49,10 +56,15 @@ class RunSession:
     outcome: dict[str, Any] | None = None
     ended_at: float | None = None  # wall clock of the engine's run_finished event
     final_flush: asyncio.Task[None] | None = None
+    questions: int = 0  # ask() events seen (a followed run's questions are answered through the store)
 
     @property
     def run_id(self) -> str:
         return str(self.handle.run_id)
+
+    @property
+    def detached(self) -> bool:
+        return isinstance(self.handle, RunFollower)
 
 
 class RunRegistry:
@@ -61,6 +73,12 @@ class RunRegistry:
         self.sessions: dict[str, RunSession] = {}
         self.closing = False
         self._last_sent: dict[str, float] = {}
+        self.attaching: asyncio.Future[list[str]] | None = None  # re-attaching to runs at start-up
+
+    async def attached(self) -> None:
+        """Wait until the runs found running at start-up are followed (requests about runs see them)."""
+        if self.attaching is not None and not self.attaching.done():
+            await asyncio.wait([self.attaching])
 
     def get(self, run_id: str) -> RunSession | None:
         if run_id in self.sessions:
@@ -73,19 +91,52 @@ class RunRegistry:
 
     async def start(self, workflow: Workflow, args: Any, settings: Settings, store: RunStore | None,
                     estimate: dict[str, Any] | None, resume: ResumeCache | None = None) -> RunSession:
-        handle = start(workflow, args, settings, store=store, asker=self._asker, estimate=estimate, resume=resume)
+        handle: RunHandle | RunFollower
+        if settings.detach_runs and store is not None:
+            from workcrew.engine.runtime.detached import launch
+
+            reuse = resume.run_id if resume is not None else None
+            run_id = await anyio.to_thread.run_sync(lambda: launch(
+                workflow, args, settings, estimate=estimate, reuse_from=reuse, force=True), limiter=self.ls.limiter)
+            handle = RunFollower(store, run_id)
+        else:
+            handle = start(workflow, args, settings, store=store, asker=self._asker, estimate=estimate,
+                           resume=resume)
         expected = None
         if estimate and isinstance(estimate.get("agents"), dict):
             value = estimate["agents"].get("expected")
             expected = int(value) if isinstance(value, int | float) and value > 0 else None
-        session = RunSession(handle, workflow, expected, RunProgress(self.ls, handle.cancel))
+        return await self._follow(handle, workflow.name, expected)
+
+    async def attach(self, store: RunStore) -> list[str]:
+        """Follow every run of this workspace that another process still owns (after the editor restarted):
+        its progress, findings and quick-fixes come back. Returns the run ids attached to."""
+        settings = self.ls.require_settings()
+        rows = await anyio.to_thread.run_sync(lambda: store.list_runs(200), limiter=self.ls.limiter)
+        attached = []
+        for row in rows:
+            if row["status"] != "running" or row["id"] in self.sessions:
+                continue
+            run = await anyio.to_thread.run_sync(store.get_run, row["id"], limiter=self.ls.limiter)
+            if run is None or Path(str(run.get("workspace") or "")) != settings.workspace:
+                continue
+            estimate = run.get("estimate") if isinstance(run.get("estimate"), dict) else None
+            expected = (estimate or {}).get("agents", {}).get("expected") if estimate else None
+            await self._follow(RunFollower(store, str(row["id"])), str(row["workflow"]),
+                               int(expected) if isinstance(expected, int | float) and expected > 0 else None)
+            attached.append(str(row["id"]))
+        return attached
+
+    async def _follow(self, handle: RunHandle | RunFollower, workflow_name: str, expected: int | None) -> RunSession:
+        session = RunSession(handle, workflow_name, expected, RunProgress(self.ls, handle.cancel))
         self.sessions[handle.run_id] = session
-        # attached before the run task first runs, so no event is missed
-        handle.listen(lambda event: self._on_event(session, event))
+        if isinstance(handle, RunHandle):
+            # attached before the run task first runs, so no event is missed
+            handle.listen(lambda event: self._on_event(session, event))
         # a new run of a workflow supersedes the findings of its earlier runs
         store_view = self.ls.diagnostics_store
-        store_view.clear(lambda t: t.workflow != workflow.name or t.run_id == handle.run_id)
-        await session.progress.begin(f"Workcrew: {workflow.name}", "starting")
+        store_view.clear(lambda t: t.workflow != workflow_name or t.run_id == handle.run_id)
+        await session.progress.begin(f"Workcrew: {workflow_name}", "starting")
         session.pump = asyncio.get_running_loop().create_task(self._pump(session), name=f"pump-{handle.run_id}")
         return session
 
@@ -103,8 +154,12 @@ class RunRegistry:
         handle = session.handle
         ticker = asyncio.get_running_loop().create_task(self._ticker(session))
         try:
-            result = await handle.result()
-            outcome = result.to_json()
+            if isinstance(handle, RunFollower):
+                async for event in handle.events():  # from the store: every event since the run started
+                    self._on_event(session, event)
+                outcome = await handle.result()
+            else:
+                outcome = (await handle.result()).to_json()
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
@@ -122,7 +177,7 @@ class RunRegistry:
             await self._update(session, final=True)
             session.progress.end(f"{outcome.get('status')}: {session.findings} findings in {elapsed:.1f} s")
             self.ls.protocol.notify(RUN_FINISHED, {
-                "runId": handle.run_id, "workflow": session.workflow.name, "status": outcome.get("status"),
+                "runId": handle.run_id, "workflow": session.workflow_name, "status": outcome.get("status"),
                 "error": outcome.get("error"), "findings": session.findings, "usage": outcome.get("usage"),
                 "agents": outcome.get("agents"), "endedAt": session.ended_at,
             })
@@ -134,10 +189,13 @@ class RunRegistry:
             if event.type == "finding":
                 finding = event.data.get("finding")
                 if isinstance(finding, dict) and self.ls.diagnostics_store.add(
-                        session.run_id, session.workflow.name, finding) is not None:
+                        session.run_id, session.workflow_name, finding) is not None:
                     session.findings += 1
             elif event.type in AGENT_DONE:
                 session.done_agents += 1
+            elif event.type == "ask" and isinstance(session.handle, RunFollower):
+                session.questions += 1
+                asyncio.get_running_loop().create_task(self._answer(session, session.questions, event.data))
             elif event.type == "run_finished":
                 session.ended_at = event.ts
                 # publish now: the run still waits for its store writes, the editor need not
@@ -145,6 +203,20 @@ class RunRegistry:
             session.dirty = True
         except Exception:  # a bad finding must never break the run that reported it
             log.exception("run %s: event %s", session.run_id, event.type)
+
+    async def _answer(self, session: RunSession, number: int, question: dict[str, Any]) -> None:
+        """A followed run's ``ask()``: asked here unless it was answered already (before a restart, or in
+        a terminal), and answered through the store."""
+        store = session.handle.state.store
+        if store is None:
+            return
+        found, _ = await anyio.to_thread.run_sync(controls.answered, store, session.run_id, number)
+        if found:
+            return
+        choices = question.get("choices")
+        answer = await self._asker(str(question.get("question") or ""),
+                                   [str(c) for c in choices] if isinstance(choices, list) else None)
+        await anyio.to_thread.run_sync(controls.answer, store, session.run_id, number, answer)
 
     async def _ticker(self, session: RunSession) -> None:
         while True:
@@ -178,19 +250,27 @@ class RunRegistry:
             + (f" · {session.findings} findings" if session.findings else ""), percentage)
 
     async def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel every run and record it as interrupted (the client is going away)."""
+        """Stop following (the client is going away): runs in their own process go on; runs inside this one
+        are cancelled and recorded as interrupted."""
         self.closing = True
-        running = self.active()
+        running = [s for s in self.active() if isinstance(s.handle, RunHandle)]
+        for session in self.active():
+            if isinstance(session.handle, RunFollower) and session.pump is not None:
+                session.pump.cancel()
         for session in running:
-            if not session.handle.state.cancelled:  # a second cancel would interrupt the run's own cleanup
-                session.handle.cancel()
+            handle = session.handle
+            assert isinstance(handle, RunHandle)
+            if not handle.state.cancelled:  # a second cancel would interrupt the run's own cleanup
+                handle.cancel()
         for session in running:
+            handle = session.handle
+            assert isinstance(handle, RunHandle)
             try:
                 with anyio.fail_after(timeout):
-                    await session.handle.result()
+                    await handle.result()
             except BaseException as exc:
                 log.info("run %s ended on shutdown: %r", session.run_id, exc)
-            store = session.handle.state.store
+            store = handle.state.store
             if store is not None:
                 store.update_run(session.run_id, status="interrupted",
                                  error="interrupted: the language server shut down")
@@ -216,6 +296,8 @@ def mark_abandoned(registry: RunRegistry) -> None:
     its teardown cancelled the runs; record the ones the user did not cancel as interrupted."""
     stores = set()
     for session in registry.sessions.values():
+        if isinstance(session.handle, RunFollower):
+            continue  # its own process owns it: it goes on
         store = session.handle.state.store
         status = (session.outcome or {}).get("status")
         if store is None or session.handle.state.cancelled or status in ("succeeded", "failed"):

@@ -198,11 +198,21 @@ def build() -> WorkcrewServer:
     @server.feature(types.INITIALIZED)
     async def initialized(params: types.InitializedParams) -> None:
         server.diagnostics_store.start()
+        if server.run_store is not None:  # runs that outlived the last editor session: follow them again
+            server.runs.attaching = asyncio.ensure_future(server.runs.attach(server.run_store))
         await pull_configuration()
         if server.settings is not None:  # secret values of the workspace kept out of every message from now on
             settings = server.settings
             await anyio.to_thread.run_sync(KNOWN.learn_workspace, settings.workspace, settings.secret_patterns,
                                            limiter=server.limiter)
+        if server.runs.attaching is not None:
+            try:
+                attached = await server.runs.attaching
+            except Exception as exc:  # the editor works without them; the user learns why
+                server.say(f"could not re-attach to running runs: {exc}", types.MessageType.Warning)
+            else:
+                if attached:
+                    server.say(f"re-attached to {len(attached)} running run(s): {', '.join(attached)}")
 
     async def pull_configuration() -> None:
         """The ``workcrew`` section from the editor (esbonio-style), over the initializationOptions."""

@@ -83,10 +83,30 @@ ProgressHook = Callable[[dict[str, Any]], None]
 RateLimitHook = Callable[[], None]
 
 
-def backoff_delay(attempt: int, retry_after: float | None) -> float:
-    if retry_after is not None:
-        return max(0.0, retry_after)
-    return float(min(8.0, 0.25 * 2**attempt) * random.uniform(0.75, 1.0))
+BACKOFF_BASE_S = 0.25  # the window of the first retry; it doubles with each attempt
+BACKOFF_CAP_S = 8.0  # no window grows wider, and no retry-after is stretched by more
+
+
+def backoff_delay(attempt: int, retry_after: float | None,
+                  uniform: Callable[[float, float], float] = random.uniform) -> float:
+    """Seconds to wait before retrying a transient fault after ``attempt`` earlier retries: always jittered.
+
+    The agents of a fan-out that meet a 429/529 meet it within milliseconds of each other. Retried at one
+    instant, they are one burst again, are refused again, and every refusal halves the run's concurrency.
+
+    * With a ``retry-after``: never sooner (a retry before it is refused and counts as one more rate limit),
+      then spread over a window as wide as the retry-after itself — a burst that arrived at once comes back
+      spread over that much time — but at least the exponential window (a ``retry-after: 0`` is spread too,
+      wider each attempt) and at most ``BACKOFF_CAP_S`` (a 60 s retry-after does not become up to 120 s).
+    * Without one: "equal jitter" over the exponential window ``w`` (``[w/2, w]``). Full jitter
+      (``[0, w]``) would spread a little wider but can retry at once and would halve the patience the
+      default six retries have (about 8 to 16 s in all) during a longer outage.
+    """
+    window = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(attempt, 16))
+    if retry_after is None:
+        return uniform(window / 2, window)
+    floor = max(0.0, retry_after)
+    return floor + uniform(0.0, min(BACKOFF_CAP_S, max(window, floor)))
 
 
 async def call_model(

@@ -11,6 +11,7 @@ counted, never a crash. File work runs in worker threads so the event loop never
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -33,6 +34,16 @@ MAX_OUTPUT_CHARS = 60_000
 MAX_GREP_MATCHES = 200
 MAX_GLOB_RESULTS = 500
 MAX_WALK_FILES = 50_000
+ABSENT = "absent"  # the fingerprint of a path that does not exist (or is not a file)
+
+
+def content_digest(data: bytes) -> str:
+    """A file's content fingerprint, as journaled for incremental re-runs (see runtime/resume.py)."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def listing_digest(names: list[str]) -> str:
+    return hashlib.sha256("\n".join(names).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class Ignore:
@@ -155,6 +166,9 @@ class AgentToolBox:
         self.originals: dict[str, str | None] = {}  # rel → text before the agent's first edit (None: new)
         self.calls = 0
         self.refusals = 0
+        # what the agent's answer depends on: "file:REL", "dir:REL" or "walk:REL" → its fingerprint when
+        # first seen (before the agent's own edits). A later run reuses the answer only while all still match.
+        self.reads: dict[str, str] = {}
 
     def definitions(self) -> list[dict[str, Any]]:
         return [*TOOL_DEFINITIONS, RUN_COMMAND_DEFINITION] if self.worktree else list(TOOL_DEFINITIONS)
@@ -192,17 +206,26 @@ class AgentToolBox:
         if rel in self.overlay:
             return self.overlay[rel]
         path = self.policy.real(rel)
+        seen = "file:" + rel not in self.reads and rel not in self.originals
         try:
             info = path.stat()
         except OSError:
+            if seen:
+                self.reads["file:" + rel] = ABSENT
             raise ToolError(f"{rel!r} does not exist") from None
         if not path.is_file():
+            if seen:
+                self.reads["file:" + rel] = ABSENT
             raise ToolError(f"{rel!r} is a folder, not a file: use list_dir")
         self.policy.check_links(rel, info)
         if info.st_size > self.policy.max_bytes:
+            if seen:
+                self.reads["file:" + rel] = self.fingerprint("file:" + rel)
             raise ToolError(f"{rel!r} is {info.st_size:,} bytes, over the {self.policy.max_bytes:,}-byte limit for "
                             "reading; use grep to find the part you need")
         data = path.read_bytes()
+        if seen:
+            self.reads["file:" + rel] = content_digest(data)
         if is_binary(data):
             raise ToolError(f"{rel!r} is a binary file; only text files can be read")
         return data.decode("utf-8", errors="replace")
@@ -228,23 +251,28 @@ class AgentToolBox:
         folder = self.policy.real(rel)
         if not folder.is_dir():
             raise ToolError(f"{rel or '.'!r} is not a folder")
-        names: set[str] = set()
-        for entry in os.scandir(folder):
-            child = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.name in (".git",) or self.policy.is_secret_path(child):
-                continue
-            names.add(entry.name + ("/" if entry.is_dir() else ""))
+        names = self._listing(rel, folder)
+        self.reads.setdefault("dir:" + rel, listing_digest(sorted(names)))
         prefix = rel + "/" if rel else ""
         for path in self.overlay:
             if path.startswith(prefix):
                 names.add(path[len(prefix):].split("/")[0] + ("/" if "/" in path[len(prefix):] else ""))
         return "\n".join(sorted(names)) or "(empty folder)"
 
+    def _listing(self, rel: str, folder: Path) -> set[str]:
+        names: set[str] = set()
+        for entry in os.scandir(folder):
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.name in (".git",) or self.policy.is_secret_path(child):
+                continue
+            names.add(entry.name + ("/" if entry.is_dir() else ""))
+        return names
+
     def _files(self, start: str = "") -> Iterator[str]:
-        seen = set()
-        for rel in walk(self.root, self.policy, start):
-            seen.add(rel)
-            yield rel
+        found = list(walk(self.root, self.policy, start))  # whole: which files exist is part of the answer
+        self.reads.setdefault("walk:" + start, listing_digest(found))
+        seen = set(found)
+        yield from found
         for rel in sorted(self.overlay):
             if rel not in seen and (not start or rel.startswith(start + "/")):
                 yield rel
@@ -290,6 +318,29 @@ class AgentToolBox:
                         return "\n".join(out) + f"\n[truncated at {MAX_GREP_MATCHES} matches: narrow the pattern]"
         return "\n".join(out) or "no matches"
 
+    def fingerprint(self, read: str) -> str:
+        """What ``read`` ("file:REL", "dir:REL", "walk:REL") looks like on disk now, computed as the tools
+        record it; a changed fingerprint means an answer that depended on it may differ."""
+        kind, _, rel = read.partition(":")
+        try:
+            if kind == "file":
+                path = self.policy.real(rel)
+                if not path.is_file():
+                    return ABSENT
+                digest = hashlib.sha256()
+                with path.open("rb") as handle:
+                    for chunk in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(chunk)
+                return digest.hexdigest()[:32]
+            if kind == "dir":
+                folder = self.policy.real(rel)
+                return listing_digest(sorted(self._listing(rel, folder))) if folder.is_dir() else ABSENT
+            if kind == "walk":
+                return listing_digest(list(walk(self.root, self.policy, rel)))
+        except (OSError, ToolError):
+            return ABSENT
+        return "unknown:" + kind  # a kind this version does not know never matches: the agent runs again
+
     # -- writing (never the user's files) -------------------------------------------------------
 
     def _writable(self, path: Any) -> str:
@@ -312,6 +363,8 @@ class AgentToolBox:
             return None
 
     def _store(self, rel: str, content: str, before: str | None) -> None:
+        if rel not in self.originals and "file:" + rel not in self.reads:  # what it wrote over counts as read
+            self.reads["file:" + rel] = ABSENT if before is None else self.fingerprint("file:" + rel)
         self.originals.setdefault(rel, before)
         if self.worktree:
             target = self.root / rel

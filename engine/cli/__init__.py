@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 import click
 
 from .common import EXIT_USAGE
+from .control import attach_cmd, pause_cmd, resume_cmd, stop_cmd
 from .estimate import estimate_cmd
 from .inspect import check_cmd, list_cmd, runs_cmd, show_cmd
 from .new import new_cmd
@@ -23,7 +24,7 @@ def cli() -> None:
 
 
 for command in (run_cmd, check_cmd, runs_cmd, show_cmd, list_cmd, new_cmd, simulate_cmd, estimate_cmd,
-                report_cmd, save_cmd):
+                report_cmd, save_cmd, attach_cmd, stop_cmd, pause_cmd, resume_cmd):
     cli.add_command(command)
 
 

@@ -15,6 +15,7 @@ from ..cost.approval_text import cap_text, estimate_text, prompt_text, summary_l
 from ..cost.estimate import Estimate, estimate, unknown_model_message
 from ..errors import UnknownModel, WorkcrewError
 from ..providers.factory import make_client
+from ..runtime.resume import ResumeCache
 from ..settings import Settings
 from ..store import StoreError
 from ..workflows.workflow import Workflow
@@ -22,12 +23,13 @@ from .common import emit_json, fail, json_option, load_target, open_store
 from .options import build_settings, parse_args_json, run_options
 
 
-def compute_estimate(workflow: Workflow, args: Any, settings: Settings, scope: list[str] | None = None) -> Estimate:
+def compute_estimate(workflow: Workflow, args: Any, settings: Settings, scope: list[str] | None = None,
+                     reuse: ResumeCache | None = None) -> Estimate:
     """The estimate, calibrated from this project's earlier runs; exits 2 with a clear message when it cannot be made."""
     # calibration needs earlier runs; an estimate alone never creates the state folder
     store = open_store(settings) if (settings.resolved_state_dir() / "workcrew.db").is_file() else None
     try:
-        return anyio.run(lambda: _estimate_counted(workflow, args, scope, settings, store))
+        return anyio.run(lambda: _estimate_counted(workflow, args, scope, settings, store, reuse))
     except UnknownModel as exc:
         fail(f"{unknown_model_message(exc)}. Nothing was run.")
     except WorkcrewError as exc:
@@ -38,7 +40,7 @@ def compute_estimate(workflow: Workflow, args: Any, settings: Settings, scope: l
 
 
 async def _estimate_counted(workflow: Workflow, args: Any, scope: list[str] | None, settings: Settings,
-                            store: Any) -> Estimate:
+                            store: Any, reuse: ResumeCache | None = None) -> Estimate:
     """With the Anthropic provider and a key, prompts are counted by the API (free, once per shared prefix)."""
     counter = None
     if settings.provider == "anthropic" and os.environ.get("ANTHROPIC_API_KEY"):
@@ -47,7 +49,7 @@ async def _estimate_counted(workflow: Workflow, args: Any, scope: list[str] | No
         except WorkcrewError:
             counter = None  # counting is an improvement, never a requirement: the local count stands in
     try:
-        return await estimate(workflow, args, scope, settings, store=store, counter=counter)
+        return await estimate(workflow, args, scope, settings, store=store, counter=counter, reuse=reuse)
     finally:
         if counter is not None:
             await counter.aclose()
@@ -87,7 +89,8 @@ ANSWERS = {"y": "yes", "yes": "yes", "a": "always", "always": "always"}
 
 
 def approve_run(workflow: Workflow, args: Any, settings: Settings, *, yes: bool, budget_given: bool,
-                quiet: bool, interactive: bool | None = None) -> tuple[Settings, dict[str, Any]]:
+                quiet: bool, interactive: bool | None = None,
+                reuse: ResumeCache | None = None) -> tuple[Settings, dict[str, Any]]:
     """Estimate, decide by policy, ask on a terminal; returns the run's settings and the estimate to store.
 
     A remembered approval ("always") is reused only for the script, scope and cap it was given for
@@ -96,7 +99,7 @@ def approve_run(workflow: Workflow, args: Any, settings: Settings, *, yes: bool,
     Exits 2 when approval is needed but nobody can give it (stdin is not a terminal and no --yes),
     when the user declines, or when the estimate cannot be made (an unknown model, for instance).
     """
-    result = compute_estimate(workflow, args, settings)
+    result = compute_estimate(workflow, args, settings, reuse=reuse)
     run_settings = approved_settings(settings, result, budget_given=budget_given)
     bound = binding(workflow, args, None, run_settings, result)
     store = open_store(settings)

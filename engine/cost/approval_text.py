@@ -34,7 +34,8 @@ def spread(r: Range, fmt: Any = count) -> str:
 
 def summary_line(estimate: Estimate) -> str:
     """One line for notifications: agents, tokens, cost and time as ranges."""
-    return (f"{spread(estimate.agents)} agents · {spread(estimate.total_tokens)} tokens · "
+    reused = f" (+{estimate.reused} reused, no cost)" if estimate.reused else ""
+    return (f"{spread(estimate.agents)} agents{reused} · {spread(estimate.total_tokens)} tokens · "
             f"{spread(estimate.cost_usd, money)} · {spread(estimate.minutes, _minutes)}")
 
 
@@ -45,7 +46,8 @@ def _minutes(value: float) -> str:
 def estimate_text(estimate: Estimate) -> str:
     """The estimate as a few aligned lines (CLI prompt and `workcrew estimate`)."""
     lines = [
-        f"  agents   {spread(estimate.agents)}",
+        f"  agents   {spread(estimate.agents)}"
+        + (f"  (+{estimate.reused} reused from an earlier run: no cost)" if estimate.reused else ""),
         f"  tokens   {spread(estimate.total_tokens)}  (input {count(estimate.input_tokens.expected)}, "
         f"output {count(estimate.output_tokens.expected)}, cache read {count(estimate.cache_read_tokens.expected)})",
         f"  cost     {spread(estimate.cost_usd, money)}",

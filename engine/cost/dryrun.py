@@ -27,6 +27,7 @@ from ..providers.base import ModelRequest, ModelResponse
 from ..providers.scenario import Scenario, estimate_tokens
 from ..providers.simulated import SimulatedModel
 from ..runtime.context import ScriptContext
+from ..runtime.resume import ResumeCache
 from ..runtime.scripthost import process as scripthost
 from ..runtime.state import AgentRecord, RunState
 from ..settings import Settings
@@ -155,6 +156,7 @@ class DryRun:
     phases: list[str] = field(default_factory=list)
     samples: dict[str, ModelRequest] = field(default_factory=dict)
     checks: int = 0  # check() calls: their outcome can change what runs next
+    reused: int = 0  # calls an earlier run's finished agents answer (see runtime/resume.py): they cost nothing
 
 
 _probe: contextvars.ContextVar[DryAgent | None] = contextvars.ContextVar("dry_agent", default=None)
@@ -328,13 +330,17 @@ def _environment(recorder: _Recorder) -> Callable[[RunState, AgentRecord], Any]:
 
 
 async def dry_run(workflow: Workflow, args: Any, settings: Settings, scenario: Scenario,
-                  latency: LatencyPrior | None = None, check_exit: int = 0) -> DryRun:
+                  latency: LatencyPrior | None = None, check_exit: int = 0,
+                  reuse: ResumeCache | None = None) -> DryRun:
     """Run ``workflow`` on the simulated model in the current (virtual-clock) loop; see :func:`dry_run_sync`."""
     recorder = _Recorder()
     dry_settings = settings.model_copy(update={"provider": "simulated"})
     budget = Budget(settings.budget_tokens, settings.budget_usd)
     model = DryModel(scenario, latency, shared=settings.provider == "anthropic")
     state = RunState("dry_" + workflow.name, dry_settings, model, None, budget, None, _environment(recorder))
+    # calls an earlier run answered are served as the real run will serve them: the script sees the same
+    # answers, so the calls that depend on them match too, and only what will really run is counted
+    state.resume = reuse.fork() if reuse is not None else None
     loop = asyncio.get_running_loop()
     if isinstance(loop, VirtualClockLoop):
         loop.thread_limiter = anyio.to_thread.current_default_thread_limiter()
@@ -350,16 +356,17 @@ async def dry_run(workflow: Workflow, args: Any, settings: Settings, scenario: S
     if recorder.unknown_models:
         raise UnknownModel(recorder.unknown_models[0])
     return DryRun(recorder.agents, loop.time() - started, status, error, recorder.peak, list(state.phases),
-                  model.samples, recorder.checks)
+                  model.samples, recorder.checks, state.resume.served if state.resume is not None else 0)
 
 
 def dry_run_sync(workflow: Workflow, args: Any, settings: Settings, scenario: Scenario,
-                 latency: LatencyPrior | None = None, check_exit: int = 0) -> DryRun:
+                 latency: LatencyPrior | None = None, check_exit: int = 0,
+                 reuse: ResumeCache | None = None) -> DryRun:
     """A dry run on its own virtual-clock loop; blocking, so call it from a worker thread."""
     workflow.compiled()  # script problems surface here, before anything runs
 
     async def main(loop: VirtualClockLoop) -> DryRun:
-        return await dry_run(workflow, args, settings, scenario, latency, check_exit)
+        return await dry_run(workflow, args, settings, scenario, latency, check_exit, reuse)
 
     result: DryRun = run_in_virtual_time(main)
     return result

@@ -31,6 +31,7 @@ import anyio
 
 from ..errors import UnknownModel
 from ..providers.scenario import Scenario
+from ..runtime.resume import ResumeCache
 from ..settings import Settings
 from ..workflows.workflow import Workflow
 from .dryrun import DryAgent, DryRun, VariantScenario, dry_run_sync
@@ -213,6 +214,9 @@ def build_estimate(workflow: Workflow, settings: Settings, runs: dict[str, DryRu
     for level in ("low", "high"):
         if runs[level].status != "succeeded" and runs[level] is not expected_run:
             notes.append(f"the {level} dry run stopped early ({runs[level].error})")
+    if expected_run.reused:
+        notes.append(f"{expected_run.reused} agents are reused from an earlier run (no cost); the figures count "
+                     "only the agents that will run")
     if settings.budget_usd is not None:
         if values["usd"].high > settings.budget_usd:
             notes.append(f"the USD budget ${settings.budget_usd:g} stops the run before its high estimate")
@@ -236,7 +240,7 @@ def build_estimate(workflow: Workflow, settings: Settings, runs: dict[str, DryRu
         cache_read_tokens=values["read"], cache_write_tokens=values["write"], cost_usd=values["usd"],
         minutes=minutes, by_phase=_breakdowns(phases, phase_order), by_model=_breakdowns(models, []),
         by_role=_by_role(expected_run.agents, ctx), budget_usd=budget_usd, budget_tokens=budget_tokens,
-        calibrated_runs=calibrated_runs, notes=notes,
+        calibrated_runs=calibrated_runs, notes=notes, reused=expected_run.reused,
     )
 
 
@@ -259,7 +263,8 @@ def _context(basis: Basis, settings: Settings, scope: ScopeInput, calibration: d
 def estimate_sync(workflow: Workflow, args: Any, scope: ScopeInput, settings: Settings, *,
                   scenario: Scenario | Path | str | None = None, basis: Basis | None = None,
                   calibration: dict[str, Calibrated] | None = None, calibrated_runs: int = 0,
-                  token_factor: dict[str, float] | None = None) -> tuple[Estimate, dict[str, DryRun]]:
+                  token_factor: dict[str, float] | None = None,
+                  reuse: ResumeCache | None = None) -> tuple[Estimate, dict[str, DryRun]]:
     """The blocking part of :func:`estimate` (dry runs on their own virtual-clock loop)."""
     if workflow.problems:
         from ..errors import ScriptError
@@ -278,29 +283,32 @@ def estimate_sync(workflow: Workflow, args: Any, scope: ScopeInput, settings: Se
     runs: dict[str, DryRun] = {}
     if chosen == "scenario":
         latency = None
-        runs["expected"] = dry_run_sync(workflow, args, settings, fresh(base), latency)
+        runs["expected"] = dry_run_sync(workflow, args, settings, fresh(base), latency, reuse=reuse)
         runs["low"] = runs["high"] = runs["expected"]
     else:
         expected_scenario = fresh(base) if base is not None else VariantScenario(None, 1)
-        runs["expected"] = dry_run_sync(workflow, args, settings, expected_scenario, _latency(ctx, LATENCY_SCALE[1]))
+        runs["expected"] = dry_run_sync(workflow, args, settings, expected_scenario, _latency(ctx, LATENCY_SCALE[1]),
+                                        reuse=reuse)
         runs["low"] = dry_run_sync(workflow, args, settings, VariantScenario(base, 0),
-                                   _latency(ctx, LATENCY_SCALE[0]))
+                                   _latency(ctx, LATENCY_SCALE[0]), reuse=reuse)
         runs["high"] = dry_run_sync(workflow, args, settings, VariantScenario(base, GENEROUS_ITEMS),
-                                    _latency(ctx, LATENCY_SCALE[2]))
+                                    _latency(ctx, LATENCY_SCALE[2]), reuse=reuse)
     if runs["expected"].checks:
         # the script looked at a check()'s result: try the other outcome too (commands never run here)
         latency = None if chosen == "scenario" else _latency(ctx, LATENCY_SCALE[1])
-        runs["checks_fail"] = dry_run_sync(workflow, args, settings, fresh(base), latency, check_exit=1)
+        runs["checks_fail"] = dry_run_sync(workflow, args, settings, fresh(base), latency, check_exit=1,
+                                           reuse=reuse)
     return build_estimate(workflow, settings, runs, ctx, calibrated_runs), runs
 
 
 async def estimate(workflow: Workflow, args: Any = None, scope: ScopeInput = None, settings: Settings | None = None,
                    *, store: Any = None, counter: Any = None, scenario: Scenario | Path | str | None = None,
-                   basis: Basis | None = None) -> Estimate:
+                   basis: Basis | None = None, reuse: ResumeCache | None = None) -> Estimate:
     """Agents, tokens, USD and minutes of running ``workflow`` with ``args``, each as low / expected / high.
 
     ``scope`` lists the files the agents work on (paths, ``(path, bytes)`` pairs or a mapping).
     ``store`` (a :class:`RunStore`) supplies calibration from earlier runs of the same workflow.
+    ``reuse`` (a loaded :class:`ResumeCache`): calls an earlier run's finished agents answer are not counted.
     ``counter`` is a model client whose ``count_tokens`` is asked once per distinct shared prefix
     (the Anthropic API's free count); without it a calibrated local count is used.
     Raises :class:`UnknownModel` (with the known models) before anything runs when a model has no price.
@@ -317,7 +325,7 @@ async def estimate(workflow: Workflow, args: Any = None, scope: ScopeInput = Non
             lambda: load_calibration(store, workflow.name, settings.provider, chosen))
     result, runs = await anyio.to_thread.run_sync(lambda: estimate_sync(
         workflow, args, scope, settings, scenario=scenario, basis=chosen, calibration=calibration,
-        calibrated_runs=runs_used))
+        calibrated_runs=runs_used, reuse=reuse))
     if counter is not None and chosen == "priors":
         factors = await _count_online(counter, runs["expected"])
         if factors:

@@ -127,6 +127,7 @@ class Estimate(BaseModel):
     budget_tokens: int
     calibrated_runs: int = 0
     notes: list[str] = Field(default_factory=list)
+    reused: int = 0  # agents an earlier run already answered (--reuse / --resume-from): not run, not counted
 
     @property
     def total_tokens(self) -> Range:
@@ -150,7 +151,7 @@ class Estimate(BaseModel):
             "by_model": [b.to_json("model") for b in self.by_model],
             "by_role": [r.model_dump() for r in self.by_role],
             "budget_usd": round(self.budget_usd, 6), "budget_tokens": self.budget_tokens,
-            "calibrated_runs": self.calibrated_runs, "notes": self.notes,
+            "calibrated_runs": self.calibrated_runs, "notes": self.notes, "reused": self.reused,
         }
 
 

@@ -36,13 +36,19 @@ from pydantic import ValidationError
 from ..cost.pricing import Usage
 from ..errors import UsageError
 from ..settings import Settings
-from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError, account_problem
+from .base import (
+    RATE_LIMITED_STATUSES,
+    FatalModelError,
+    ModelRequest,
+    ModelResponse,
+    TransientModelError,
+    account_problem,
+)
 from .scenario import estimate_tokens
 from .simulated import request_text
 
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 MIN_CACHE_TOKENS = 1024  # below this the API silently caches nothing; don't gate or split for it
-RATE_LIMITED_STATUSES = {429, 529}
 TRANSIENT_STATUSES = {408, 409, 429, 500, 502, 503, 504, 529}
 
 

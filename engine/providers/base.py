@@ -52,8 +52,14 @@ class ModelResponse:
         return [b for b in self.content if b.get("type") == "tool_use"]
 
 
+RATE_LIMITED_STATUSES = frozenset({429, 529})  # rate limited, overloaded: both lower the run's concurrency
+
+
 class TransientModelError(WorkcrewError):
-    """A fault worth retrying: rate limit, overload, server error, dropped or stalled stream."""
+    """A fault worth retrying: rate limit, overload, server error, dropped or stalled stream.
+
+    ``rate_limited`` marks a fault that says the API is past its capacity (a 429 or a 529, on the status
+    line or in the stream): the run's scheduler lowers its concurrency for it."""
 
     def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None,
                  rate_limited: bool = False) -> None:

@@ -10,7 +10,14 @@ import anyio
 
 from ..cost.pricing import Usage
 from ..settings import Settings
-from .base import FatalModelError, ModelRequest, ModelResponse, TransientModelError, account_problem
+from .base import (
+    RATE_LIMITED_STATUSES,
+    FatalModelError,
+    ModelRequest,
+    ModelResponse,
+    TransientModelError,
+    account_problem,
+)
 from .scenario import Answer, Scenario, Turn, estimate_tokens
 
 _TOOL_TEXT: dict[tuple[str, str], str] = {}
@@ -116,9 +123,9 @@ class SimulatedModel:
             account = account_problem(status, message)
             if account is not None:
                 raise FatalModelError(f"{account} ({message})", status=status, stops_run=True)
-            if status == 429 or status >= 500:
+            if status == 429 or status >= 500:  # 529 (overloaded) lowers concurrency as a 429 does
                 raise TransientModelError(message, status=status, retry_after=respond.retry_after,
-                                          rate_limited=status == 429)
+                                          rate_limited=status in RATE_LIMITED_STATUSES)
             raise FatalModelError(message, status=status)
         if respond.disconnect:
             raise TransientModelError("the connection dropped mid-response")

@@ -21,7 +21,7 @@ from ..results.findings import Patch, make_finding
 from ..schema import ResultSchema, to_jsonable
 from ..text import wellformed
 from ..workflows.workflow import Workflow
-from .resume import call_key
+from .resume import ask_key, call_key, check_key, workspace_fingerprint
 from .routing import infer_role, route_model
 from .scheduler import Handover
 from .scripthost.fanout import AgentDict, AgentText, note_agent_failure
@@ -149,7 +149,7 @@ class ScriptContext:
         if state.store is not None:
             state.store.upsert_agent(state.run_id, record.id, started_at=record.started_at,
                                      finished_at=record.finished_at, result=earlier.get("result"),
-                                     patch=earlier.get("patch"))
+                                     patch=earlier.get("patch"), reads=earlier.get("reads"))
         state.emit("agent_cached", agent=record.view(), resumed_from=state.resume.run_id)
         return self._value(record, value)
 
@@ -188,6 +188,7 @@ class ScriptContext:
                                 on_rate_limit=state.scheduler.on_rate_limit,
                             )
                             record.patch = await environment.finish(True)
+                            record.reads = getattr(environment.toolbox, "reads", None)
                         except AgentFailed as exc:
                             failure = exc
                         except TimeoutError as exc:  # a timeout inside the provider or a tool
@@ -320,6 +321,7 @@ class ScriptContext:
             state.store.upsert_agent(
                 state.run_id, record.id, state="succeeded", finished_at=record.finished_at,
                 result=to_jsonable(outcome.value), patch=record.patch.model_dump() if record.patch else None,
+                reads=record.reads,
                 cost_usd=record.cost_usd, attempts=record.attempts, retries=record.retries, turns=record.turns,
                 tool_calls=record.tool_calls, last_tool=record.last_tool, **record.usage.to_dict(),
             )
@@ -369,13 +371,29 @@ class ScriptContext:
         why = commands.refusal(argv, settings, settings.workspace, confine(settings.workspace, cwd))
         if why is not None:
             raise UsageError(why)
-        async with check_folders(self.state, isolation, cwd) as (folder, root):
-            started = time.monotonic()
-            result = await commands.run_command(argv, folder, settings=settings, writable=root,
-                                                timeout=min(timeout, settings.command_timeout_s))
-            result["duration_s"] = round(time.monotonic() - started, 3)
-        self.state.emit("check", command=command, exit_code=result["exit_code"], duration_s=result["duration_s"])
+        # a check that ran in the run this one resumes, on the same files, is replayed, not run again
+        workspace = await anyio.to_thread.run_sync(workspace_fingerprint, settings)
+        key = check_key(argv, cwd, isolation, workspace)
+        replayed, earlier = self.state.resume.replay(key) if self.state.resume is not None else (False, None)
+        if replayed and isinstance(earlier, dict):
+            result = dict(earlier)
+            self.state.emit("check", command=command, exit_code=result.get("exit_code"),
+                            duration_s=result.get("duration_s"), replayed=True)
+        else:
+            async with check_folders(self.state, isolation, cwd) as (folder, root):
+                started = time.monotonic()
+                result = await commands.run_command(argv, folder, settings=settings, writable=root,
+                                                    timeout=min(timeout, settings.command_timeout_s))
+                result["duration_s"] = round(time.monotonic() - started, 3)
+            self.state.emit("check", command=command, exit_code=result["exit_code"], duration_s=result["duration_s"])
+        self._journal("check", key, result)
         return result
+
+    def _journal(self, kind: str, key: str, answer: Any) -> None:
+        state = self.state
+        state.journal_seq += 1
+        if state.store is not None:
+            state.store.journal(state.run_id, state.journal_seq, kind, key, answer)
 
     def report(self, finding: Any) -> str:
         """Emit a finding now; the editor shows it while the run goes on. Returns its id.
@@ -395,10 +413,20 @@ class ScriptContext:
         """Ask the person running the workflow; None when nobody can answer (headless runs)."""
         self.state.ensure_alive()
         state = self.state
+        choices = [str(c) for c in choices] if choices else None
+        key = ask_key(str(question), choices)
+        resume = state.resume
+        replayed, earlier = resume.replay(key) if resume is not None else (False, None)
+        if replayed and resume is not None:
+            state.log(f"ask(): {question!r} → {earlier!r} (the answer given in {resume.run_id})")
+            self._journal("ask", key, earlier)
+            return None if earlier is None else str(earlier)
         state.emit("ask", question=question, choices=choices)
         if state.asker is None:
             state.log(f"ask(): no one to answer {question!r} in a headless run; continuing with None")
-            return None
-        answer = await state.asker(str(question), [str(c) for c in choices] if choices else None)
+            return None  # not journaled: a resumed run with someone to answer asks again
+        answer = await state.asker(str(question), choices)
         state.log(f"ask(): {question!r} → {answer!r}")
+        if answer is not None:
+            self._journal("ask", key, answer)
         return answer

@@ -30,6 +30,7 @@ from .events import Event
 from .resume import ResumeCache
 from .scripthost import process as scripthost
 from .state import Asker, EnvironmentFactory, RunState
+from .tracing import trace_run
 
 
 @dataclass
@@ -73,6 +74,7 @@ class RunHandle:
         self.run_id = state.run_id
         self._task: asyncio.Task[RunResult] | None = None
         self._stopping: asyncio.Task[None] | None = None
+        self._controls: asyncio.Task[None] | None = None
 
     def events(self, *, replay: bool = True) -> AsyncIterator[Event]:
         return self.state.bus.subscribe(replay=replay)
@@ -163,8 +165,9 @@ def start(
 ) -> RunHandle:
     """Start ``workflow`` in the running event loop and return its handle at once.
 
-    With ``resume`` (``ResumeCache.load(store, earlier_run_id)``), agents whose calls match the earlier
-    run's, from the first call on, are served from its results (see ``resume.py``).
+    With ``resume`` (``ResumeCache.load(store, earlier_run_id, settings=settings)``), agents whose calls
+    match finished agents of the earlier run (and whose reads are unchanged) are served from its results,
+    in any order, each once (see ``resume.py``).
     Raises :class:`ScriptError` before anything is spent when the script has problems.
     """
     settings = settings or Settings()
@@ -195,12 +198,38 @@ def start(
         if warning.rule != "agent-option":  # those are said when the call is made (options may be built then)
             state.warn_once(warning.message, f"{warning.line}:{warning.col}: {warning.message}")
     if resume is not None:
-        state.log(f"resuming from {resume.run_id}: agents whose calls match it, from the first on, reuse its "
-                  "results")
+        stale = (f"; {resume.stale} of its finished agents read files that have changed since and run again"
+                 if resume.stale else "")
+        state.log(f"reusing {resume.run_id}: calls that match its finished agents take their results{stale}")
+    trace_run(state)  # spans to an OTLP collector when one is configured (tracing.py); nothing otherwise
     handle = RunHandle(state, workflow, args)
-    handle._task = asyncio.get_running_loop().create_task(_drive(handle), name=f"workcrew-run-{state.run_id}")
+    loop = asyncio.get_running_loop()
+    handle._task = loop.create_task(_drive(handle), name=f"workcrew-run-{state.run_id}")
     state.on_stop = handle._stop_script
+    if store is not None:  # `workcrew stop|pause|resume ID` from another process reach the run through the store
+        handle._controls = loop.create_task(_watch_controls(handle, store), name=f"workcrew-controls-{state.run_id}")
     return handle
+
+
+CONTROL_POLL_S = 0.25
+
+
+async def _watch_controls(handle: RunHandle, store: RunStore) -> None:
+    """Act on the control requests other processes leave for this run (``store/controls.py``)."""
+    from ..store import controls
+
+    while not handle.done:
+        await asyncio.sleep(CONTROL_POLL_S)
+        for action, reason in await anyio.to_thread.run_sync(controls.take, store, handle.run_id):
+            handle.state.log(f"control: {action} requested{f' ({reason})' if reason else ''}")
+            if action == "stop":
+                handle.state.stop(reason or "stopped by the user")
+            elif action == "cancel":
+                handle.cancel()
+            elif action == "pause":
+                handle.pause()
+            elif action == "resume":
+                handle.resume()
 
 
 async def _drive(handle: RunHandle) -> RunResult:
@@ -236,12 +265,15 @@ async def _drive(handle: RunHandle) -> RunResult:
 
 async def _finish(handle: RunHandle, status: str, result: Any, error: str | None) -> RunResult:
     state = handle.state
+    if handle._controls is not None:
+        handle._controls.cancel()
     duration = time.time() - state.started
     if state.resume is not None:
         resume = state.resume
-        live = (f"; {resume.live} ran live (new or changed calls, or ones that had not finished)"
+        live = (f"; {resume.live} ran live (new or changed calls, changed reads, or ones that had not finished)"
                 if resume.live else "")
-        state.log(f"resume: {resume.served} agents reused from {resume.run_id}{live}")
+        replayed = f"; {resume.replayed} check()/ask() results replayed" if resume.replayed else ""
+        state.log(f"resume: {resume.served} agents reused from {resume.run_id}{live}{replayed}")
     result, error = KNOWN.redact_value(result), KNOWN.redact(error) if error else error
     outcome = RunResult(
         run_id=state.run_id, status=status, result=result, error=error, agents=state.counts(),

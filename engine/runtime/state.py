@@ -49,6 +49,7 @@ class AgentRecord:
     error: str | None = None
     error_kind: str | None = None
     patch: Patch | None = None
+    reads: dict[str, str] | None = None  # what its tools saw: "file:REL" → fingerprint (see resume.py)
     interrupt: Callable[[], object] | None = None  # stops the agent's current attempt (set while it runs)
     restart_requested: bool = False
     skip_requested: bool = False
@@ -112,6 +113,7 @@ class RunState:
         self.usage = Usage()
         self.cost_usd = 0.0
         self.launched = 0
+        self.journal_seq = 0  # check() results and ask() answers journaled so far
         self.succeeded = 0
         self.failed = 0
         self.cached = 0

@@ -4,6 +4,7 @@ per state folder (``database``), its tables (``schema``) and the rows the writer
 May use: redaction, text. Everything that records a run uses it; it uses nothing above it.
 """
 
+from . import controls
 from .database import RunStore, StoreError
 
-__all__ = ["RunStore", "StoreError"]
+__all__ = ["RunStore", "StoreError", "controls"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -48,12 +49,16 @@ class RunStore:
             raise StoreError(f"cannot create the state folder {self.state_dir}: {exc.strerror}") from None
         self.path = self.state_dir / "workcrew.db"
         self._local = threading.local()
-        with self._read() as db:
+        with self._opening() as db:
             db.executescript(SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             # stores made before agents had a call key (resume) get the column; older rows keep NULL
-            if "key" not in {row[1] for row in db.execute("PRAGMA table_info(agents)")}:
+            agent_columns = {row[1] for row in db.execute("PRAGMA table_info(agents)")}
+            if "key" not in agent_columns:
                 db.execute("ALTER TABLE agents ADD COLUMN key TEXT")
+            # and before they recorded what they read (incremental re-runs reuse only unchanged reads)
+            if "reads" not in agent_columns:
+                db.execute("ALTER TABLE agents ADD COLUMN reads TEXT")
             # and before runs knew their owning process (interrupted runs are detected by it)
             if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
                 db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
@@ -81,6 +86,28 @@ class RunStore:
             db = self._connect()
             self._local.db = db
         yield db
+
+    @contextmanager
+    def _opening(self) -> Iterator[sqlite3.Connection]:
+        """The connection that makes or updates the schema when the store is opened. A store that cannot be
+        written (a read-only folder or file, a full disk, a file that is no database) is one plain
+        :class:`StoreError`, said before a run starts, not an sqlite3 traceback."""
+        try:
+            with self._read() as db:
+                yield db
+        except sqlite3.Error as exc:
+            opened = getattr(self._local, "db", None)
+            if opened is not None:
+                opened.close()
+                self._local.db = None
+            if not os.access(self.state_dir, os.W_OK):  # also false for root on a read-only file system
+                why = f"the state folder {self.state_dir} cannot be written"
+            elif self.path.exists() and not os.access(self.path, os.W_OK):
+                why = f"{self.path} cannot be written"
+            else:
+                why = str(exc)
+            raise StoreError(f"cannot open the run store {self.path}: {why} (choose another with --state-dir "
+                             "or WORKCREW_STATE_DIR)") from None
 
     # -- writes (queued, batched) --------------------------------------------------------------
 
@@ -216,6 +243,14 @@ class RunStore:
         self._submit("INSERT OR REPLACE INTO findings VALUES (?, ?, ?, ?, ?)",
                      (run_id, finding_id, fingerprint, json.dumps(data), time.time()))
 
+    def journal(self, run_id: str, seq: int, kind: str, key: str, answer: Any) -> None:
+        """Journal what a ``check()`` or ``ask()`` returned, so resuming the run replays it."""
+        self._submit("INSERT OR REPLACE INTO journal VALUES (?, ?, ?, ?, ?, ?)",
+                     (run_id, seq, kind, key, json.dumps(answer, default=str), time.time()))
+
+    def journaled(self, run_id: str) -> list[dict[str, Any]]:
+        return self._query("SELECT seq, kind, key, answer FROM journal WHERE run_id = ? ORDER BY seq", (run_id,))
+
     def dismiss(self, fingerprint: str, reason: str | None = None) -> None:
         self._submit("INSERT OR REPLACE INTO dismissals VALUES (?, ?, ?)", (fingerprint, time.time(), reason))
 
@@ -283,8 +318,8 @@ class RunStore:
 
     def agent_results(self, run_id: str) -> list[dict[str, Any]]:
         """The run's agents in launch order with what resuming from it needs: call key, state, result, patch."""
-        return self._query("SELECT seq, key, state, result, patch FROM agents WHERE run_id = ? ORDER BY seq",
-                           (run_id,))
+        return self._query("SELECT seq, id, key, state, result, patch, reads FROM agents WHERE run_id = ? "
+                           "ORDER BY seq", (run_id,))
 
     def agent_summary(self, run_id: str) -> list[dict[str, Any]]:
         """The run's agents for a report, in launch order: the succeeded and cached ones folded into one row

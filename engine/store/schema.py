@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS agents (
   result TEXT,
   patch TEXT,
   key TEXT,
+  reads TEXT,
   PRIMARY KEY (run_id, id)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -81,6 +82,13 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE INDEX IF NOT EXISTS findings_fp ON findings(fingerprint);
 CREATE TABLE IF NOT EXISTS dismissals (
   fingerprint TEXT PRIMARY KEY, ts REAL NOT NULL, reason TEXT
+);
+CREATE TABLE IF NOT EXISTS journal (
+  run_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, answer TEXT, ts REAL NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS controls (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, action TEXT NOT NULL, reason TEXT, ts REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS approvals (
@@ -104,4 +112,4 @@ RUN_COLUMNS = (
     "estimate", "launched", "succeeded", "failed", "cached", "input_tokens", "output_tokens",
     "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd", "owner",
 )
-JSON_COLUMNS = {"args", "result", "settings", "estimate", "patch", "data"}
+JSON_COLUMNS = {"args", "result", "settings", "estimate", "patch", "data", "reads", "answer"}

@@ -121,7 +121,7 @@ def test_the_key_holds_what_changes_an_answer_and_nothing_else() -> None:
 
 async def test_resume_is_refused_with_what_to_do(settings: Settings, store: RunStore) -> None:
     first, _ = await run(STEPS, settings, store, args={"topic": "x"})
-    with pytest.raises(UsageError, match="no run 'wf_nope' to resume from"):
+    with pytest.raises(UsageError, match="no run 'wf_nope' to reuse"):
         ResumeCache.load(store, "wf_nope", "steps")
     with pytest.raises(UsageError, match="ran workflow 'steps', not 'other'"):
         ResumeCache.load(store, first.run_id, "other")
@@ -147,7 +147,7 @@ def test_the_cli_resumes_a_run_of_an_earlier_process(tmp_path: Path) -> None:
     assert second["agents"] == {"launched": 5, "succeeded": 1, "failed": 0, "cached": 4}
     assert second["result"][:3] == first["result"][:3] and None not in second["result"]
     done = workcrew(project, "run", "steps.py", "--resume-from", "wf_nope", *args)
-    assert done.returncode == 2 and "no run 'wf_nope' to resume from" in done.stderr
+    assert done.returncode == 2 and "no run 'wf_nope' to reuse" in done.stderr
 
 
 async def test_the_javascript_dialect_resumes_the_same_way(settings: Settings, store: RunStore,
@@ -168,3 +168,47 @@ return out
     second = await handle.result()
     assert first.result[2] is None and None not in second.result
     assert second.agents["cached"] == 2 and second.agents["succeeded"] == 1
+
+
+CHECK_AND_ASK = """
+meta = {"name": "gate", "description": "a check and a question decide what the agents do"}
+tests = await check("grep -c TODO notes.txt")
+go = await ask("Fix the TODOs?", ["yes", "no"])
+out = [await agent(f"{tests['stdout'].strip()} TODOs, answer {go}: step {i}", label=f"step {i}") for i in range(3)]
+return [tests["exit_code"], go, out]
+"""
+
+
+async def test_check_results_and_answers_are_replayed_on_resume(settings: Settings, store: RunStore) -> None:
+    (settings.workspace / "notes.txt").write_text("TODO one\nTODO two\n")
+    settings = settings.model_copy(update={"command_allowlist": ["grep"]})
+    asked: list[str] = []
+
+    async def asker(question: str, choices: list[str] | None) -> str:
+        asked.append(question)
+        return "yes"
+
+    async def gate(resume_from: str | None, scenario: dict[str, Any] | None = None) -> tuple[RunResult, list[Any]]:
+        workflow = load_workflow("<inline>", source=CHECK_AND_ASK.lstrip())
+        cache = ResumeCache.load(store, resume_from, "gate", settings=settings) if resume_from else None
+        handle = start(workflow, None, settings, client=SimulatedModel(Scenario.from_data(scenario or {})),
+                       store=store, asker=asker, resume=cache)
+        return await handle.result(), list(handle.state.bus.history)
+
+    first, _ = await gate(None, {"rules": [{"match": {"label": "^step 2$"}, "respond": {"error": 400}}]})
+    assert first.result[:2] == [0, "yes"] and first.agents["failed"] == 1 and asked == ["Fix the TODOs?"]
+
+    second, events = await gate(first.run_id)
+    checks = [e.data for e in events if e.type == "check"]
+    assert asked == ["Fix the TODOs?"]  # the answer was replayed, nobody was asked again
+    assert checks == [{"command": "grep -c TODO notes.txt", "exit_code": 0, "duration_s": checks[0]["duration_s"],
+                       "replayed": True}]
+    assert (second.agents["launched"], second.agents["succeeded"], second.agents["cached"]) == (3, 1, 2)
+    assert second.result[:2] == [0, "yes"] and second.result[2][:2] == first.result[2][:2]
+    assert any("2 check()/ask() results replayed" in line for line in second.logs), second.logs
+
+    # an edited workspace makes the command run again (its key holds the workspace's fingerprint)
+    (settings.workspace / "notes.txt").write_text("TODO one\n")
+    third, events = await gate(second.run_id)
+    assert [e.data.get("replayed") for e in events if e.type == "check"] == [None]
+    assert third.agents["cached"] == 0  # the prompts quote the new count: every agent runs again

@@ -125,3 +125,26 @@ async def test_a_rate_limit_halves_the_cap_and_successes_raise_it_back_for_queue
     assert crowd.scheduler.limit == 3 and crowd.scheduler.in_use == 3 and len(crowd.order) == 7
     await crowd.finish_all()
     assert len(crowd.order) == 10 and crowd.scheduler.in_use == 0
+
+
+async def test_agents_held_back_by_a_lowered_cap_start_one_per_recovery_step_never_together() -> None:
+    crowd = Crowd(Scheduler(8))
+    await crowd.join(*(f"w{i}" for i in range(24)))
+    for _ in range(3):  # a burst of refusals: 8 → 4 → 2 → 1
+        crowd.scheduler.on_rate_limit()
+    assert crowd.scheduler.limit == 1 and crowd.scheduler.throttle_events == 3
+    crowd.finish(*crowd.order)
+    await settle()
+    assert len(crowd.order) == 9 and crowd.scheduler.in_use == 1  # eight slots freed, one agent follows
+    while crowd.scheduler.limit < crowd.scheduler.configured:
+        started = len(crowd.order)
+        for _ in range(Scheduler.RECOVER_AFTER - 1):
+            crowd.scheduler.on_success()
+        await settle()
+        assert len(crowd.order) == started  # no climb yet
+        crowd.scheduler.on_success()
+        await settle()
+        assert len(crowd.order) == started + 1  # the cap climbed one step: one held-back agent starts, not all
+    assert crowd.scheduler.in_use == 8 and crowd.scheduler.waiting == 24 - 9 - 7
+    await crowd.finish_all()
+    assert len(crowd.order) == 24 and crowd.scheduler.in_use == 0

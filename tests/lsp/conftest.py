@@ -48,6 +48,7 @@ def scenario() -> dict[str, Any]:
          "respond": {"text": (FIXTURES / "slow_workflow.py").read_text()}},
         {"match": {"role": "orchestrator"}, "respond": {"text": (FIXTURES / "review_workflow.py").read_text()}},
         {"match": {"label": "^slow "}, "respond": {"text": "done"}, "latency_ms": 30000},
+        {"match": {"label": "^wait "}, "respond": {"text": "done"}, "latency_ms": 2500},
         {"match": {"label": "^step 3$"}, "respond": {"error": 400, "message": "refused"}},
         {"match": {"label": "^find calc.py"}, "respond": {"json": FIND_CALC}, "latency_ms": 30},
         {"match": {"label": "^verify "}, "respond": {"json": {"refuted": False}}, "latency_ms": 10},
@@ -167,8 +168,10 @@ async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
 
     async def make(capabilities: types.ClientCapabilities | None = None, answer: str | None = "Run",
                    settings: dict[str, Any] | None = None, env: dict[str, str] | None = None,
-                   configuration: dict[str, Any] | None = None, files: dict[str, str] | None = None) -> Session:
-        workspace = copy_workspace(tmp_path / f"ws{len(started)}")
+                   configuration: dict[str, Any] | None = None, files: dict[str, str] | None = None,
+                   workspace: Path | None = None) -> Session:
+        # a given workspace is reused as it is: a server started again on it (after a restart or a crash)
+        workspace = workspace or copy_workspace(tmp_path / f"ws{len(started)}")
         for name, text in (files or {}).items():  # e.g. a workcrew.toml, in place before the server starts
             (workspace / name).write_text(text)
         server_env = {**os.environ, "WORKCREW_PROVIDER": "simulated", "WORKCREW_SCENARIO": str(scenario_path),
@@ -203,6 +206,35 @@ async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
         return session
 
     yield make
+    try:
+        await _teardown(started)
+    finally:
+        for session in started:  # runs in their own processes outlive the server: end them with the test
+            stop_run_processes(session.workspace / ".workcrew")
+
+
+def stop_run_processes(state_dir: Path) -> None:
+    """Kill the run processes that still own a run in ``state_dir`` (tests must not leave them running)."""
+    import signal
+    import sqlite3
+
+    if not (state_dir / "workcrew.db").is_file():
+        return
+    db = sqlite3.connect(state_dir / "workcrew.db")
+    try:
+        owners = [row[0] for row in db.execute("SELECT owner FROM runs WHERE status = 'running'")]
+    finally:
+        db.close()
+    for owner in owners:
+        pid = str(owner or "").split(":")[1:2]
+        if pid and pid[0].isdigit() and int(pid[0]) != os.getpid():
+            try:
+                os.kill(int(pid[0]), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+async def _teardown(started: list[Session]) -> None:
     for session in started:
         if session.client.stopped:  # the test shut the server down itself
             continue

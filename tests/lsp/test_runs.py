@@ -78,15 +78,6 @@ async def test_pause_and_resume(lsp_session: SessionFactory) -> None:
     await session.command("workcrew.cancelRun", {"runId": result["runId"]})
 
 
-async def test_shutdown_interrupts_running_runs(lsp_session: SessionFactory) -> None:
-    session = await lsp_session(capabilities=push_capabilities())
-    result = await start_slow(session)
-    await asyncio.wait_for(session.client.shutdown_session(), 15)
-    db = sqlite3.connect(session.workspace / ".workcrew" / "workcrew.db")
-    status, error = db.execute("SELECT status, error FROM runs WHERE id = ?", (result["runId"],)).fetchone()
-    assert status == "interrupted" and "shut down" in error
-
-
 async def test_a_run_survives_closing_the_document(lsp_session: SessionFactory) -> None:
     session = await lsp_session(capabilities=push_capabilities())
     client = session.client
@@ -114,19 +105,6 @@ async def test_ask_in_a_workflow_is_a_notification(lsp_session: SessionFactory) 
     assert done.status == "succeeded" and done.findings == 1
     (diagnostic,) = await session.wait_for(lambda: session.pushed(uri), what="the finding")
     assert diagnostic.message == "Asked and reported" and diagnostic.range.start.line == 2
-
-
-async def test_a_crashed_editor_leaves_runs_interrupted(lsp_session: SessionFactory) -> None:
-    """The connection drops without shutdown: the server exits and records the run as interrupted."""
-    session = await lsp_session(capabilities=push_capabilities())
-    result = await start_slow(session)
-    process = session.client._server
-    assert process is not None and process.stdin is not None
-    process.stdin.close()
-    await asyncio.wait_for(process.wait(), 20)
-    db = sqlite3.connect(session.workspace / ".workcrew" / "workcrew.db")
-    status, error = db.execute("SELECT status, error FROM runs WHERE id = ?", (result["runId"],)).fetchone()
-    assert status == "interrupted" and "disconnected" in error
 
 
 STEPS = """meta = {"name": "steps", "description": "five agents, one after another"}

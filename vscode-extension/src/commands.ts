@@ -176,7 +176,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const run = await pickRun(item, ended, "Run to resume from: its agents are reused while the script's calls match");
       if (!run) return;
       try {
-        showResult(`Resume from ${run.runId}`, await server.execute("workcrew.resumeFromRun", { runId: run.runId }));
+        showResult(`Run again from ${run.runId}`, await server.execute("workcrew.resumeFromRun", { runId: run.runId }));
       } catch (err) {
         fail(`Could not resume from run ${run.runId}`, err);
       } finally {

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -219,7 +220,8 @@ class SimulatorServer:
         self._check_thinking(body)
         blocks = prompt_blocks(body)
         turn = turn_for(body, request.headers)
-        self.requests.append({"headers": dict(request.headers), "body": body, "request_id": request.request_id})
+        self.requests.append({"headers": dict(request.headers), "body": body, "request_id": request.request_id,
+                              "at": time.monotonic()})  # when it arrived, for tests of retry timing
         streaming = bool(body.get("stream"))
         answer = self.scenario.answer(turn)
         respond = answer.respond
