@@ -62,7 +62,7 @@ def fault_rules(agents: int, latency_ms: float) -> tuple[list[dict[str, Any]], d
     return rules, counts
 
 
-async def run(rules: list[dict[str, Any]], folder: Path, agents: int, concurrency: int) -> tuple[Any, float, int]:
+async def run(rules: list[dict[str, Any]], folder: Path, agents: int, concurrency: int) -> tuple[Any, float, tuple[int, int]]:
     settings = Settings(workspace=folder, state_dir=folder / "state", provider="anthropic",
                         models={"default": "claude-haiku-5-5"}, concurrency=concurrency, api_retries=4,
                         stall_timeout_s=STALL_TIMEOUT_S)
@@ -76,7 +76,7 @@ async def run(rules: list[dict[str, Any]], folder: Path, agents: int, concurrenc
             handle = start(load_workflow("<inline>", source=SCRIPT), {"n": agents}, settings, client=client,
                            store=store)
             result = await handle.result()
-            throttles = handle.state.scheduler.throttle_events
+            throttles = (handle.state.scheduler.throttle_events, handle.state.scheduler.cuts)
         finally:
             await client.aclose()
         elapsed = time.perf_counter() - began
@@ -101,7 +101,8 @@ async def main(agents: int, concurrency: int, latency_ms: float) -> int:
     print("injected: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
     print(f"launched {out['launched']} = succeeded {out['succeeded']} + failed {out['failed']}"
           f"  (failures with a recorded reason: {out['reasons']}; by kind: {faulty.failure_reasons})")
-    print(f"scheduler throttled {throttles} times on rate limits")
+    print(f"rate-limit or overload refusals {throttles[0]}; the scheduler halved its cap {throttles[1]} times "
+          "(once per burst)")
     print(f"makespan: fault-free {clean_s:.2f} s, with faults {faulty_s:.2f} s, ratio {faulty_s / clean_s:.2f}")
     ok = (out["launched"] == out["succeeded"] + out["failed"] == agents and out["failed"] == out["reasons"]
           and out["failed"] == counts["persistent 529"] and clean.result["succeeded"] == agents)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -80,7 +81,7 @@ class AgentOutcome:
 
 
 ProgressHook = Callable[[dict[str, Any]], None]
-RateLimitHook = Callable[[], None]
+RateLimitHook = Callable[[float], None]  # called with when the refused request was sent (time.monotonic)
 
 
 BACKOFF_BASE_S = 0.25  # the window of the first retry; it doubles with each attempt
@@ -121,11 +122,12 @@ async def call_model(
     """One model turn with retries for transient faults; (response, retries taken)."""
     attempt = 0
     while True:
+        sent = time.monotonic()
         try:
             return await client.turn(request), attempt
         except TransientModelError as exc:
             if exc.rate_limited and on_rate_limit is not None:
-                on_rate_limit()
+                on_rate_limit(sent)
             if attempt >= retries:
                 raise AgentFailed(f"{exc.reason} (gave up after {attempt + 1} attempts)", kind="api") from None
             if on_retry is not None:

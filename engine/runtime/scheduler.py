@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -53,7 +54,9 @@ class Scheduler:
         self._paused = False
         self._waiters: deque[asyncio.Future[None]] = deque()  # cancelled ones stay until _grant skips them
         self._successes_since_throttle = 0
-        self.throttle_events = 0
+        self.throttle_events = 0  # refusals for rate or overload
+        self.cuts = 0  # times the cap was halved (once per burst of refusals)
+        self._cut_at = float("-inf")
         self._handovers: deque[Handover] = deque()
 
     @property
@@ -132,10 +135,19 @@ class Scheduler:
         asyncio.get_running_loop().call_soon(handover.settle)
         return handover
 
-    def on_rate_limit(self) -> None:
-        """The API said slow down: halve the cap for every agent of the run (running agents finish)."""
+    def on_rate_limit(self, sent_at: float | None = None) -> None:
+        """The API said slow down: halve the cap for every agent of the run (running agents finish).
+
+        A burst of refusals is one signal, not many: a refused request sent (``sent_at``, ``time.monotonic``)
+        before the last cut was already answered by that cut, so sixteen agents refused together halve the
+        cap once (16 → 8), not down to 1. A refusal of a request sent after the cut halves it again."""
         self.throttle_events += 1
         self._successes_since_throttle = 0
+        now = time.monotonic()
+        if sent_at is not None and sent_at < self._cut_at:
+            return
+        self._cut_at = now
+        self.cuts += 1
         self._limit = max(1, self._limit // 2)
 
     def on_success(self) -> None:

@@ -84,6 +84,7 @@ class AgentRecord:
 
 PERSISTED_AGENT_KEYS = ("id", "label", "phase", "state", "tokens", "cost_usd", "error", "error_kind")
 _TURN_ONLY = frozenset({"agent", "turn"})
+_ROW_ONLY = frozenset({"agent_queued", "agent_started"})
 
 
 EnvironmentFactory = Callable[["RunState", AgentRecord], Awaitable[AgentEnvironment]]
@@ -143,8 +144,11 @@ class RunState:
     def _persist(self, event: Event) -> None:
         assert self.store is not None
         data = event.data
-        if event.type == "agent_progress" and data.keys() <= _TURN_ONLY:
-            return  # a bare turn count: the agent row has it; tool calls and errors are kept
+        type_ = event.type
+        if type_ in _ROW_ONLY or (type_ == "agent_progress" and data.keys() <= _TURN_ONLY):
+            # a bare turn count, a queued or a started agent: its row holds that (state, queued_at, started_at),
+            # and a follower draws agents from the rows; tool calls, errors and ends are kept as events
+            return
         # the agents table holds the full record; the stored event keeps what a timeline needs (narrowed
         # on the writer thread, off the event loop: agent events sit between an agent's slot and its model call)
         self.store.add_event(self.run_id, event.seq, event.ts, event.type, data,

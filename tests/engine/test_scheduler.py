@@ -148,3 +148,18 @@ async def test_agents_held_back_by_a_lowered_cap_start_one_per_recovery_step_nev
     assert crowd.scheduler.in_use == 8 and crowd.scheduler.waiting == 24 - 9 - 7
     await crowd.finish_all()
     assert len(crowd.order) == 24 and crowd.scheduler.in_use == 0
+
+
+def test_a_burst_of_refusals_halves_the_cap_once_and_a_later_refusal_again() -> None:
+    import time
+
+    scheduler = Scheduler(16)
+    burst_sent = time.monotonic()  # sixteen requests in flight together, all refused
+    for _ in range(16):
+        scheduler.on_rate_limit(burst_sent)
+    assert scheduler.limit == 8 and scheduler.cuts == 1 and scheduler.throttle_events == 16
+    later = time.monotonic()  # a request sent after the cut and still refused: the cut was not enough
+    scheduler.on_rate_limit(later)
+    assert scheduler.limit == 4 and scheduler.cuts == 2
+    scheduler.on_rate_limit()  # a caller that cannot tell when its request was sent always cuts
+    assert scheduler.limit == 2 and scheduler.cuts == 3

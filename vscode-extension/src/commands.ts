@@ -173,12 +173,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
 
     register("workcrew.ui.resumeFromRun", async (item?: RunsItem) => {
       const ended = model.list().filter((run) => !LIVE_STATUSES.includes(run.status));
-      const run = await pickRun(item, ended, "Run to resume from: its agents are reused while the script's calls match");
+      const run = await pickRun(item, ended, "Run to run again: its agents are reused where the calls match and the files they read are unchanged");
       if (!run) return;
       try {
         showResult(`Run again from ${run.runId}`, await server.execute("workcrew.resumeFromRun", { runId: run.runId }));
       } catch (err) {
-        fail(`Could not resume from run ${run.runId}`, err);
+        fail(`Could not run again from run ${run.runId}`, err);
       } finally {
         void deps.refresh();
       }

@@ -114,6 +114,10 @@ class SimulatorServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, _Closed):
             pass
+        except asyncio.CancelledError:
+            # the simulator is stopping with a response still stalled or streaming: end quietly (a cancelled
+            # connection task makes asyncio's stream callback log a traceback for nothing)
+            pass
         finally:
             self._connections.discard(writer)
             writer.close()
