@@ -221,7 +221,8 @@ class RunRegistry:
     async def _ticker(self, session: RunSession) -> None:
         while True:
             await asyncio.sleep(UPDATE_INTERVAL_S)
-            if session.dirty:
+            # a followed run's agents change in the store's rows, between events: its view is redrawn each tick
+            if session.dirty or isinstance(session.handle, RunFollower):
                 await self._update(session)
 
     def _interval(self, session: RunSession) -> float:
@@ -239,6 +240,8 @@ class RunRegistry:
         session.dirty = False
         self._last_sent[session.run_id] = time.monotonic()
         tree = session.handle.tree()
+        if isinstance(session.handle, RunFollower):  # its agents' ends are in the rows, not in events
+            session.done_agents = session.handle.done_agents
         self.ls.protocol.notify(RUN_UPDATE, {"runId": session.run_id, "tree": slim(tree)})
         usage = tree.get("usage") or {}
         tokens = int(usage.get("input_tokens", 0)) + int(usage.get("output_tokens", 0))

@@ -188,7 +188,7 @@ class ScriptContext:
                                 on_rate_limit=state.scheduler.on_rate_limit,
                             )
                             record.patch = await environment.finish(True)
-                            record.reads = getattr(environment.toolbox, "reads", None)
+                            record.reads = getattr(environment.toolbox, "reads", None) or None  # {}: read nothing
                         except AgentFailed as exc:
                             failure = exc
                         except TimeoutError as exc:  # a timeout inside the provider or a tool

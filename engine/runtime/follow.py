@@ -83,8 +83,13 @@ class RunFollower:
         if run is not None:
             self.run = run
             self.workflow_name = str(run.get("workflow") or "")
-            self._tree = self._build_tree(self.store.get_agents(self.run_id))
+            self._tree = self._build_tree(self.store.agent_views(self.run_id))
         return events, run
+
+    @property
+    def done_agents(self) -> int:
+        """Agents that have ended (however), from the rows as of the last poll."""
+        return sum(phase["done"] for phase in self._tree["phases"])
 
     def _build_tree(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         groups: dict[str, list[dict[str, Any]]] = {}

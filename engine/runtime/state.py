@@ -84,7 +84,8 @@ class AgentRecord:
 
 PERSISTED_AGENT_KEYS = ("id", "label", "phase", "state", "tokens", "cost_usd", "error", "error_kind")
 _TURN_ONLY = frozenset({"agent", "turn"})
-_ROW_ONLY = frozenset({"agent_queued", "agent_started"})
+# an agent's lifecycle is its row in the agents table (state, times, usage, error): its events are not stored
+_ROW_ONLY = frozenset({"agent_queued", "agent_started", "agent_finished", "agent_failed", "agent_cached"})
 
 
 EnvironmentFactory = Callable[["RunState", AgentRecord], Awaitable[AgentEnvironment]]
@@ -146,8 +147,8 @@ class RunState:
         data = event.data
         type_ = event.type
         if type_ in _ROW_ONLY or (type_ == "agent_progress" and data.keys() <= _TURN_ONLY):
-            # a bare turn count, a queued or a started agent: its row holds that (state, queued_at, started_at),
-            # and a follower draws agents from the rows; tool calls, errors and ends are kept as events
+            # a bare turn count, or an agent queued, started or ended: its row holds that (state, times, usage,
+            # error), and a follower draws agents from the rows; tool calls and tool errors are kept as events
             return
         # the agents table holds the full record; the stored event keeps what a timeline needs (narrowed
         # on the writer thread, off the event loop: agent events sit between an agent's slot and its model call)

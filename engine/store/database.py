@@ -316,6 +316,13 @@ class RunStore:
     def get_agents(self, run_id: str) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM agents WHERE run_id = ? ORDER BY seq", (run_id,))
 
+    def agent_views(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's agents as a progress view draws them (no prompts, results or patches), in launch order."""
+        return self._query(
+            "SELECT id, label, phase, role, model, state, started_at, finished_at, input_tokens, output_tokens, "
+            "cache_creation_input_tokens, cache_read_input_tokens, cost_usd, last_tool, error FROM agents "
+            "WHERE run_id = ? ORDER BY seq", (run_id,))
+
     def agent_results(self, run_id: str) -> list[dict[str, Any]]:
         """The run's agents in launch order with what resuming from it needs: call key, state, result, patch."""
         return self._query("SELECT seq, id, key, state, result, patch, reads FROM agents WHERE run_id = ? "
