@@ -14,12 +14,18 @@ import os
 import socket
 
 
-def _start_ticks(pid: int) -> str:
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (state first), or [] where there is none."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[19]
+            return stat.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return ""
+        return []
+
+
+def _start_ticks(pid: int) -> str:
+    fields = _stat(pid)
+    return fields[19] if len(fields) > 19 else ""
 
 
 @functools.cache
@@ -43,4 +49,7 @@ def is_gone(owner: str | None) -> bool:
         return True
     except PermissionError:  # alive, another user's
         return False
+    fields = _stat(pid)
+    if fields and fields[0] in ("Z", "X"):  # killed, and not reaped yet (its parent died too): gone all the same
+        return True
     return bool(start) and _start_ticks(pid) not in ("", start)  # the pid now belongs to another process

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import socket
 import subprocess
 import sys
@@ -29,3 +31,26 @@ def test_what_cannot_be_told_is_never_called_gone() -> None:
     assert not owner.is_gone(None) and not owner.is_gone("")
     assert not owner.is_gone("another-host:1:1")  # another machine's process: nothing here can tell
     assert not owner.is_gone(f"{socket.gethostname()}:not-a-pid:")
+
+
+def test_a_killed_process_not_reaped_yet_is_gone() -> None:
+    """A run process killed after the daemon that started it died stays a zombie where nothing reaps it
+    (a container without an init): its run must still be found interrupted."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from workcrew.engine.store.owner import _start_ticks, is_gone
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    token = f"{socket.gethostname()}:{child.pid}:{_start_ticks(child.pid)}"
+    assert not is_gone(token)
+    os.kill(child.pid, signal.SIGKILL)
+    import time
+
+    deadline = time.monotonic() + 10
+    while not is_gone(token):  # a zombie until reaped below: is_gone must say so without the reaping
+        assert time.monotonic() < deadline, "a killed, unreaped process was taken for alive"
+    child.wait()
+    assert is_gone(token)

@@ -104,3 +104,53 @@ async def test_without_detached_runs_a_crashed_editor_leaves_the_run_interrupted
     await asyncio.wait_for(process.wait(), 20)
     status, error, _ = run_row(session.workspace, result["runId"])
     assert status == "interrupted" and error is not None and "disconnected" in error
+
+
+FAN_FINDINGS = """meta = {"name": "fan-findings", "description": "each agent's answer becomes a finding"}
+async def one(i):
+    text = await agent(f"inspect part {i}", label=f"part {i}")
+    report({"title": f"Part {i} {text}", "location": {"path": "calc.py", "start_line": 1 + i % 3}, "category": "bug"})
+await parallel([one(i) for i in range(24)])
+return "done"
+"""
+
+
+async def test_a_killed_server_and_run_process_resume_from_the_editor_without_paying_twice(
+        lsp_session: SessionFactory) -> None:
+    """The daemon and the run process both die mid fan-out; the editor starts again, shows the run
+    interrupted, and Run Again reuses every agent that had finished (no token spent on them again) and
+    restores every finding."""
+    session = await lsp_session(capabilities=push_capabilities(), settings={"concurrency": 4},
+                                files={"fan_findings.py": FAN_FINDINGS})
+    calc = session.uri("calc.py")
+    result = await session.command("workcrew.runWorkflow", {"path": str(session.workspace / "fan_findings.py")})
+    run_id = result["runId"]
+    await session.wait_for(lambda: len(session.pushed(calc)) >= 4, what="some findings before the crash")
+    process = session.client._server
+    assert process is not None
+    _, _, owner = run_row(session.workspace, run_id)
+    os.kill(int(str(owner).split(":")[1]), signal.SIGKILL)  # the run process
+    process.send_signal(signal.SIGKILL)  # and the editor's daemon
+    await asyncio.wait_for(process.wait(), 10)
+    await session.client.stop()
+
+    again = await lsp_session(capabilities=push_capabilities(), workspace=session.workspace,
+                              settings={"concurrency": 4})
+    (earlier,) = [r for r in await again.command("workcrew.listRuns", {}) if r["id"] == run_id]
+    assert earlier["status"] == "interrupted" and earlier["live"] is False
+    db = sqlite3.connect(session.workspace / ".workcrew" / "workcrew.db")
+    finished = {label for (label,) in db.execute(
+        "SELECT label FROM agents WHERE run_id = ? AND state = 'succeeded'", (run_id,))}
+    assert 4 <= len(finished) < 24
+    finished_event = again.client.protocol.wait_for_notification_async("workcrew/runFinished")
+    rerun = await again.command("workcrew.resumeFromRun", {"runId": run_id})
+    assert rerun["status"] == "running", rerun
+    assert rerun["estimate"]["reused"] == len(finished)  # the approval counted only what will run
+    done = await asyncio.wait_for(finished_event, 30)
+    assert done.status == "succeeded" and done.findings == 24 and done.agents.cached == len(finished)
+    live = {label for (label,) in db.execute(
+        "SELECT label FROM agents WHERE run_id = ? AND state = 'succeeded'", (rerun["runId"],))}
+    db.close()
+    assert not live & finished and len(live) + len(finished) == 24  # no finished agent asked (or billed) again
+    restored = await again.wait_for(lambda: (d := again.pushed(calc)) and len(d) == 24 and d, what="all 24 findings")
+    assert {d.message.split(" ")[1] for d in restored} == {str(i) for i in range(24)}
