@@ -25,9 +25,9 @@ from .common import (
     open_store,
     settings_from,
     state_dir_option,
-    tokens,
     workspace_option,
 )
+from .tables import progress_table
 
 
 def _store(workspace: Path | None, state_dir: Path | None) -> RunStore:
@@ -107,15 +107,7 @@ async def _answer(follower: RunFollower, number: int, question: dict[str, Any]) 
 
 def _render(follower: RunFollower) -> Table:
     tree = follower.tree()
-    table = Table(title=f"{tree['workflow']} · {follower.run_id} · {tree['status']}", title_justify="left")
-    for column in ("phase", "running", "done", "failed", "tokens", "cost"):
-        table.add_column(column, justify="left" if column == "phase" else "right")
-    for phase in tree["phases"]:
-        agents = phase["agents"]
-        table.add_row(phase["title"], str(sum(a["state"] == "running" for a in agents)),
-                      f"{phase['done']}/{phase['total']}", str(sum(a["state"] == "failed" for a in agents)),
-                      tokens(phase["tokens"]), money(phase["cost_usd"]))
-    return table
+    return progress_table(tree, f"{tree['workflow']} · {follower.run_id} · {tree['status']}")
 
 
 def _control(action: str, run_id: str, workspace: Path | None, state_dir: Path | None, reason: str | None) -> None:

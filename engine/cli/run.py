@@ -33,6 +33,7 @@ from .common import (
     tokens,
 )
 from .options import build_settings, parse_args_json, run_options
+from .tables import progress_table
 
 
 @click.command("run")
@@ -157,20 +158,7 @@ async def _live(handle: RunHandle, console: Console) -> RunResult:
 
 
 def _render(handle: RunHandle) -> Table:
-    tree = handle.tree()
-    table = Table(title=f"{tree['workflow']} · {handle.run_id}", title_justify="left", expand=False)
-    for column in ("phase", "running", "done", "failed", "tokens", "cost"):
-        table.add_column(column, justify="left" if column == "phase" else "right")
-    for phase in tree["phases"]:
-        agents = phase["agents"]
-        table.add_row(phase["title"], str(sum(a["state"] == "running" for a in agents)),
-                      f"{phase['done']}/{phase['total']}", str(sum(a["state"] == "failed" for a in agents)),
-                      tokens(phase["tokens"]), money(phase["cost_usd"]))
-    counts, usage = tree["counts"], tree["usage"]
-    table.caption = (f"agents {counts['launched']} launched · {counts['succeeded']} ok · {counts['failed']} failed"
-                     f" · {tokens(sum(v for k, v in usage.items() if k.endswith('tokens')))} tokens"
-                     f" · {money(usage['cost_usd'])}")
-    return table
+    return progress_table(handle.tree(), f"{handle.workflow.name} · {handle.run_id}")
 
 
 def _cached(agents: dict[str, int]) -> str:
