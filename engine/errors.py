@@ -69,6 +69,14 @@ class UnknownModel(WorkcrewError):
     """A model with no entry in the price table: refusing to guess its cost."""
 
 
+class UnknownAgentType(UsageError):
+    """``agent_type`` names no built-in type and no definition (``.claude/agents/NAME.md``); lists the known ones."""
+
+
+class AgentDefinitionError(UsageError):
+    """An agent type's definition file cannot be used: ``path:line: problem`` and what to do."""
+
+
 class ScriptInterrupted(BaseException):
     """Stops a runaway script; a BaseException so `except Exception` in the script cannot swallow it."""
 

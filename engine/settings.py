@@ -116,6 +116,16 @@ class Settings(BaseModel):
         default_factory=list, description="extra folders commands may read (toolchains), mounted read-only")
     command_pass_env: list[str] = Field(
         default_factory=list, description="environment variables passed to commands (never secret-looking ones)")
+    mcp_allowed_hosts: list[str] = Field(
+        default_factory=list, description="hosts (\"api.example.com\", \"*.example.com\") the HTTP and SSE MCP servers "
+        "of .mcp.json may be reached at; a server elsewhere is not started")
+    mcp_network: list[str] = Field(
+        default_factory=list, description="names of stdio MCP servers whose sandbox may reach the network")
+    mcp_pass_env: list[str] = Field(
+        default_factory=list, description="secret-looking environment variables .mcp.json may expand (${GITHUB_TOKEN}) "
+        "into a server's env or headers; never Workcrew's own ANTHROPIC_* credentials")
+    mcp_start_timeout_s: float = Field(30.0, gt=0, description="an MCP server's start and handshake")
+    mcp_tool_timeout_s: float = Field(300.0, gt=0, description="one MCP tool call (the agent's own timeout also applies)")
     max_file_bytes: int = 1_000_000
     detach_runs: bool = Field(
         True, description="runs started from the editor live in their own process: closing the editor leaves "
@@ -127,6 +137,18 @@ class Settings(BaseModel):
     otlp_endpoint: str | None = Field(
         None, description="OTLP/HTTP collector that receives a span per run, phase and agent (http://host:4318); "
         "unset: the standard OTEL_EXPORTER_OTLP_*ENDPOINT variables, and without those nothing is sent")
+    # -- web research: the API's web search / web fetch server tools, for agents given them (docs/agents.md)
+    web_search_max_uses: int = Field(5, ge=1, le=100, description="searches one model request may make")
+    web_fetch_max_uses: int = Field(3, ge=1, le=100, description="fetches one model request may make")
+    web_fetch_max_content_tokens: int = Field(
+        10_000, ge=100, description="a fetched page is cut to about this many tokens (the API's max_content_tokens)")
+    web_search_result_tokens: int = Field(
+        10_000, ge=100, description="input tokens the budget reserves per search for its results (the API sets no "
+        "cap on them)")
+    web_allowed_domains: list[str] = Field(
+        default_factory=list, description="only these domains are searched and fetched (example.com, no scheme)")
+    web_blocked_domains: list[str] = Field(
+        default_factory=list, description="these domains are never searched or fetched; not with allowed domains")
 
     def resolved_state_dir(self) -> Path:
         return (self.state_dir or self.workspace / ".workcrew").resolve()

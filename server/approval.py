@@ -63,7 +63,7 @@ def approval_message(workflow: Workflow, estimate: Any, why_not: str | None, bou
                      changes: Sequence[str] = (), can_remember: bool = False, settings: Settings | None = None) -> str:
     from workcrew.engine.cost.approval import script_digest, short_digest
     from workcrew.engine.cost.approval_scope import describe_scope
-    from workcrew.engine.cost.approval_text import cap_text, sandbox_warning
+    from workcrew.engine.cost.approval_text import cap_text, mcp_servers_line, sandbox_warning
 
     meta = workflow.meta
     phases = " → ".join(p.title for p in meta.phases) if meta and meta.phases else "one phase"
@@ -92,6 +92,9 @@ def approval_message(workflow: Workflow, estimate: Any, why_not: str | None, bou
     warning = sandbox_warning(settings) if settings is not None else None
     if warning:  # commands would run without an OS sandbox: the user opted in, and sees it here
         lines.append(warning)
+    servers = mcp_servers_line(settings) if settings is not None else None
+    if servers:  # the project's MCP servers the run may start, and which are not approved
+        lines.append(servers)
     if changes:
         lines.append("Asked again: " + "; ".join(changes) + ".")
     if can_remember:

@@ -15,6 +15,7 @@ from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from workcrew.engine import WorkcrewError, Workflow, load_workflow
+from workcrew.engine.agents.catalog import AgentCatalog
 from workcrew.engine.runtime.resume import ResumeCache
 from workcrew.engine.store import StoreError, controls
 from workcrew.engine.workflows.discovery import discover, resolve
@@ -326,6 +327,14 @@ async def list_workflows(ls: Server, *args: Any) -> list[dict[str, Any]]:
     return out
 
 
+async def list_agents(ls: Server, *args: Any) -> dict[str, Any]:
+    """The agent types and skills of the workspace (what `workcrew list --agents --json` prints)."""
+    settings = ls.require_settings()
+    catalog = await anyio.to_thread.run_sync(AgentCatalog.load, settings.workspace, limiter=ls.limiter)
+    view: dict[str, Any] = catalog.describe()
+    return view
+
+
 async def list_runs(ls: Server, *args: Any) -> list[dict[str, Any]]:
     await ls.runs.attached()  # runs found running at start-up are followed first
     params = parse(ListRunsParams, "workcrew.listRuns", args)
@@ -452,6 +461,7 @@ COMMANDS = {
     "workcrew.runWorkflow": run_workflow,
     "workcrew.estimate": estimate,
     "workcrew.listWorkflows": list_workflows,
+    "workcrew.listAgents": list_agents,
     "workcrew.listRuns": list_runs,
     "workcrew.cancelRun": cancel_run,
     "workcrew.pauseRun": pause_run,

@@ -211,8 +211,9 @@ async def workspace_environment(state: RunState, record: AgentRecord) -> AgentEn
             tree = await Worktree.create(settings.workspace, settings)
         except (OSError, subprocess.SubprocessError) as exc:
             raise WorkcrewError(f"cannot create the agent's private worktree: {exc}") from None
-        return WorktreeEnvironment(tree, AgentToolBox(tree.path, settings, worktree=True))
-    return OverlayEnvironment(AgentToolBox(settings.workspace, settings))
+        return WorktreeEnvironment(tree, AgentToolBox(tree.path, settings, worktree=True, tools=record.tools,
+                                                      skills=record.skills))
+    return OverlayEnvironment(AgentToolBox(settings.workspace, settings, tools=record.tools, skills=record.skills))
 
 
 def patch_of(isolation: Any) -> Patch | None:

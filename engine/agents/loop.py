@@ -11,11 +11,13 @@ from typing import Any, Protocol
 
 import anyio
 
-from ..cost.pricing import Usage
+from ..cost.pricing import Usage, WebAllowance
 from ..errors import AgentFailed, BudgetExceeded
 from ..providers.base import FatalModelError, ModelClient, ModelRequest, ModelResponse, TransientModelError
+from ..providers.web import WebTools, merge_citations
 from ..redaction import redact
 from ..schema import ResultSchema
+from ..tool_names import DEFAULT_TOOLS
 
 SYSTEM_PROMPT = """\
 You are one agent inside a workflow script. A program, not a person, reads your final answer.
@@ -45,7 +47,8 @@ class ToolBox(Protocol):
 class TurnBudget(Protocol):
     """Reserves the worst case of a model turn before it is sent; settles it with the real usage."""
 
-    async def reserve_when_it_fits(self, model: str, input_tokens: int, max_tokens: int) -> object: ...
+    async def reserve_when_it_fits(self, model: str, input_tokens: int, max_tokens: int,
+                                   web: WebAllowance | None = None) -> object: ...
 
     def settle(self, reservation: object, model: str, usage: Usage) -> None: ...
 
@@ -63,7 +66,9 @@ class AgentSpec:
     max_turns: int = 40
     schema_attempts: int = 5
     retries: int = 6
-    system_extra: str = ""
+    system_extra: str = ""  # the agent type's instructions and the skills list (runtime/agent_setup.py)
+    tools: frozenset[str] = DEFAULT_TOOLS  # its effective tool names (tool_names.py): web and MCP check these
+    web: WebTools | None = None  # the API's web search / fetch, sent with every request (providers/web.py)
 
 
 @dataclass
@@ -78,6 +83,7 @@ class AgentOutcome:
     tool_errors: int = 0
     last_tool: str | None = None
     transcript: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)  # web sources the answer cites: url, title, cited_text
 
 
 ProgressHook = Callable[[dict[str, Any]], None]
@@ -177,12 +183,15 @@ async def run_agent(
                 model=spec.model, system=system, messages=messages, max_tokens=spec.max_tokens, tools=tool_defs,
                 output_schema=spec.schema.json_schema if spec.schema is not None else None, effort=spec.effort,
                 label=label, role=spec.role, agent_type=spec.agent_type, prompt=prompt,
+                server_tools=spec.web.specs() if spec.web is not None else [],  # web research
             )
             reservation = None
             if budget is not None:
                 prompt_tokens = await client.count_tokens(request)
                 try:
-                    reservation = await budget.reserve_when_it_fits(spec.model, prompt_tokens, spec.max_tokens)
+                    reservation = await budget.reserve_when_it_fits(
+                        spec.model, prompt_tokens, spec.max_tokens,
+                        web=spec.web.allowance() if spec.web is not None else None)  # web research
                 except BudgetExceeded as exc:
                     raise AgentFailed(str(exc), kind="budget") from None
             try:
@@ -196,6 +205,7 @@ async def run_agent(
             outcome.turns += 1
             outcome.retries += retries
             outcome.usage.add(response.usage)
+            merge_citations(outcome.citations, response.content)  # web research
             messages.append({"role": "assistant", "content": response.content})
 
             if response.stop_reason == "max_tokens" and response.tool_uses:

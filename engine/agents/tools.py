@@ -1,5 +1,6 @@
 """The agent toolbox: read, list, glob and grep the workspace; edit and write into the agent's own overlay;
-run an allowlisted command in the agent's worktree (through :mod:`.commands`: argument rules, OS sandbox).
+run an allowlisted command in the agent's worktree (through :mod:`.commands`: argument rules, OS sandbox);
+load a skill (``skills.py``). Only the agent's effective tools (``tool_names.py``) are offered or executed.
 
 Every path is confined to the workspace (no ``..``, no absolute path outside it, no symlink escape),
 secret files are never read or listed (patterns match case-insensitively, links are resolved first and
@@ -23,7 +24,9 @@ import pathspec
 
 from ..redaction import redact
 from ..settings import Settings
+from ..tool_names import DEFAULT_TOOLS, LOAD_SKILL, MCP_PREFIX, RUN_COMMAND, WORKCREW_TOOLS
 from ..workspace.paths import PathPolicy, ToolError
+from .skills import Skills, read_skill, skill_fingerprint
 
 __all__ = ["AgentToolBox", "PathPolicy", "ToolError", "is_binary", "walk"]
 
@@ -146,7 +149,13 @@ RUN_COMMAND_DEFINITION: dict[str, Any] = {
     "name": "run_command", "description": "Run an allowlisted command (tests, linters) in your private copy of the "
     "workspace; answers the exit code and output.",
     "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}}
-_TOOL_NAMES = frozenset(d["name"] for d in TOOL_DEFINITIONS)
+LOAD_SKILL_DEFINITION: dict[str, Any] = {
+    "name": LOAD_SKILL, "description": "Read a skill listed in your instructions: its SKILL.md, or with 'file' a file "
+    "of the skill's folder that its instructions point to.",
+    "input_schema": {"type": "object", "properties": {
+        "name": {"type": "string", "description": "the skill's name, as listed"},
+        "file": {"type": "string", "description": "a path inside the skill's folder, e.g. reference.md"}},
+        "required": ["name"]}}
 
 
 class AgentToolBox:
@@ -157,7 +166,16 @@ class AgentToolBox:
     commands see them). Either way :attr:`changes` says what differs from the original.
     """
 
-    def __init__(self, root: Path, settings: Settings, *, worktree: bool = False) -> None:
+    def __init__(self, root: Path, settings: Settings, *, worktree: bool = False, tools: frozenset[str] | None = None,
+                 skills: Skills | None = None) -> None:
+        # only ``tools`` (tool_names.py; default: the workspace tools) are offered and executed; load_skill
+        # only with skills to load, run_command only in a worktree
+        self.allowed = tools if tools is not None else DEFAULT_TOOLS | ({RUN_COMMAND} if worktree else set())
+        self.skills = skills
+        self._definitions = [d for d in TOOL_DEFINITIONS if d["name"] in self.allowed]
+        self._definitions += [RUN_COMMAND_DEFINITION] if worktree and RUN_COMMAND in self.allowed else []
+        self._definitions += [LOAD_SKILL_DEFINITION] if skills and LOAD_SKILL in self.allowed else []
+        self.offered = frozenset(d["name"] for d in self._definitions)
         self.policy = PathPolicy(root, settings)
         self.root = self.policy.root
         self.settings = settings
@@ -171,16 +189,16 @@ class AgentToolBox:
         self.reads: dict[str, str] = {}
 
     def definitions(self) -> list[dict[str, Any]]:
-        return [*TOOL_DEFINITIONS, RUN_COMMAND_DEFINITION] if self.worktree else list(TOOL_DEFINITIONS)
+        return list(self._definitions)
 
     async def call(self, name: str, arguments: dict[str, Any]) -> tuple[str, bool]:
         self.calls += 1
         try:
+            if name not in self.offered:
+                raise ToolError(self._not_offered(name))
             if name == "run_command":
                 return await self._run_command(arguments), False
-            handler = getattr(self, f"_tool_{name}", None)
-            if handler is None or name not in _TOOL_NAMES:
-                raise ToolError(f"unknown tool {name!r}; available: {', '.join(d['name'] for d in self.definitions())}")
+            handler = getattr(self, f"_tool_{name}")
             text: str = await anyio.to_thread.run_sync(handler, arguments)
             return text, False
         except ToolError as exc:
@@ -192,6 +210,20 @@ class AgentToolBox:
         except OSError as exc:  # unreadable file, vanished folder, full disk: the model hears why
             self.refusals += 1
             return f"{name} failed: {exc.strerror or exc}", True
+
+    def _not_offered(self, name: str) -> str:
+        available = ", ".join(d["name"] for d in self._definitions) or "none"
+        if name == RUN_COMMAND and not self.worktree:
+            return "run_command needs a private worktree: this agent was not started with isolation='worktree'"
+        if name in WORKCREW_TOOLS or name.startswith(MCP_PREFIX):
+            return f"tool {name!r} is not available to this agent (not in its tools); its tools: {available}"
+        return f"unknown tool {name!r}; available: {available}"
+
+    def _tool_load_skill(self, args: dict[str, Any]) -> str:
+        if not self.skills:
+            raise ToolError("no skills are available to this agent")
+        text = read_skill(self.skills, args.get("name"), args.get("file"), self.settings, self.reads)
+        return _truncate(text, "load a smaller file of the skill")
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -319,7 +351,7 @@ class AgentToolBox:
         return "\n".join(out) or "no matches"
 
     def fingerprint(self, read: str) -> str:
-        """What ``read`` ("file:REL", "dir:REL", "walk:REL") looks like on disk now, computed as the tools
+        """What ``read`` ("file:REL", "dir:REL", "walk:REL", "skill:NAME/FILE") looks like now, computed as the tools
         record it; a changed fingerprint means an answer that depended on it may differ."""
         kind, _, rel = read.partition(":")
         try:
@@ -337,6 +369,8 @@ class AgentToolBox:
                 return listing_digest(sorted(self._listing(rel, folder))) if folder.is_dir() else ABSENT
             if kind == "walk":
                 return listing_digest(list(walk(self.root, self.policy, rel)))
+            if kind == "skill":  # "skill:NAME/FILE": a file of a skill folder, wherever it lives
+                return skill_fingerprint(self.settings, rel)
         except (OSError, ToolError):
             return ABSENT
         return "unknown:" + kind  # a kind this version does not know never matches: the agent runs again

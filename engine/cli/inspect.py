@@ -12,10 +12,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..agents.catalog import AgentCatalog
 from ..cost.calibration import estimate_vs_actual
 from ..errors import WorkcrewError
 from ..workflows.discovery import discover
 from ..workflows.workflow import load_workflow
+from .agents import print_catalog
 from .common import (
     EXIT_USAGE,
     emit_json,
@@ -152,9 +154,18 @@ def _by(agents: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 @click.command("list")
 @workspace_option
 @json_option
-def list_cmd(workspace: Path | None, as_json: bool) -> None:
-    """List saved and built-in workflows, with any problems they have."""
+@click.option("--agents", "agents", is_flag=True,
+              help="List the agent types (.claude/agents, ~/.claude/agents, plugins, built-in) and skills instead.")
+def list_cmd(workspace: Path | None, as_json: bool, agents: bool) -> None:
+    """List saved and built-in workflows, with any problems they have (--agents: agent types and skills)."""
     settings = settings_from(workspace)
+    if agents:
+        view = AgentCatalog.load(settings.workspace).describe()
+        if as_json:
+            emit_json(view)
+        else:
+            print_catalog(view)
+        return
     entries = discover(settings.workspace)
     if as_json:
         emit_json([{

@@ -210,11 +210,14 @@ def _system(path: str) -> bool:
 _HOME_KEEP_OUT = (".local", ".cargo", ".config", ".npm", ".docker", ".kube", ".aws", ".ssh", ".gnupg", ".gem")
 
 
-def _toolchain(program: str, host_path: list[str]) -> list[str]:
+def _toolchain(program: str, host_path: list[str], root: str = "/") -> list[str]:
     """Folders to mount read-only so ``program`` runs: the virtualenvs on PATH (and their base Python), and
-    for ``program`` itself its virtualenv, else the prefix of its ``bin/`` folder
-    (``~/.nvm/versions/node/v20``), else its folder alone."""
-    exe = shutil.which(program, path=os.pathsep.join(host_path)) if "/" not in program else None
+    for ``program`` itself (found on PATH, or an absolute path outside ``root``) its virtualenv, else the
+    prefix of its ``bin/`` folder (``~/.nvm/versions/node/v20``), else its folder alone."""
+    if "/" not in program:
+        exe = shutil.which(program, path=os.pathsep.join(host_path))
+    else:  # a program inside the root is mounted with it: its folder must not become an unscanned toolchain
+        exe = program if os.path.isabs(program) and not _under(os.path.realpath(program), root) else None
     home = os.path.realpath(Path.home())
     kept_out = {os.path.join(home, name) for name in _HOME_KEEP_OUT}
 
@@ -229,7 +232,7 @@ def _toolchain(program: str, host_path: list[str]) -> list[str]:
     for candidate in dict.fromkeys((os.path.abspath(exe), os.path.realpath(exe)) if exe else ()):
         if _system(candidate):
             continue
-        venv = next((str(p) for p in list(Path(candidate).parents)[:4] if (p / "pyvenv.cfg").is_file()), None)
+        venv = next((str(p) for p in list(Path(candidate).parents)[:4] if os.path.isfile(p / "pyvenv.cfg")), None)
         folder = os.path.dirname(candidate)
         if venv is not None:
             found += _with_base(venv)
@@ -369,8 +372,13 @@ def _passed_env(settings: Settings) -> dict[str, str]:
             if name in os.environ and not secret_variable(name)}
 
 
-def plan(argv: list[str], cwd: Path, writable: Path, settings: Settings, bwrap: str) -> Launch:
-    """The bwrap command line for ``argv`` (blocking: scans ``writable`` for secret files to mask)."""
+def plan(argv: list[str], cwd: Path, writable: Path, settings: Settings, bwrap: str, *, read_only: bool = False,
+         network: bool | None = None, env: dict[str, str] | None = None) -> Launch:
+    """The bwrap command line for ``argv`` (blocking: scans ``writable`` for secret files to mask).
+
+    ``read_only``: the root is mounted read-only too (MCP servers: they read the workspace, write only their
+    private /tmp). ``network``: instead of ``command_network``. ``env``: variables added to the scrubbed
+    environment instead of ``command_pass_env`` (PATH, HOME… are never replaced)."""
     root, here = os.path.realpath(writable), os.path.realpath(cwd)
     why = root_refusal(writable)
     if why is not None:
@@ -378,8 +386,8 @@ def plan(argv: list[str], cwd: Path, writable: Path, settings: Settings, bwrap: 
     if not _under(here, root):
         raise CommandRefused(f"the working folder {str(cwd)!r} is outside the command's root {root}")
     host_path = _host_path()
-    readable = [*_toolchain(argv[0], host_path), *(_read_path(p, settings) for p in settings.command_read_paths)]
-    args = [bwrap, *_base_args(network=settings.command_network)]
+    readable = [*_toolchain(argv[0], host_path, root), *(_read_path(p, settings) for p in settings.command_read_paths)]
+    args = [bwrap, *_base_args(network=settings.command_network if network is None else network)]
     within = [f for f in dict.fromkeys(readable) if os.path.isdir(f) and _under(f, root) and f != root]
     for folder in dict.fromkeys(readable):
         if os.path.isdir(folder) and not _under(folder, root):
@@ -387,7 +395,7 @@ def plan(argv: list[str], cwd: Path, writable: Path, settings: Settings, bwrap: 
     common = _git_common_dir(root)
     if common is not None:
         args += _bind(common, "--ro-bind")
-    args += _bind(root)
+    args += _bind(root, "--ro-bind" if read_only else "--bind")
     skip: set[str] = set()
     state = str(settings.resolved_state_dir())
     for hidden in (*[os.path.join(root, h) for h in HIDDEN], state):
@@ -405,11 +413,13 @@ def plan(argv: list[str], cwd: Path, writable: Path, settings: Settings, bwrap: 
         _under(os.path.realpath(p), f) for f in (*readable, root))]
     sandbox_path = os.pathsep.join(dict.fromkeys(inside)) or DEFAULT_PATH
     args += ["--chdir", here, "--", *argv]
-    return Launch(args, _env(_passed_env(settings), sandbox_path), here, sandbox_path)
+    return Launch(args, _env(_passed_env(settings) if env is None else env, sandbox_path), here, sandbox_path)
 
 
-def plan_unsandboxed(argv: list[str], cwd: Path, settings: Settings) -> Launch:
-    """The command itself, with the scrubbed environment and a fresh HOME (``allow_unsandboxed_commands``)."""
+def plan_unsandboxed(argv: list[str], cwd: Path, settings: Settings, *, env: dict[str, str] | None = None) -> Launch:
+    """The command itself, with the scrubbed environment and a fresh HOME (``allow_unsandboxed_commands``);
+    ``env`` as in :func:`plan`."""
     home = tempfile.mkdtemp(prefix="workcrew-home-")
     path = os.pathsep.join(_host_path()) or DEFAULT_PATH
-    return Launch(list(argv), _env(_passed_env(settings), path, home, home), str(cwd), path, home)
+    return Launch(list(argv), _env(_passed_env(settings) if env is None else env, path, home, home), str(cwd), path,
+                  home)

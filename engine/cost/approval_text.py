@@ -123,7 +123,21 @@ def prompt_text(estimate: Estimate, workflow: Workflow, decision: Decision, appr
     warning = sandbox_warning(settings) if settings is not None else None
     if warning is not None:
         lines.append(warning)
+    servers = mcp_servers_line(settings) if settings is not None else None
+    if servers is not None:
+        lines.append(servers)
     return "\n".join(lines)
+
+
+def mcp_servers_line(settings: Settings) -> str | None:
+    """The line every approval text adds when the project has MCP servers (``.mcp.json``): which servers the run
+    may start, what each runs or reaches, and which are not approved (they do not start)."""
+    from ..agents.mcp_config import approval_line
+
+    try:
+        return approval_line(settings)
+    except OSError as exc:  # an unreadable settings file must not stop the question from being asked
+        return f"MCP servers: cannot tell which are approved ({exc})"
 
 
 def sandbox_warning(settings: Settings) -> str | None:

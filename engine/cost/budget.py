@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import BudgetExceeded
-from .pricing import Usage, price_of
+from .pricing import Usage, WebAllowance, price_of
 
 
 @dataclass
@@ -22,7 +22,8 @@ class Budget:
     """Token and USD limits shared by a run and its nested workflow.
 
     ``spent`` counts settled usage; ``reserved`` counts turns in flight at their worst case
-    (prompt tokens plus ``max_tokens`` output, priced as uncached input). A reservation that
+    (prompt tokens plus ``max_tokens`` output, priced at the dearer input rate, plus every server-tool use
+    the request allows and what its results may add). A reservation that
     does not fit is refused, so ``spent`` can never pass the limit under any concurrency.
     """
 
@@ -50,13 +51,19 @@ class Budget:
     def limited(self) -> bool:
         return self.total_tokens is not None or self.total_usd is not None
 
-    def worst_case(self, model: str, input_tokens: int, max_tokens: int) -> tuple[int, float]:
+    def worst_case(self, model: str, input_tokens: int, max_tokens: int,
+                   web: WebAllowance | None = None) -> tuple[int, float]:
         """(tokens, USD) a turn may cost at most: the prompt (with a margin) written to the cache, the dearest
-        input rate, plus the whole ``max_tokens`` as output."""
+        input rate, plus the whole ``max_tokens`` as output; with server tools (``web``), every use the request
+        allows (``max_uses``) at its per-use price and the input tokens its results may add."""
         price = price_of(model)
         prompt = math.ceil(max(0, input_tokens) * (1 + self.INPUT_MARGIN))
+        if web is not None:
+            prompt += web.extra_input_tokens(prompt, max_tokens)
         tokens = prompt + max(0, max_tokens)
         usd = (prompt * max(price.input, price.cache_write) + max(0, max_tokens) * price.output) / 1_000_000
+        if web is not None:
+            usd += web.searches * price.web_search + web.fetches * price.web_fetch
         return tokens, usd
 
     def fits_when_settled(self, tokens: int, usd: float) -> bool:
@@ -65,14 +72,15 @@ class Budget:
             return ((self.total_tokens is None or self.spent_tokens + tokens <= self.total_tokens)
                     and (self.total_usd is None or self.spent_usd + usd <= self.total_usd + 1e-12))
 
-    async def reserve_when_it_fits(self, model: str, input_tokens: int, max_tokens: int) -> Reservation:
+    async def reserve_when_it_fits(self, model: str, input_tokens: int, max_tokens: int,
+                                   web: WebAllowance | None = None) -> Reservation:
         """Reserve the turn's worst case, waiting while turns in flight hold the room it needs. It is refused
         (:class:`BudgetExceeded`) only when it could not fit even with nothing in flight: a cap of $1 with 16
         agents in flight lets each wait for the others instead of failing them all at once."""
-        tokens, usd = self.worst_case(model, input_tokens, max_tokens)
+        tokens, usd = self.worst_case(model, input_tokens, max_tokens, web)
         while True:
             try:
-                return self.reserve(model, input_tokens, max_tokens, count_refusal=False)
+                return self.reserve(model, input_tokens, max_tokens, count_refusal=False, web=web)
             except BudgetExceeded:
                 if not self.fits_when_settled(tokens, usd) or not self._in_flight():
                     with self._lock:
@@ -96,8 +104,9 @@ class Budget:
             if not waiter.done():
                 waiter.set_result(None)
 
-    def reserve(self, model: str, input_tokens: int, max_tokens: int, *, count_refusal: bool = True) -> Reservation:
-        tokens, usd = self.worst_case(model, input_tokens, max_tokens)
+    def reserve(self, model: str, input_tokens: int, max_tokens: int, *, count_refusal: bool = True,
+                web: WebAllowance | None = None) -> Reservation:
+        tokens, usd = self.worst_case(model, input_tokens, max_tokens, web)
         with self._lock:
             if self.total_tokens is not None and self.spent_tokens + self.reserved_tokens + tokens > self.total_tokens:
                 self.refused += count_refusal

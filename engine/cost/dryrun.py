@@ -26,6 +26,7 @@ from ..errors import UnknownModel, describe_failure
 from ..providers.base import ModelRequest, ModelResponse
 from ..providers.scenario import Scenario, estimate_tokens
 from ..providers.simulated import SimulatedModel
+from ..providers.web import web_limits
 from ..runtime.context import ScriptContext
 from ..runtime.resume import ResumeCache
 from ..runtime.scripthost import process as scripthost
@@ -118,6 +119,10 @@ class DryTurn:
     # what the Anthropic provider caches for this request: its shared-prefix key (None below the minimum)
     shared_tokens: int = 0
     shared_key: str | None = None
+    # web research: the uses the request allowed (max_uses of web search, web fetch; 0: not offered) and made
+    web_limits: tuple[int, int] = (0, 0)
+    web_searches: int = 0
+    web_fetches: int = 0
 
 
 @dataclass
@@ -139,7 +144,15 @@ class DryAgent:
     @property
     def usage(self) -> Usage:
         return Usage(input_tokens=sum(t.input_tokens for t in self.turns),
-                     output_tokens=sum(t.output_tokens for t in self.turns))
+                     output_tokens=sum(t.output_tokens for t in self.turns),
+                     web_search_requests=sum(t.web_searches for t in self.turns),
+                     web_fetch_requests=sum(t.web_fetches for t in self.turns))
+
+    @property
+    def web_limits(self) -> tuple[int, int]:
+        """The most searches and fetches one of its requests may make; (0, 0): no web research."""
+        return (max((t.web_limits[0] for t in self.turns), default=0),
+                max((t.web_limits[1] for t in self.turns), default=0))
 
     @property
     def first_input_tokens(self) -> int:
@@ -175,6 +188,16 @@ def _shared(request: ModelRequest) -> tuple[int, str | None]:
     return int(tokens), key
 
 
+UNCAPPED_WEB_USES = 10  # a web tool offered without max_uses: the most the estimate assumes per request
+
+
+def _cap(limits: dict[str, int | None], name: str) -> int:
+    if name not in limits:
+        return 0
+    value = limits[name]
+    return UNCAPPED_WEB_USES if value is None else value
+
+
 def _prefix(request: ModelRequest) -> tuple[int, str]:
     text = "\n".join([json.dumps(t, sort_keys=True) for t in request.tools]
                      + [str(b.get("text", "")) for b in request.system])
@@ -205,8 +228,11 @@ class DryModel:
                 # a snapshot: the agent loop keeps appending to the conversation it sent
                 self.samples[key] = dataclasses.replace(request, messages=list(request.messages))
             shared_tokens, shared_key = _shared(request) if self.shared else (0, None)
+            limits = web_limits(request.server_tools)
             agent.turns.append(DryTurn(response.usage.input_tokens, prefix_tokens, key,
-                                       response.usage.output_tokens, first, shared_tokens, shared_key))
+                                       response.usage.output_tokens, first, shared_tokens, shared_key,
+                                       (_cap(limits, "web_search"), _cap(limits, "web_fetch")),
+                                       response.usage.web_search_requests, response.usage.web_fetch_requests))
         return response
 
     async def count_tokens(self, request: ModelRequest) -> int:
@@ -230,12 +256,12 @@ class DryContext(ScriptContext):
 
     async def agent(self, prompt: str, *, schema: Any = None, label: str | None = None, phase: str | None = None,
                     model: str | None = None, effort: str | None = None, isolation: str | None = None,
-                    agent_type: str | None = None, timeout: float | None = None) -> Any:
+                    agent_type: str | None = None, timeout: float | None = None, tools: Any = None) -> Any:
         probe = DryAgent(id="", label=label, phase=None, role=None, model="", prompt=str(prompt))
         _probe.set(probe)
         try:
             return await super().agent(prompt, schema=schema, label=label, phase=phase, model=model, effort=effort,
-                                       isolation=isolation, agent_type=agent_type, timeout=timeout)
+                                       isolation=isolation, agent_type=agent_type, timeout=timeout, tools=tools)
         except UnknownModel as exc:
             self.recorder.unknown_models.append(str(exc))
             raise
@@ -318,10 +344,11 @@ def _environment(recorder: _Recorder) -> Callable[[RunState, AgentRecord], Any]:
             from ..agents.tools import AgentToolBox
 
             # always the workspace with an in-memory overlay, never a worktree: nothing is written
-            box = AgentToolBox(state.settings.workspace, state.settings)
+            box = AgentToolBox(state.settings.workspace, state.settings, tools=record.tools, skills=record.skills)
             definitions = None
             if record.isolation == "worktree":
-                definitions = AgentToolBox(state.settings.workspace, state.settings, worktree=True).definitions()
+                definitions = AgentToolBox(state.settings.workspace, state.settings, worktree=True, tools=record.tools,
+                                           skills=record.skills).definitions()
             return _DryEnvironment(OverlayEnvironment(box), definitions)
         except Exception:
             return _DryEnvironment(None, None)

@@ -31,6 +31,7 @@ import anyio
 
 from ..errors import UnknownModel
 from ..providers.scenario import Scenario
+from ..providers.web import FETCH_TOKEN_MARGIN
 from ..runtime.resume import ResumeCache
 from ..settings import Settings
 from ..workflows.workflow import Workflow
@@ -62,7 +63,7 @@ from .per_agent import (
     role_key,
     scope_tokens,
 )
-from .pricing import Price, known_models, price_of
+from .pricing import Price, WebAllowance, known_models, price_of
 
 __all__ = ["Estimate", "Range", "build_estimate", "choose_basis", "estimate", "estimate_sync", "unknown_model_message"]
 
@@ -106,7 +107,8 @@ def _total(agents: list[DryAgent], level: Level, ctx: EstimateContext) -> tuple[
     return total, by_phase, by_model
 
 
-_FIELDS = ("agents", "input_tokens", "output_tokens", "cache_read", "cache_write", "usd")
+_FIELDS = ("agents", "input_tokens", "output_tokens", "cache_read", "cache_write", "usd", "web_searches",
+           "web_fetches")
 
 
 def _blend(level: Level, passing: Figures, failing: Figures) -> Figures:
@@ -166,12 +168,19 @@ def _by_role(agents: list[DryAgent], ctx: EstimateContext) -> list[RoleFigures]:
 
 
 def _worst_turn(agents: list[DryAgent], settings: Settings) -> tuple[float, int]:
-    """The most one model turn can cost (USD, tokens): what a budget reserves for each turn in flight."""
+    """The most one model turn can cost (USD, tokens): what a budget reserves for each turn in flight (with web
+    research, every use the request allows and the input its results may add, as ``Budget.worst_case``)."""
     usd, tokens = 0.0, 0
     for agent in agents:
         price: Price = price_of(agent.model)
         prompt = max((t.input_tokens for t in agent.turns), default=0) * TOKENIZER_FACTOR[2]
-        usd = max(usd, (prompt * max(price.input, price.cache_write) + settings.max_tokens * price.output) / 1e6)
+        searches, fetches = agent.web_limits
+        web = WebAllowance(searches, fetches, settings.web_search_result_tokens,
+                           int(settings.web_fetch_max_content_tokens * FETCH_TOKEN_MARGIN))
+        prompt += web.extra_input_tokens(int(prompt), settings.max_tokens)
+        uses = searches * price.web_search + fetches * price.web_fetch
+        usd = max(usd, (prompt * max(price.input, price.cache_write) + settings.max_tokens * price.output) / 1e6
+                  + uses)
         tokens = max(tokens, int(prompt) + settings.max_tokens)
     return usd, tokens
 
@@ -241,6 +250,7 @@ def build_estimate(workflow: Workflow, settings: Settings, runs: dict[str, DryRu
         minutes=minutes, by_phase=_breakdowns(phases, phase_order), by_model=_breakdowns(models, []),
         by_role=_by_role(expected_run.agents, ctx), budget_usd=budget_usd, budget_tokens=budget_tokens,
         calibrated_runs=calibrated_runs, notes=notes, reused=expected_run.reused,
+        web_searches=_range(totals, "web_searches"), web_fetches=_range(totals, "web_fetches"),
     )
 
 

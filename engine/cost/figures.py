@@ -29,6 +29,11 @@ ROLE_PRIORS: dict[str, RolePrior] = {
     "synthesizer": RolePrior((400, 1500, 4000), (0, 1, 4)),
     "other": RolePrior((200, 800, 3000), (0, 2, 8)),
 }
+# web research, per agent that has the web tools (priors basis): searches and fetches over its run (low, expected;
+# the high is the max_uses of one request), and the input tokens each result adds (a search's result set, a page)
+WEB_SEARCHES = (1, 3)
+WEB_FETCHES = (0, 1)
+WEB_RESULT_TOKENS = (1_500, 4_000, 10_000)
 # the local count is ceil(bytes / 4); Claude 4.7+ / 5.x tokenizers give up to ~1.3x that
 TOKENIZER_FACTOR = (1.0, 1.15, 1.35)
 SCOPE_READ_FACTOR = (0.5, 1.0, 1.5)  # how much of the files an agent names it reads (partial reads, re-reads)
@@ -128,6 +133,8 @@ class Estimate(BaseModel):
     calibrated_runs: int = 0
     notes: list[str] = Field(default_factory=list)
     reused: int = 0  # agents an earlier run already answered (--reuse / --resume-from): not run, not counted
+    web_searches: Range = Field(default_factory=Range)  # the API's web searches (in cost_usd at their price)
+    web_fetches: Range = Field(default_factory=Range)
 
     @property
     def total_tokens(self) -> Range:
@@ -152,6 +159,10 @@ class Estimate(BaseModel):
             "by_role": [r.model_dump() for r in self.by_role],
             "budget_usd": round(self.budget_usd, 6), "budget_tokens": self.budget_tokens,
             "calibrated_runs": self.calibrated_runs, "notes": self.notes, "reused": self.reused,
+            # only for workflows whose agents have web research: the shape of the others is unchanged
+            **({"web_searches": self.web_searches.to_json(integer=True),
+                "web_fetches": self.web_fetches.to_json(integer=True)}
+               if self.web_searches.high or self.web_fetches.high else {}),
         }
 
 

@@ -23,6 +23,9 @@ from .figures import (
     TOKENIZER_FACTOR,
     TOOL_CALL_TOKENS,
     TOOL_EXEC_S,
+    WEB_FETCHES,
+    WEB_RESULT_TOKENS,
+    WEB_SEARCHES,
     Basis,
     Calibrated,
     Level,
@@ -113,6 +116,8 @@ class Figures:
     cache_read: float = 0.0
     cache_write: float = 0.0
     usd: float = 0.0
+    web_searches: float = 0.0
+    web_fetches: float = 0.0
 
     def add(self, other: Figures) -> None:
         self.agents += other.agents
@@ -121,6 +126,8 @@ class Figures:
         self.cache_read += other.cache_read
         self.cache_write += other.cache_write
         self.usd += other.usd
+        self.web_searches += other.web_searches
+        self.web_fetches += other.web_fetches
 
 
 @dataclass
@@ -169,7 +176,23 @@ def base_tokens(agent: DryAgent, level: Level, ctx: EstimateContext) -> tuple[fl
     per_turn_out = output / (extra + 1)
     history = read + TOOL_CALL_TOKENS * extra + per_turn_out * extra
     input_tokens = (extra + 1) * prompt + history * (extra + 1) / 2
+    searches, fetches = web_uses(agent, level, ctx)
+    # each result is read by the next sampling step of its request and, on average, by half the later turns
+    input_tokens += (searches + fetches) * WEB_RESULT_TOKENS[i] * (1 + extra / 2)
     return input_tokens, output, extra + 1
+
+
+def web_uses(agent: DryAgent, level: Level, ctx: EstimateContext) -> tuple[float, float]:
+    """(web searches, web fetches) of one agent: measured when the scenario answers, else the priors for an
+    agent whose requests offer the web tools (high: one request's max_uses); (0, 0) without web research."""
+    if ctx.basis == "scenario":
+        usage = agent.usage
+        return float(usage.web_search_requests), float(usage.web_fetch_requests)
+    max_searches, max_fetches = agent.web_limits
+    if level == "high":
+        return float(max_searches), float(max_fetches)
+    i = _index(level)
+    return float(min(WEB_SEARCHES[i], max_searches)), float(min(WEB_FETCHES[i], max_fetches))
 
 
 def turn_inputs(agent: DryAgent, level: Level, ctx: EstimateContext, input_tokens: float, turns: int) -> list[float]:
@@ -204,7 +227,9 @@ def agent_figures(agent: DryAgent, level: Level, ctx: EstimateContext, prefixes_
     if level == "high" and ctx.caching:
         # the dearest way the same tokens can be billed: every prompt token written to the cache
         usd = (input_tokens * max(price.input, price.cache_write) + output * price.output) / 1_000_000
-    return Figures(1.0, input_tokens, output, read, write, usd)
+    searches, fetches = web_uses(agent, level, ctx)
+    usd += searches * price.web_search + fetches * price.web_fetch  # per use, on top of the result tokens
+    return Figures(1.0, input_tokens, output, read, write, usd, searches, fetches)
 
 
 def cache_split(inputs: list[float], shared: float, key: str | None, minimum: int,

@@ -12,6 +12,9 @@ Design choices:
   history from its second turn. A per-prefix gate lets the first request with a new prefix go first;
   concurrent requests with that prefix wait until its response has started, then read the cache
   instead of each writing it.
+* Web research (``providers/web.py``): server tool specs go after the client tools; the response's
+  ``server_tool_use`` / ``web_*_tool_result`` blocks are kept as they came (the loop echoes them back) and
+  ``usage.server_tool_use`` is counted in :class:`Usage`.
 * The API key never appears in errors, logs or the run store: only SDK error messages, status codes and
   request ids are reported.
 """
@@ -128,7 +131,7 @@ def split_shared_head(prompt: str, minimum_tokens: int = MIN_CACHE_TOKENS) -> tu
 
 def build_params(request: ModelRequest, ttl: str = "5m") -> tuple[dict[str, Any], str | None, int]:
     """SDK keyword arguments for one turn; also the shared-prefix key and its size in tokens."""
-    tools = [dict(t) for t in request.tools]
+    tools = [dict(t) for t in request.tools] + [dict(t) for t in request.server_tools]  # web tools after the rest
     system = [dict(b) for b in request.system]
     messages = list(request.messages)
     shared_key: str | None = None
@@ -170,7 +173,9 @@ def build_params(request: ModelRequest, ttl: str = "5m") -> tuple[dict[str, Any]
     if tools:
         params["tools"] = tools
     output_config: dict[str, Any] = {}
-    if request.output_schema is not None:
+    # structured outputs are refused (400) with citations, which web search always makes: with server tools the
+    # schema stays in the system prompt only, and the agent loop validates the answer and asks again
+    if request.output_schema is not None and not request.server_tools:
         output_config["format"] = {"type": "json_schema", "schema": anthropic.transform_schema(request.output_schema)}
     if request.effort:
         output_config["effort"] = request.effort
@@ -230,11 +235,14 @@ def map_error(exc: BaseException) -> TransientModelError | FatalModelError:
 
 def _usage(message: Any) -> Usage:
     usage = message.usage
+    server = getattr(usage, "server_tool_use", None)  # web searches / fetches the API ran in this request
     return Usage(
         input_tokens=int(usage.input_tokens or 0),
         output_tokens=int(usage.output_tokens or 0),
         cache_creation_input_tokens=int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
         cache_read_input_tokens=int(getattr(usage, "cache_read_input_tokens", 0) or 0),
+        web_search_requests=int(getattr(server, "web_search_requests", 0) or 0),
+        web_fetch_requests=int(getattr(server, "web_fetch_requests", 0) or 0),
     )
 
 

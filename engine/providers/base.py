@@ -23,6 +23,9 @@ class ModelRequest:
     messages: list[dict[str, Any]]
     max_tokens: int
     tools: list[dict[str, Any]] = field(default_factory=list)
+    # the API's server tools (web search / web fetch specs from providers.web.WebTools): sent after ``tools``,
+    # run by the API inside the request; none unless the agent was given them
+    server_tools: list[dict[str, Any]] = field(default_factory=list)
     output_schema: dict[str, Any] | None = None
     effort: str | None = None
     # what the scenario engine and telemetry match on; never part of the prompt

@@ -10,7 +10,7 @@ import json
 import math
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,57 @@ class Match(BaseModel):
     call: int | None = Field(None, ge=1)
 
 
+class WebResult(BaseModel):
+    """One search result the scripted web search returns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    title: str = ""
+    content: str = ""  # what the model reads of the page (sent back sealed, as the API's encrypted_content)
+    page_age: str | None = None
+
+
+class WebSearchScript(BaseModel):
+    """A web search the model makes inside its turn (a ``server_tool_use`` and a ``web_search_tool_result``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str
+    results: list[WebResult] = Field(default_factory=list)
+    error: str | None = None  # an error code instead of results (unavailable, too_many_requests, …): not billed
+
+
+class WebFetchScript(BaseModel):
+    """A page the model fetches inside its turn (a ``server_tool_use`` and a ``web_fetch_tool_result``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    title: str | None = None
+    content: str = ""
+    error: str | None = None  # url_not_accessible, url_not_allowed, …
+
+
+class CitationScript(BaseModel):
+    """A citation on the answer's text: of a search result (by URL) or of a fetched page (by URL)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    title: str | None = None
+    cited_text: str
+
+
 class Respond(BaseModel):
     text: str | None = None
     json_: Any = Field(None, alias="json")
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     tool_calls: list[dict[str, Any]] | None = None
+    # server tools the model uses inside the turn (only when the request offers them, as on the API)
+    web_search: WebSearchScript | list[WebSearchScript] | None = None
+    web_fetch: WebFetchScript | list[WebFetchScript] | None = None
+    citations: list[CitationScript] | None = None
     error: int | None = None
     retry_after: float | None = None
     stall_s: float | None = None
@@ -50,6 +96,14 @@ class Respond(BaseModel):
             if "name" not in call:
                 raise ValueError("each tool call needs a 'name'")
         return self
+
+    @property
+    def searches(self) -> list[WebSearchScript]:
+        return [self.web_search] if isinstance(self.web_search, WebSearchScript) else list(self.web_search or [])
+
+    @property
+    def fetches(self) -> list[WebFetchScript]:
+        return [self.web_fetch] if isinstance(self.web_fetch, WebFetchScript) else list(self.web_fetch or [])
 
     @property
     def is_fault(self) -> bool:
@@ -85,6 +139,7 @@ class Turn:
     schema: dict[str, Any] | None
     answering_tools: bool  # the conversation's last message carries tool results
     input_text: str
+    web: dict[str, dict[str, Any]] = field(default_factory=dict)  # the web tools offered: name -> tool spec
 
 
 @dataclass

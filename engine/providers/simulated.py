@@ -19,6 +19,8 @@ from .base import (
     account_problem,
 )
 from .scenario import Answer, Scenario, Turn, estimate_tokens
+from .simulated_web import WebAnswer, said_tokens, server_usage, web_answer
+from .web import SERVER_BLOCK_TYPES
 
 _TOOL_TEXT: dict[tuple[str, str], str] = {}
 
@@ -36,6 +38,7 @@ def _tool_text(tool: dict[str, Any]) -> str:
 def request_text(request: ModelRequest) -> str:
     """Everything the model would read, flattened, for the deterministic token count."""
     parts: list[str] = [_tool_text(t) for t in request.tools]
+    parts += [json.dumps(t, sort_keys=True) for t in request.server_tools]
     parts += [str(b.get("text", "")) for b in request.system]
     for message in request.messages:
         content = message["content"]
@@ -51,6 +54,8 @@ def request_text(request: ModelRequest) -> str:
             elif kind == "tool_result":
                 inner = block.get("content", "")
                 parts.append(inner if isinstance(inner, str) else json.dumps(inner, sort_keys=True))
+            elif kind in SERVER_BLOCK_TYPES:  # web research echoed back: read whole, as the HTTP simulator does
+                parts.append(json.dumps(block, sort_keys=True))
     if request.output_schema is not None:
         parts.append(json.dumps(request.output_schema, sort_keys=True))
     return "\n".join(parts)
@@ -67,27 +72,42 @@ def turn_of(request: ModelRequest) -> Turn:
         schema=request.output_schema,
         answering_tools=answering,
         input_text=request_text(request),
+        web={str(t["name"]): t for t in request.server_tools if t.get("name") in ("web_search", "web_fetch")},
     )
 
 
 _IDS = itertools.count(1)  # ids need only be unique; a counter is cheaper than uuid4 and reproducible
 
 
-def answer_blocks(answer: Answer) -> tuple[list[dict[str, Any]], str]:
+def answer_blocks(answer: Answer, web: dict[str, dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], str]:
+    """The content blocks of an answer; ``web``: the web tools the request offers (name -> spec), which the
+    scenario's ``web_search`` / ``web_fetch`` may use."""
+    respond = answer.respond
+    server = web_answer(respond, web or {}) if respond.web_search or respond.web_fetch else WebAnswer()
     if answer.tool_calls:
         blocks = [
             {"type": "tool_use", "id": f"toolu_{next(_IDS):016x}", "name": c["name"], "input": c.get("input", {})}
             for c in answer.tool_calls
         ]
-        return blocks, "tool_use"
-    return [{"type": "text", "text": answer.text}], answer.respond.stop_reason or "end_turn"
+        return server.blocks + blocks, "tool_use"
+    stop_reason = respond.stop_reason or "end_turn"
+    if server.blocks and stop_reason == "pause_turn" and respond.text is None and respond.json_ is None:
+        return server.blocks, stop_reason  # paused right after its searches: no text yet
+    text: dict[str, Any] = {"type": "text", "text": answer.text}
+    if server.citations:
+        text["citations"] = server.citations
+    return [*server.blocks, text], stop_reason
 
 
 def _response(request: ModelRequest, turn: Turn, answer: Answer) -> ModelResponse:
-    blocks, stop_reason = answer_blocks(answer)
+    blocks, stop_reason = answer_blocks(answer, turn.web)
+    searches, fetches, result_tokens = server_usage(blocks)
+    web = any(b["type"] in SERVER_BLOCK_TYPES for b in blocks)
     usage = Usage(
-        input_tokens=estimate_tokens(turn.input_text),
-        output_tokens=estimate_tokens(json.dumps(blocks)) if answer.tool_calls else estimate_tokens(answer.text),
+        input_tokens=estimate_tokens(turn.input_text) + result_tokens,
+        output_tokens=said_tokens(blocks) if web else estimate_tokens(json.dumps(blocks)) if answer.tool_calls
+        else estimate_tokens(answer.text),
+        web_search_requests=searches, web_fetch_requests=fetches,
     )
     if answer.usage:
         usage = Usage.from_dict({**usage.to_dict(), **answer.usage})

@@ -102,6 +102,9 @@ def render_markdown(records: RunRecords) -> str:
     lines.append(f"Agents: {a['launched']} launched, {a['succeeded']} succeeded, {a['failed']} failed"
                  + (f", {a['cached']} cached" if a["cached"] else "") + ".")
     lines.append(f"Tokens: {sum(s['tokens'].values()):,} · cost {_money(s['cost_usd'])}.")
+    if s["web"]["searches"] or s["web"]["fetches"]:
+        lines.append(f"Web research: {s['web']['searches']} searches, {s['web']['fetches']} page fetches "
+                     "(in the cost: searches at their per-use price, results as input tokens).")
     result_summary = records.result.get("summary") if isinstance(records.result, dict) else None
     if isinstance(result_summary, str) and result_summary.strip():
         lines += ["", result_summary.strip()]
@@ -159,6 +162,8 @@ def render_markdown(records: RunRecords) -> str:
                   + ", ".join(f"{u['id']} ({_cell(u['label'])}, {u['state']})" for u in unfinished)]
     lines.append("")
 
+    lines += _sources_lines(records.sources)
+
     lines += ["## Cost", ""]
     for key in ("phase", "model"):
         rows = by_key(records.agents, key)
@@ -184,6 +189,23 @@ def render_markdown(records: RunRecords) -> str:
     lines += ["---", f"Regenerate with `workcrew report {records.run_id}` (`--format sarif` or `--format json` "
               "for machines).", ""]
     return "\n".join(lines)
+
+
+def _sources_lines(sources: list[dict[str, Any]]) -> list[str]:
+    """The web sources each agent's answer cites (its answer itself is kept as it came)."""
+    if not sources:
+        return []
+    lines = ["## Sources", "", "What agents with web research cited in their answers.", ""]
+    for agent in sources:
+        who = _cell(agent.get("label") or agent.get("id"))
+        lines += [f"**{who}**" + (f" ({_cell(agent['phase'])})" if agent.get("phase") else "") + f" · `{agent.get('id')}`"]
+        for citation in agent.get("citations") or []:
+            title, url = _cell(citation.get("title") or citation.get("url") or "source"), citation.get("url")
+            link = f"[{title}](<{url}>)" if url else title
+            quote = _cell(citation.get("cited_text"))
+            lines.append(f"- {link}" + (f" — “{quote}”" if quote else ""))
+        lines.append("")
+    return lines
 
 
 def _pick(data: dict[str, Any], *names: str) -> Any:

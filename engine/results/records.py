@@ -31,6 +31,7 @@ class RunRecords:
     findings: list[dict[str, Any]]
     logs: list[str]
     dismissed: set[str] = field(default_factory=set)
+    sources: list[dict[str, Any]] = field(default_factory=list)  # agents' web citations: id, label, phase, citations
 
     @property
     def run_id(self) -> str:
@@ -51,7 +52,8 @@ def load_records(store: RunStore, run_id: str) -> RunRecords:
     if run is None:
         raise ReportError(f"no run {run_id!r} in {store.path}; `workcrew runs` lists the runs there")
     rid = run["id"]
-    return RunRecords(run, store.agent_summary(rid), store.get_findings(rid), store.get_logs(rid), store.dismissed())
+    return RunRecords(run, store.agent_summary(rid), store.get_findings(rid), store.get_logs(rid), store.dismissed(),
+                      store.agent_citations(rid))
 
 
 # -- accounting shared by every format -------------------------------------------------------------
@@ -156,6 +158,8 @@ def summary(records: RunRecords) -> dict[str, Any]:
             "cached": int(run.get("cached") or 0),
         },
         "tokens": {k: int(run.get(k) or 0) for k in TOKEN_KEYS},
+        "web": {"searches": int(run.get("web_search_requests") or 0),
+                "fetches": int(run.get("web_fetch_requests") or 0)},
         "cost_usd": round(float(run.get("cost_usd") or 0), 6),
         "duration_s": round((run.get("finished_at") or run.get("created_at") or 0) - (run.get("created_at") or 0), 3),
     }
@@ -201,5 +205,6 @@ def to_json(records: RunRecords) -> dict[str, Any]:
         "by_phase": by_key(records.agents, "phase"),
         "by_model": by_key(records.agents, "model"),
         "estimate_vs_actual": estimate_vs_actual(records),
+        "sources": records.sources,
         "logs": records.logs,
     }

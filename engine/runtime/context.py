@@ -17,10 +17,12 @@ from ..agents.loop import AgentSpec, run_agent
 from ..cost.budget import ScriptBudget
 from ..cost.pricing import price_of
 from ..errors import AgentFailed, BudgetExceeded, LimitExceeded, ScriptError, UsageError, WorkcrewError
+from ..providers.web import web_tools_from_names
 from ..results.findings import Patch, make_finding
 from ..schema import ResultSchema, to_jsonable
 from ..text import wellformed
 from ..workflows.workflow import Workflow
+from .agent_setup import setup_agent
 from .resume import ask_key, call_key, check_key, workspace_fingerprint
 from .routing import infer_role, route_model
 from .scheduler import Handover
@@ -89,6 +91,7 @@ class ScriptContext:
         isolation: str | None = None,
         agent_type: str | None = None,
         timeout: float | None = None,
+        tools: Any = None,
     ) -> Any:
         state = self.state
         state.ensure_alive()
@@ -110,16 +113,21 @@ class ScriptContext:
                 "bound the loop."
             )
         group = phase or self.group or self.current_phase
+        # agent type, tools, skills: an unknown type or tool raises here, before anything is launched
+        setup = setup_agent(state, self.workflow.meta, agent_type=agent_type, tools=tools, isolation=isolation)
         role = infer_role(agent_type, group, label)
         model_id = route_model(state.settings, self.workflow.meta, explicit=model, phase=group, role=role,
-                               phase_model=self.phase_models.get(group) if group and self.phase_models else None)
+                               phase_model=self.phase_models.get(group) if group and self.phase_models else None,
+                               type_model=setup.model)
         price_of(model_id)  # unknown model: fail loudly here rather than cost $0 later
         key = call_key(prompt, schema=result_schema.canonical if result_schema else None, model=model_id,
-                       effort=effort, isolation=isolation, agent_type=agent_type)
+                       effort=effort, isolation=isolation, agent_type=agent_type, tools=setup.tools,
+                       definition=setup.definition_digest, skills=setup.skills.digest)
         state.launched += 1
         record = AgentRecord(
             id=f"a{state.launched:04d}", seq=state.launched, label=label, phase=group, role=role,
             agent_type=agent_type, model=model_id, prompt=prompt, isolation=isolation, key=key,
+            tools=setup.tools, skills=setup.skills,
         )
         state.agents[record.id] = record
         earlier = state.resume.take(key) if state.resume is not None else None
@@ -131,6 +139,8 @@ class ScriptContext:
             prompt=prompt, model=model_id, label=label, schema=result_schema, effort=effort, agent_type=agent_type,
             max_tokens=state.settings.max_tokens, max_turns=state.settings.max_turns,
             schema_attempts=state.settings.schema_attempts, retries=state.settings.api_retries,
+            tools=setup.tools, system_extra=setup.system_extra,
+            web=web_tools_from_names(setup.tools, state.settings),  # off unless WebSearch / WebFetch is given
         )
         return await self._execute(record, spec, timeout if timeout is not None else state.settings.agent_timeout_s)
 
@@ -181,8 +191,9 @@ class ScriptContext:
                         environment = None
                         try:
                             environment = await state.environment(state, record)
+                            toolbox = await self._with_mcp(environment.toolbox, spec, deadline, loop)
                             outcome = await run_agent(
-                                state.client, spec, tools=environment.toolbox,
+                                state.client, spec, tools=toolbox,
                                 budget=state.budget if state.budget.limited else None,
                                 on_progress=partial(self._progress, record, started=started),
                                 on_rate_limit=state.scheduler.on_rate_limit,
@@ -234,6 +245,19 @@ class ScriptContext:
             assert outcome is not None  # no failure, so the agent loop returned one
             return self._value(record, outcome.value)
 
+    async def _with_mcp(self, toolbox: Any, spec: AgentSpec, deadline: float,
+                        loop: asyncio.AbstractEventLoop) -> Any:
+        """The agent's toolbox, plus the tools of the MCP servers it is allowed (``mcp__SERVER[__TOOL]``):
+        their servers start now if this run has not started them yet; one that cannot fails this agent only
+        (``McpUnavailable`` is an ``AgentFailed``)."""
+        state = self.state
+        if state.mcp is None or toolbox is None or not any(name.startswith("mcp__") for name in spec.tools):
+            return toolbox
+        from ..agents.mcp_tools import McpTools, WithMcp
+
+        mcp = McpTools(state.mcp, spec.tools, on_call=lambda call: state.log(call.describe()))
+        return WithMcp(toolbox, mcp, await mcp.definitions(), lambda: deadline - loop.time())
+
     def _started(self, record: AgentRecord) -> None:
         self.state.save_agent(record, "state", "started_at")
         self.state.emit("agent_started", agent=record.view())
@@ -258,6 +282,7 @@ class ScriptContext:
             record.turns = outcome.turns
             record.tool_calls = outcome.tool_calls
             record.last_tool = outcome.last_tool
+            record.citations = outcome.citations or None  # web research
             record.cost_usd = price_of(record.model).cost(outcome.usage)
             state.usage.add(outcome.usage)
             state.cost_usd += record.cost_usd
@@ -324,6 +349,7 @@ class ScriptContext:
                 reads=record.reads,
                 cost_usd=record.cost_usd, attempts=record.attempts, retries=record.retries, turns=record.turns,
                 tool_calls=record.tool_calls, last_tool=record.last_tool, **record.usage.to_dict(),
+                citations=record.citations,  # web research
             )
 
     # -- nesting -----------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 is served from the store, in any order; nothing that finished is asked (or billed) again.
 
 Every ``agent()`` call gets a key over its prompt and the options that change an answer (schema, model,
-effort, isolation, agent type; not label, phase or timeout). The new run re-executes the script from the
+effort, isolation, agent type and its definition, tools, the skills it is shown; not label, phase or
+timeout). The new run re-executes the script from the
 top; each call whose key matches an earlier agent that succeeded takes that agent's result instead of
 asking the model, whatever order the calls come in (a fan-out launches in one order and finishes in
 another; a crash leaves finished and unfinished agents interleaved). Identical calls are matched one to
@@ -29,8 +30,11 @@ from ..agents.tools import AgentToolBox, walk
 from ..errors import UsageError
 from ..settings import Settings
 from ..store import RunStore
+from ..tool_names import DEFAULT_TOOLS
 
-KEY_VERSION = "v2"  # v1 keys chained on the call before: they never match a v2 key, so nothing is misserved
+# v1 keys chained on the call before; v2 keys lacked the tools, the agent type's definition and the skills.
+# An older key never matches a v3 key, so nothing is misserved (those agents run again once).
+KEY_VERSION = "v3"
 _SERVED = ("succeeded", "cached")
 _FINAL = ("succeeded", "failed", "cancelled", "stopped", "interrupted")
 
@@ -42,10 +46,14 @@ def _digest(*fields: str) -> str:
 
 
 def call_key(prompt: str, *, schema: str | None, model: str, effort: str | None, isolation: str | None,
-             agent_type: str | None) -> str:
+             agent_type: str | None, tools: frozenset[str] = DEFAULT_TOOLS, definition: str = "",
+             skills: str = "") -> str:
     """The key of one agent call: its prompt and the options that change an answer (``schema`` as its
-    canonical JSON text)."""
-    return f"{KEY_VERSION}:{_digest(prompt, schema or '', model, effort or '', isolation or '', agent_type or '')}"
+    canonical JSON text), its effective tool names, the digest of its agent type's definition file
+    (an edited definition runs its agents again) and that of the skills it is shown."""
+    digest = _digest(prompt, schema or "", model, effort or "", isolation or "", agent_type or "",
+                     "\n".join(sorted(tools)), definition, skills)
+    return f"{KEY_VERSION}:{digest}"
 
 
 def ask_key(question: str, choices: list[str] | None) -> str:

@@ -42,11 +42,14 @@ def route_model(
     phase: str | None,
     role: str | None,
     phase_model: str | None = None,
+    type_model: str | None = None,
 ) -> str:
-    """agent(model=) > meta.phases[].model > phase(title, {model}) > settings phase model > settings role
-    model > default."""
+    """agent(model=) > the agent type's model > meta.phases[].model > phase(title, {model}) > settings phase
+    model > meta.model > settings role model > default."""
     if explicit:
         return resolve_model(explicit)
+    if type_model:
+        return resolve_model(type_model)
     if meta is not None and meta.phase_model(phase):
         return resolve_model(str(meta.phase_model(phase)))
     if phase_model:

@@ -7,13 +7,14 @@ import json
 import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from ..agents.catalog import AgentCatalog
 from ..agents.isolation import workspace_environment
 from ..cost.budget import Budget
 from ..errors import ScriptError, describe_failure, leaf_error
@@ -245,7 +246,9 @@ async def _drive(handle: RunHandle) -> RunResult:
         settings = state.settings
         KNOWN.learn_environment()
         await anyio.to_thread.run_sync(KNOWN.learn_workspace, settings.workspace, settings.secret_patterns)
-        value = await scripthost.execute(context, workflow, handle.args)  # in the confined child process
+        # the agent types and skills its agents may use, read once and off the event loop
+        state.catalog = await anyio.to_thread.run_sync(AgentCatalog.load, settings.workspace)
+        value = await _with_mcp_servers(state, lambda: scripthost.execute(context, workflow, handle.args))
         result = to_jsonable(value)
     except asyncio.CancelledError:
         status, error = "cancelled", "cancelled by the user"
@@ -261,6 +264,22 @@ async def _drive(handle: RunHandle) -> RunResult:
         # the script may have ended on its own before the stop reached it: the run still stopped short
         status, error = "stopped", state.stopped_because
     return await _finish(handle, status, result, error)
+
+
+async def _with_mcp_servers(state: RunState, execute: Callable[[], Awaitable[Any]]) -> Any:
+    """Run the script (``execute``: in its confined child process) with the project's MCP servers at hand
+    when it has a ``.mcp.json``: none starts before an agent that is allowed its tools asks, each starts at
+    most once a run, and every one is stopped when the run ends."""
+    if not (state.settings.workspace / ".mcp.json").is_file():
+        return await execute()
+    from ..agents.mcp import McpServers
+
+    async with McpServers(state.settings, log=state.log) as servers:
+        state.mcp = servers
+        try:
+            return await execute()
+        finally:
+            state.mcp = None
 
 
 async def _finish(handle: RunHandle, status: str, result: Any, error: str | None) -> RunResult:

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..agents.catalog import AgentCatalog
 from ..agents.environment import AgentEnvironment
+from ..agents.skills import Skills
 from ..cost.budget import Budget
 from ..cost.pricing import Usage
 from ..errors import ScriptInterrupted
@@ -49,7 +51,10 @@ class AgentRecord:
     error: str | None = None
     error_kind: str | None = None
     patch: Patch | None = None
+    citations: list[dict[str, Any]] | None = None  # web sources its answer cites (web research; report.md Sources)
     reads: dict[str, str] | None = None  # what its tools saw: "file:REL" → fingerprint (see resume.py)
+    tools: frozenset[str] | None = None  # its effective tool names (tool_names.py); None: the default set
+    skills: Skills | None = None  # the skills it may load (its environment's toolbox offers them)
     interrupt: Callable[[], object] | None = None  # stops the agent's current attempt (set while it runs)
     restart_requested: bool = False
     skip_requested: bool = False
@@ -116,6 +121,7 @@ class RunState:
         self.cost_usd = 0.0
         self.launched = 0
         self.journal_seq = 0  # check() results and ask() answers journaled so far
+        self.mcp: Any = None  # the run's MCP servers (agents/mcp.py McpServers), when the project has .mcp.json
         self.succeeded = 0
         self.failed = 0
         self.cached = 0
@@ -127,6 +133,7 @@ class RunState:
         self.script_failure_reasons: list[str] = []
         self._warned: set[str] = set()
         self.resume: ResumeCache | None = None  # an earlier run whose matching agents are served from the store
+        self.catalog: AgentCatalog | None = None  # the workspace's agent types and skills, loaded once per run
         self.started = time.time()
         self.script_dead: str | None = None
         self.cancelled = False

@@ -19,13 +19,14 @@ from typing import Any
 
 from .owner import is_gone
 from .rows import AGENT_UPSERT, EVENT_SQL, LOG_SQL, STOP, Deferred, decode_rows, encode, plan, scrub, storable
-from .schema import RUN_COLUMNS, SCHEMA, SCHEMA_VERSION
+from .schema import ADDED_COLUMNS, RUN_COLUMNS, SCHEMA, SCHEMA_VERSION
 
 _TOTALS_SQL = (
     "SELECT COUNT(*) AS launched, SUM(state = 'succeeded') AS succeeded, SUM(state = 'failed') AS failed, "
     "SUM(state = 'cached') AS cached, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, "
     "SUM(cache_creation_input_tokens) AS cache_creation_input_tokens, "
-    "SUM(cache_read_input_tokens) AS cache_read_input_tokens, SUM(cost_usd) AS cost_usd "
+    "SUM(cache_read_input_tokens) AS cache_read_input_tokens, SUM(cost_usd) AS cost_usd, "
+    "SUM(web_search_requests) AS web_search_requests, SUM(web_fetch_requests) AS web_fetch_requests "
     "FROM agents WHERE run_id = ?")
 _INTERRUPTED_RUN = ("the run's process ended without finishing it (killed, crashed or the machine stopped); what "
                     "its agents finished is kept: resume it with --resume-from")
@@ -52,16 +53,13 @@ class RunStore:
         with self._opening() as db:
             db.executescript(SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            # stores made before agents had a call key (resume) get the column; older rows keep NULL
-            agent_columns = {row[1] for row in db.execute("PRAGMA table_info(agents)")}
-            if "key" not in agent_columns:
-                db.execute("ALTER TABLE agents ADD COLUMN key TEXT")
-            # and before they recorded what they read (incremental re-runs reuse only unchanged reads)
-            if "reads" not in agent_columns:
-                db.execute("ALTER TABLE agents ADD COLUMN reads TEXT")
-            # and before runs knew their owning process (interrupted runs are detected by it)
-            if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
-                db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+            # stores made before a column existed get it; older rows keep its default: agents' call key (resume)
+            # and reads (incremental re-runs), runs' owner (interrupted runs), web uses and citations
+            for table, columns in ADDED_COLUMNS.items():
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns:
+                    if name not in present:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
             db.commit()
         self._pending: collections.deque[Any] = collections.deque()
         self._wake = threading.Event()
@@ -344,6 +342,11 @@ class RunStore:
             f"SELECT NULL, NULL, phase, model, state, NULL, NULL, {totals}, COUNT(*), MIN(seq) FROM agents "
             "WHERE run_id = ? AND state IN ('succeeded', 'cached') GROUP BY phase, model, state "
             "ORDER BY first", (run_id, run_id))
+
+    def agent_citations(self, run_id: str) -> list[dict[str, Any]]:
+        """The web sources agents cited (id, label, phase, citations), in launch order; agents without any left out."""
+        return self._query("SELECT id, label, phase, citations FROM agents WHERE run_id = ? AND citations IS NOT NULL "
+                           "ORDER BY seq", (run_id,))
 
     def get_events(self, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after_seq))

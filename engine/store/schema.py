@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS runs (
   cache_creation_input_tokens INTEGER DEFAULT 0,
   cache_read_input_tokens INTEGER DEFAULT 0,
   cost_usd REAL DEFAULT 0,
-  owner TEXT
+  owner TEXT,
+  web_search_requests INTEGER DEFAULT 0,
+  web_fetch_requests INTEGER DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS agents (
   run_id TEXT NOT NULL,
@@ -65,6 +67,9 @@ CREATE TABLE IF NOT EXISTS agents (
   patch TEXT,
   key TEXT,
   reads TEXT,
+  web_search_requests INTEGER DEFAULT 0,
+  web_fetch_requests INTEGER DEFAULT 0,
+  citations TEXT,
   PRIMARY KEY (run_id, id)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -110,6 +115,14 @@ RUN_COLUMNS = (
     "id", "workflow", "description", "script_path", "script_source", "dialect", "workspace", "args", "status",
     "created_at", "finished_at", "result", "error", "provider", "settings", "budget_tokens", "budget_usd",
     "estimate", "launched", "succeeded", "failed", "cached", "input_tokens", "output_tokens",
-    "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd", "owner",
+    "cache_creation_input_tokens", "cache_read_input_tokens", "cost_usd", "owner", "web_search_requests",
+    "web_fetch_requests",
 )
-JSON_COLUMNS = {"args", "result", "settings", "estimate", "patch", "data", "reads", "answer"}
+JSON_COLUMNS = {"args", "result", "settings", "estimate", "patch", "data", "reads", "answer", "citations"}
+# columns added after the first schema, with their type: a store made before them gets them when opened
+ADDED_COLUMNS = {
+    "agents": (("key", "TEXT"), ("reads", "TEXT"), ("web_search_requests", "INTEGER DEFAULT 0"),
+               ("web_fetch_requests", "INTEGER DEFAULT 0"), ("citations", "TEXT")),
+    "runs": (("owner", "TEXT"), ("web_search_requests", "INTEGER DEFAULT 0"),
+             ("web_fetch_requests", "INTEGER DEFAULT 0")),
+}

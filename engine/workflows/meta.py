@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..tool_names import tool_list
+
 
 class PhaseMeta(BaseModel):
     # keys Claude Code does not know either are warnings (validate_meta), not errors: scripts written for a
@@ -27,6 +29,17 @@ class WorkflowMeta(BaseModel):
     phases: list[PhaseMeta] = Field(default_factory=list)
     args: dict[str, Any] | None = Field(None, description="documented arguments: name -> description")
     model: str | None = None
+    # Workcrew's own keys: what this workflow's agents may use (each agent type and call narrows further)
+    tools: list[str] | None = Field(None, description="tool names, Claude Code's (Read, Grep, WebSearch, "
+                                                      "mcp__SERVER…) or Workcrew's; default: the workspace tools")
+    skills: list[str] | None = Field(None, description="the skills agents are shown; default: every skill")
+
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            tool_list(value)  # ValueError names the unknown tool and the accepted names
+        return value
 
     @field_validator("description")
     @classmethod

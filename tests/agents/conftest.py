@@ -38,18 +38,21 @@ def model_for(sim: SimulatorThread, **settings: Any) -> AnthropicModel:
 
 @pytest.fixture
 def run_api(settings: Settings, store: RunStore, tmp_path: Path) -> Callable[..., Any]:
-    """``await run_api(sim, body, args=..., js=False, **settings)`` runs a script through the real SDK → RunResult."""
+    """``await run_api(sim, body, args=..., js=False, meta=None, **settings)`` runs a script through the real
+    SDK → RunResult (``meta``: the script's meta line instead of the default one)."""
 
-    async def run(sim: SimulatorThread, body: str, *, args: Any = None, js: bool = False,
+    async def run(sim: SimulatorThread, body: str, *, args: Any = None, js: bool = False, meta: str | None = None,
                   **overrides: Any) -> RunResult:
         import textwrap
 
         if js:  # Claude Code's dialect
             path = tmp_path / "wf.js"
-            path.write_text("export const meta = {name: 't', description: 'test workflow'}\n" + textwrap.dedent(body))
+            path.write_text((meta or "export const meta = {name: 't', description: 'test workflow'}") + "\n"
+                            + textwrap.dedent(body))
         else:
             path = tmp_path / "wf.py"
-            path.write_text('meta = {"name": "t", "description": "test workflow"}\n' + textwrap.dedent(body))
+            path.write_text((meta or 'meta = {"name": "t", "description": "test workflow"}') + "\n"
+                            + textwrap.dedent(body))
         workflow = load_workflow(path)
         assert not workflow.problems, workflow.problems
         run_settings = settings.model_copy(update={"provider": "anthropic", "base_url": sim.url,
@@ -64,3 +67,12 @@ def run_api(settings: Settings, store: RunStore, tmp_path: Path) -> Callable[...
             await client.aclose()
 
     return run
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user home of the test's own: ~/.claude/agents, skills and plugins are what the test puts there."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("HOME", str(folder))
+    return folder

@@ -112,8 +112,12 @@ def test_the_key_holds_what_changes_an_answer_and_nothing_else() -> None:
     key = call_key("p", **options)
     assert key == call_key("p", **options)  # the same call, wherever and whenever it is made
     for name, other in (("model", "other"), ("schema", '{"type":"object"}'), ("effort", "high"),
-                        ("isolation", "worktree"), ("agent_type", "reviewer")):
+                        ("isolation", "worktree"), ("agent_type", "reviewer"),
+                        ("tools", frozenset({"read_file", "grep"})),  # what the agent could do
+                        ("definition", "sha256-of-the-edited-agent-definition"),  # what its agent type told it
+                        ("skills", "digest-of-the-skills-it-was-shown")):
         assert key != call_key("p", **{**options, name: other}), name
+    assert key.startswith("v3:")  # v2 keys (no tools, definitions or skills) never match
     assert key != call_key("q", **options)
     # fields cannot run into each other: a prompt that ends like the next field does not collide
     assert call_key("pm", **{**options, "model": ""}) != call_key("p", **options)

@@ -60,6 +60,23 @@ def test_a_disk_that_fills_up_fails_the_run_and_keeps_the_whole_result(tmp_path:
     assert kept["result"] == 300 and kept["agents"]["succeeded"] == 300  # nothing lost: every agent is counted
 
 
+def finished_agents(database: Path) -> int:
+    """Agents the store holds as succeeded, read without writing anything beside the database."""
+    if not database.exists():
+        return 0
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
+        try:
+            (count,) = db.execute("SELECT COUNT(*) FROM agents WHERE state = 'succeeded'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:  # not created yet
+        return 0
+    return int(count)
+
+
 def test_a_store_removed_under_a_running_run_is_said_and_the_result_kept(tmp_path: Path) -> None:
     (tmp_path / "slow.py").write_text(SLOW)
     (tmp_path / "slow.json").write_text(json.dumps({"default_latency_ms": 300}))
@@ -69,10 +86,9 @@ def test_a_store_removed_under_a_running_run_is_said_and_the_result_kept(tmp_pat
                                text=True)
     database = tmp_path / "state" / "workcrew.db"
     deadline = time.monotonic() + 60
-    while not database.exists():
-        assert time.monotonic() < deadline and process.poll() is None
+    while finished_agents(database) < 4:  # the run is under way: some agents finished, most not
+        assert time.monotonic() < deadline and process.poll() is None, "the run never got going"
         time.sleep(0.05)
-    time.sleep(0.3)  # the run is under way: some agents finished, most not
     for path in database.parent.glob("workcrew.db*"):
         path.unlink()
     stdout, stderr = process.communicate(timeout=120)

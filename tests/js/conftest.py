@@ -9,10 +9,32 @@ from typing import Any
 
 import pytest
 from workcrew.engine import Event, RunResult, RunStore, Settings, load_workflow, start
+from workcrew.engine.providers.base import ModelRequest, ModelResponse
 from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
 
 HERE = Path(__file__).resolve().parent
+
+
+class RecordingModel(SimulatedModel):
+    """The in-process simulated model, noting what each request carried (the model client is the network edge
+    of these runs): label, model, system prompt, the names of the tools offered and the tool results it answers."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__(scenario)
+        self.requests: list[dict[str, Any]] = []
+
+    async def turn(self, request: ModelRequest) -> ModelResponse:
+        self.requests.append({"label": request.label, "model": request.model,
+                              "system": "\n".join(str(b.get("text", "")) for b in request.system),
+                              "tools": sorted(str(t.get("name")) for t in request.tools),
+                              "tool_results": _tool_results(request.messages[-1] if request.messages else None)})
+        return await super().turn(request)
+
+
+def _tool_results(message: dict[str, Any] | None) -> list[str]:
+    content = message.get("content") if message and message.get("role") == "user" else None
+    return [str(b.get("content")) for b in content or [] if isinstance(b, dict) and b.get("type") == "tool_result"]
 
 
 @dataclass
@@ -20,6 +42,7 @@ class JsRun:
     result: RunResult
     events: list[Event] = field(default_factory=list)
     path: Path | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)  # what the model was sent, in order
 
     def compact(self, types: set[str] | None = None) -> list[tuple[str, Any]]:
         """(type, label | title | message) per event: enough to compare orders across runs and dialects."""
@@ -53,12 +76,12 @@ def run_file(settings: Settings, store: RunStore) -> RunFile:
                   **overrides: Any) -> JsRun:
         workflow = load_workflow(path)
         assert not workflow.problems, [str(p) for p in workflow.problems]
-        client = SimulatedModel(Scenario.from_data(scenario or {"rules": []}))
+        client = RecordingModel(Scenario.from_data(scenario or {"rules": []}))
         handle = start(workflow, args, settings.model_copy(update=overrides), client=client, store=store)
         events = handle.events()
         result = await handle.result()
         collected = [event async for event in events]
-        return JsRun(result, collected, path)
+        return JsRun(result, collected, path, client.requests)
 
     return run
 

@@ -130,7 +130,7 @@ async def test_unknown_options_and_meta_keys_are_warned_once_per_run(run_js: Run
     assert run.result.logs == [
         "warning: 1:1: meta key 'version' is not used by Workcrew and was ignored",
         "warning: agent(): unknown option 'retries' was ignored (the options are label, phase, schema, model, "
-        "effort, isolation, agentType, timeout)",
+        "effort, isolation, agentType, timeout, tools)",
     ]
     phase = next(e for e in run.events if e.type == "phase_started")
     assert phase.data == {"title": "Scan", "options": {"detail": "every file"}, "detail": "every file"}

@@ -10,7 +10,11 @@ status, result, error, logs (``logs``: all of them; ``logs_contain``: substrings
 line; ``logs_count``: substring → the number of lines holding it), agent counts, ``failure_kinds``
 (kinds the run's ``failure_reasons`` must hold), the ``models`` agents ran on (label → model id), the
 ``findings`` reported (``[title, path, line]``), the order of selected events (``events``, ``orders``)
-and happens-before pairs (``before``: what a barrier or its absence guarantees).
+and happens-before pairs (``before``: what a barrier or its absence guarantees), what an agent's first
+request carried (``requests``: label → ``model``, sorted ``tools``, ``system_contains``, ``system_lacks``,
+and ``tool_results_contain``: texts in the tool results its requests answered)
+and the tool calls refused as tool errors (``tool_errors``: label → tool names). ``fixture`` names a
+folder of ``tests/fixtures`` copied into the workspace first (its ``.claude/agents``, ``.claude/skills``).
 
 Every run, whatever its expectations, must account for its agents: launched = succeeded + failed +
 cached (+ unfinished), and each failed agent leaves its reason in ``failure_reasons`` (counted by kind).
@@ -27,6 +31,8 @@ import pytest
 from workcrew.engine import RunResult
 
 from .conftest import HERE, RunFile
+
+FIXTURES = HERE.parent / "fixtures"
 
 SCRIPTS = sorted((HERE / "scripts").glob("*.js"))
 CORPUS = sorted((HERE / "corpus").glob("*.js"))
@@ -56,8 +62,12 @@ def assert_accounting(outcome: RunResult) -> None:
 
 
 @pytest.mark.parametrize("script", EVERY, ids=[f"{p.parent.name}/{p.stem}" for p in EVERY])
-async def test_script(script: Path, run_file: RunFile, workspace: Path) -> None:
+async def test_script(script: Path, run_file: RunFile, workspace: Path, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
     spec: dict[str, Any] = json.loads(script.with_suffix(".json").read_text())
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no agent types or skills of the machine's user
+    if "fixture" in spec:  # a project to run in: its .claude/agents, .claude/skills and sources
+        shutil.copytree(FIXTURES / spec["fixture"], workspace, dirs_exist_ok=True)
     folder = workspace / ".claude" / "workflows"
     for name, text in spec.get("workflows", {}).items():
         folder.mkdir(parents=True, exist_ok=True)
@@ -100,6 +110,21 @@ async def test_script(script: Path, run_file: RunFile, workspace: Path) -> None:
         assert run.compact(types) == [tuple(e) for e in expect["events"]]
     for order in expect.get("orders", []):  # the sequence of some event types
         assert run.compact(set(order["types"])) == [tuple(e) for e in order["events"]]
+    for label, wanted in expect.get("requests", {}).items():  # what an agent's first request carried
+        sent = next(r for r in run.requests if r["label"] == label)
+        assert sent["tools"] == wanted.get("tools", sent["tools"]), (label, sent["tools"])
+        assert sent["model"] == wanted.get("model", sent["model"]), (label, sent["model"])
+        for text in wanted.get("system_contains", []):
+            assert text in sent["system"], (label, text, sent["system"])
+        for text in wanted.get("system_lacks", []):
+            assert text not in sent["system"], (label, text, sent["system"])
+        results = "\n".join(r for req in run.requests if req["label"] == label for r in req["tool_results"])
+        for text in wanted.get("tool_results_contain", []):
+            assert text in results, (label, text, results)
+    for label, names in expect.get("tool_errors", {}).items():  # tool calls refused as tool errors
+        refused = [e.data["tool_error"] for e in run.events
+                   if e.type == "agent_progress" and "tool_error" in e.data and e.data["agent"]["label"] == label]
+        assert refused == names, (label, refused)
     everything = run.compact()
     for first, second in expect.get("before", []):  # happens-before pairs, e.g. barrier or no barrier
         assert everything.index(tuple(first)) < everything.index(tuple(second)), (first, second)

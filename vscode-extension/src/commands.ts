@@ -238,5 +238,26 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
 
     register("workcrew.ui.showOutput", () => log.show()),
     register("workcrew.ui.refresh", () => deps.refresh()),
+
+    register("workcrew.ui.listAgents", async () => {
+      type Entry = { name: string; origin: string; path?: string | null; description?: string; model?: string | null; tools?: string[] | null; error?: string };
+      let listed: { agent_types?: Entry[]; skills?: Entry[] };
+      try {
+        listed = (await server.execute("workcrew.listAgents")) as typeof listed;
+      } catch (err) {
+        return fail("Could not list agent types", err);
+      }
+      const item = (entry: Entry, kind: string) => ({
+        label: entry.name,
+        description: [kind, entry.origin, entry.model ? `model: ${entry.model}` : ""].filter(Boolean).join(" · "),
+        detail: entry.error ?? [entry.description, entry.tools ? `tools: ${entry.tools.join(", ")}` : ""].filter(Boolean).join(" — "),
+        path: entry.path ?? undefined,
+      });
+      const picked = await vscode.window.showQuickPick(
+        [...(listed.agent_types ?? []).map((e) => item(e, "agent type")), ...(listed.skills ?? []).map((e) => item(e, "skill"))],
+        { title: "Workcrew: Agent Types and Skills", placeHolder: "Open a definition", matchOnDescription: true, matchOnDetail: true },
+      );
+      if (picked?.path) await vscode.window.showTextDocument(vscode.Uri.file(picked.path));
+    }),
   ];
 }

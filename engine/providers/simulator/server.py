@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..scenario import Answer, Scenario, estimate_tokens
+from ..simulated_web import said_tokens, server_usage
 from .cache import CacheResult, PromptCache
 from .wire import (
     BadRequest,
@@ -255,8 +256,9 @@ class SimulatorServer:
                 self.cache.abandon(cache)
                 raise
         total = count_input_tokens(body, blocks)
-        usage = {
-            "input_tokens": max(0, total - cache.read_tokens - cache.write_tokens),
+        start_input = max(0, total - cache.read_tokens - cache.write_tokens)
+        usage: dict[str, Any] = {
+            "input_tokens": start_input,
             "output_tokens": 0,
             "cache_creation_input_tokens": cache.write_tokens,
             "cache_read_input_tokens": cache.read_tokens,
@@ -264,11 +266,15 @@ class SimulatorServer:
                                "ephemeral_1h_input_tokens": cache.write_1h_tokens},
             "service_tier": "standard",
         }
-        content, stop_reason = self._content(answer, turn.label or turn.prompt, int(body["max_tokens"]))
-        usage["output_tokens"] = sum(estimate_tokens(json.dumps(b["input"]) if b["type"] == "tool_use"
-                                                     else b.get("text", b.get("thinking", ""))) for b in content)
+        content, stop_reason = self._content(answer, turn.label or turn.prompt, int(body["max_tokens"]), turn.web)
+        usage["output_tokens"] = said_tokens(content)
+        searches, fetches, result_tokens = server_usage(content)
+        if turn.web:  # the results are read by one more sampling step of this request: input, known at its end
+            usage["input_tokens"] = start_input + result_tokens
+            usage["server_tool_use"] = {"web_search_requests": searches, "web_fetch_requests": fetches}
         if answer.usage:
             usage.update(answer.usage)
+        usage["_start_input_tokens"] = min(start_input, usage["input_tokens"])
         model, message_id = str(body["model"]), new_id("msg")
         if not streaming:
             return await self._plain(request, writer, answer, cache, model, content, stop_reason, usage, message_id)
@@ -285,12 +291,13 @@ class SimulatorServer:
                     raise BadRequest(f"messages.{index}.content: thinking blocks in the latest assistant "
                                      "message cannot be modified")
 
-    def _content(self, answer: Answer, subject: str, max_tokens: int) -> tuple[list[dict[str, Any]], str]:
+    def _content(self, answer: Answer, subject: str, max_tokens: int,
+                 web: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
         from ..simulated import answer_blocks
 
         if max_tokens == 0:
             return [], "max_tokens"  # a cache pre-warm: prefill only
-        blocks, stop_reason = answer_blocks(answer)
+        blocks, stop_reason = answer_blocks(answer, web)
         for block in blocks:
             if block["type"] == "tool_use":
                 block["id"] = new_id("toolu")

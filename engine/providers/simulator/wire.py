@@ -16,6 +16,7 @@ from urllib.parse import unquote
 from ..base import ModelRequest
 from ..scenario import Turn, estimate_tokens
 from ..simulated import turn_of
+from .web import BadServerTool, check_server_blocks, check_server_tools, check_structured_output, web_frames
 
 
 class BadRequest(Exception):
@@ -151,6 +152,12 @@ def validate(body: Any) -> dict[str, Any]:
     if body["max_tokens"] == 0 and (body.get("stream") or output_schema(body) is not None):
         raise BadRequest("max_tokens: 0 cannot be combined with stream or output_config.format")
     _check_tool_results(messages)
+    try:
+        check_server_tools(body.get("tools"))
+        check_structured_output(body)
+        check_server_blocks(messages)
+    except BadServerTool as exc:
+        raise BadRequest(str(exc)) from None
     return body
 
 
@@ -158,8 +165,8 @@ def _model_made(message: dict[str, Any]) -> bool:
     """A trailing assistant turn the model produced (a ``pause_turn`` being resumed), not a client prefill."""
     content = message.get("content")
     return isinstance(content, list) and any(
-        isinstance(b, dict) and b.get("type") == "thinking" and b.get("signature") == signature_of(
-            str(b.get("thinking", ""))) for b in content)
+        isinstance(b, dict) and ((b.get("type") == "thinking" and b.get("signature") == signature_of(
+            str(b.get("thinking", "")))) or b.get("type") == "server_tool_use") for b in content)
 
 
 def _check_tool_results(messages: list[dict[str, Any]]) -> None:
@@ -179,9 +186,11 @@ def _check_tool_results(messages: list[dict[str, Any]]) -> None:
 
 def turn_for(body: dict[str, Any], headers: dict[str, str]) -> Turn:
     """The scenario's view of a request: label and role come from Workcrew's headers."""
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
     request = ModelRequest(
         model=str(body.get("model")), system=system_blocks(body), messages=list(body.get("messages") or []),
-        max_tokens=int(body.get("max_tokens", 0)), tools=list(body.get("tools") or []),
+        max_tokens=int(body.get("max_tokens", 0)), tools=[t for t in tools if t.get("type") in (None, "custom")],
+        server_tools=[t for t in tools if t.get("type") not in (None, "custom")],
         output_schema=output_schema(body), label=unquote(headers.get("x-workcrew-label", "")),
         role=unquote(headers.get("x-workcrew-role", "")) or "agent", prompt=first_user_text(body),
     )
@@ -194,6 +203,7 @@ def new_id(prefix: str) -> str:
 
 def message_body(model: str, content: list[dict[str, Any]], stop_reason: str | None, usage: dict[str, Any],
                  message_id: str) -> dict[str, Any]:
+    usage = {k: v for k, v in usage.items() if not k.startswith("_")}  # _start_input_tokens: for streams
     return {"id": message_id, "type": "message", "role": "assistant", "model": model, "content": content,
             "stop_reason": stop_reason, "stop_sequence": None, "usage": usage}
 
@@ -204,14 +214,19 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 
 def stream_frames(model: str, content: list[dict[str, Any]], stop_reason: str, usage: dict[str, Any],
                   message_id: str) -> list[bytes]:
-    """The full SSE event sequence of one message, deltas split the way the API splits them."""
-    start_usage = {**usage, "output_tokens": 1}
+    """The full SSE event sequence of one message, deltas split the way the API splits them. With server tools
+    the input grows during the message: ``message_start`` has the prompt's, ``message_delta`` the final count."""
+    start_usage = {**usage, "output_tokens": 1, "input_tokens": usage.get("_start_input_tokens", usage["input_tokens"])}
+    start_usage.pop("server_tool_use", None)
     frames = [sse("message_start", {"type": "message_start", "message": message_body(
         model, [], None, start_usage, message_id)})]
     frames.append(sse("ping", {"type": "ping"}))
     for index, block in enumerate(content):
         kind = block["type"]
-        if kind == "text":
+        web = web_frames(index, block, sse, _chunks)
+        if web is not None:
+            frames += web
+        elif kind == "text":
             frames.append(sse("content_block_start", {"type": "content_block_start", "index": index,
                                                       "content_block": {"type": "text", "text": ""}}))
             for piece in _chunks(block["text"], 64):
@@ -235,9 +250,12 @@ def stream_frames(model: str, content: list[dict[str, Any]], stop_reason: str, u
                                                       "delta": {"type": "signature_delta",
                                                                 "signature": block.get("signature", "")}}))
         frames.append(sse("content_block_stop", {"type": "content_block_stop", "index": index}))
+    final = {"output_tokens": usage["output_tokens"]}
+    if "server_tool_use" in usage:
+        final |= {"input_tokens": usage["input_tokens"], "server_tool_use": usage["server_tool_use"]}
     frames.append(sse("message_delta", {"type": "message_delta",
                                         "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                                        "usage": {"output_tokens": usage["output_tokens"]}}))
+                                        "usage": final}))
     frames.append(sse("message_stop", {"type": "message_stop"}))
     return frames
 

@@ -148,7 +148,7 @@ class GuestContext:
 
     async def agent(self, prompt: Any, *, schema: Any = None, label: Any = None, phase: Any = None,
                     model: Any = None, effort: Any = None, isolation: Any = None, agent_type: Any = None,
-                    timeout: Any = None) -> Any:
+                    timeout: Any = None, tools: Any = None) -> Any:
         self.state.ensure_alive()
         result_schema = None
         if schema is not None:
@@ -157,7 +157,7 @@ class GuestContext:
             result_schema = ResultSchema(schema)  # a bad schema raises here, in the script, as in-process
         options = {"schema": result_schema.json_schema if result_schema else None, "label": label, "phase": phase,
                    "model": model, "effort": effort, "isolation": isolation, "agent_type": agent_type,
-                   "timeout": timeout}
+                   "timeout": timeout, "tools": sorted(tools) if isinstance(tools, set | frozenset) else tools}
         # options left out are None on the parent's side too: a shorter message to encode and decode
         reply = await self.guest.call("agent", self.level, {"prompt": prompt, **{
             key: value for key, value in options.items() if value is not None}})

@@ -357,7 +357,7 @@ class _ChildOutput(asyncio.Protocol):
 
 async def _agent(host: _Host, context: ScriptContext, args: dict[str, Any]) -> Any:
     options = {key: args.get(key) for key in ("schema", "label", "phase", "model", "effort", "isolation", "agent_type",
-                                               "timeout")}
+                                               "timeout", "tools")}
     return await context.agent(args.get("prompt"), **options)  # type: ignore[arg-type]
 
 

@@ -26,11 +26,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ...errors import (
+    AgentDefinitionError,
     AgentFailed,
     BudgetExceeded,
     LimitExceeded,
     ScriptError,
     ScriptTimeout,
+    UnknownAgentType,
     UnknownModel,
     UsageError,
     WorkcrewError,
@@ -118,7 +120,8 @@ def encode_many(messages: list[dict[str, Any]]) -> bytes:
 # errors that cross as themselves (by class name), so scripts can catch them as in-process
 ERRORS: dict[str, type[WorkcrewError]] = {
     cls.__name__: cls for cls in (AgentFailed, BudgetExceeded, LimitExceeded, ScriptError, ScriptTimeout,
-                                  UnknownModel, UsageError, WorkcrewError, WorkflowNotFound)
+                                  UnknownModel, UsageError, WorkcrewError, WorkflowNotFound, UnknownAgentType,
+                                  AgentDefinitionError)
 }
 BUILTIN_ERRORS: dict[str, type[Exception]] = {
     cls.__name__: cls for cls in (TypeError, ValueError, KeyError, IndexError, RuntimeError, LookupError)

@@ -381,7 +381,7 @@ def typescript_problem(tokens: list[Token], path: str) -> Problem | None:
 # agent(prompt, opts): Claude Code's option names -> ScriptContext.agent's keyword
 AGENT_OPTIONS = {
     "label": "label", "phase": "phase", "schema": "schema", "model": "model", "effort": "effort",
-    "isolation": "isolation", "agentType": "agent_type", "timeout": "timeout",
+    "isolation": "isolation", "agentType": "agent_type", "timeout": "timeout", "tools": "tools",
 }
 # Claude Code options Workcrew does not implement: a warning, never silently dropped
 UNSUPPORTED_AGENT_OPTIONS = frozenset({"disallowedTools", "bashCommandClamp", "stallMs"})

@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 import _quickjs
 
 from ....errors import (
+    AgentDefinitionError,
     AgentFailed,
     BudgetExceeded,
     LimitExceeded,
     ScriptInterrupted,
     ScriptTimeout,
+    UnknownAgentType,
     UnknownModel,
     UsageError,
     WorkcrewError,
@@ -52,7 +54,7 @@ BODY_SUFFIX = "\n})"
 _ERRORS: dict[str, Callable[[str], WorkcrewError]] = {
     "LimitExceeded": LimitExceeded, "BudgetExceeded": BudgetExceeded, "UsageError": UsageError,
     "WorkflowNotFound": WorkflowNotFound, "ScriptTimeout": ScriptTimeout, "UnknownModel": UnknownModel,
-    "AgentFailed": AgentFailed,
+    "AgentFailed": AgentFailed, "UnknownAgentType": UnknownAgentType, "AgentDefinitionError": AgentDefinitionError,
 }
 _FRAME = re.compile(r"<input>:(\d+):(\d+)")
 
