@@ -124,6 +124,9 @@ class Settings(BaseModel):
     mcp_pass_env: list[str] = Field(
         default_factory=list, description="secret-looking environment variables .mcp.json may expand (${GITHUB_TOKEN}) "
         "into a server's env or headers; never Workcrew's own ANTHROPIC_* credentials")
+    mcp_approved: list[str] = Field(
+        default_factory=list, description="MCP servers of .mcp.json approved for this run by its approval prompt "
+        "(not remembered; Claude Code's enabledMcpjsonServers is)")
     mcp_start_timeout_s: float = Field(30.0, gt=0, description="an MCP server's start and handshake")
     mcp_tool_timeout_s: float = Field(300.0, gt=0, description="one MCP tool call (the agent's own timeout also applies)")
     max_file_bytes: int = 1_000_000

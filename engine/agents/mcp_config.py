@@ -326,6 +326,26 @@ def approval_line(settings: Settings, names: Iterable[str] | None = None, *, app
                for s in servers if not decided[s.name].approved]
     line = f"MCP servers the run may start (.mcp.json): {listed}."
     if refused:
-        line += (f" Not approved: {', '.join(refused)} — they do not start unless approved (enabledMcpjsonServers "
-                 "in .claude/settings.local.json).")
+        line += (f" Not approved yet: {', '.join(refused)} — approving this run starts them for this run (\"always\": "
+                 "for later runs too, recorded in .claude/settings.local.json as Claude Code does); a server "
+                 "disabledMcpjsonServers names never starts.")
     return line
+
+
+def approve_for_run(settings: Settings, *, remember: bool = False) -> Settings:
+    """The run's settings once the user approved the run in a prompt that listed its MCP servers (the CLI's
+    question, the editor's notification): the servers not approved yet start for this run (``mcp_approved``);
+    with ``remember`` ("always") for later runs too, as Claude Code's dialog records them. A server a settings
+    file refuses (``disabledMcpjsonServers``) stays refused: the user said no to it where it counts."""
+    try:
+        names = load_config(settings.workspace, settings).servers
+    except McpConfigError:
+        return settings
+    decided = approvals(settings.workspace, names)
+    pending = sorted(name for name, approval in decided.items()
+                     if not approval.approved and "disabledMcpjsonServers" not in approval.reason)
+    if not pending:
+        return settings
+    if remember:
+        remember_approval(settings.workspace, pending)
+    return settings.model_copy(update={"mcp_approved": sorted({*settings.mcp_approved, *pending})})

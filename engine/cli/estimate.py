@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import click
 
+from ..agents.mcp_config import approve_for_run
 from ..cost.approval import approved_settings, binding, decide, recall, remember, remembered_text
 from ..cost.approval_text import cap_text, estimate_text, prompt_text, summary_line
 from ..cost.estimate import Estimate, estimate, unknown_model_message
@@ -116,6 +117,8 @@ def approve_run(workflow: Workflow, args: Any, settings: Settings, *, yes: bool,
             choice = ANSWERS.get(str(answer).strip().lower())
             if choice is None:
                 fail("not approved; nothing was spent.")
+            # the prompt listed the project's MCP servers: approving the run approves them ("always": for later too)
+            run_settings = approve_for_run(run_settings, remember=choice == "always")
             if choice == "always":
                 try:
                     saved = remember(store, bound, via="cli")

@@ -274,7 +274,7 @@ async def _with_mcp_servers(state: RunState, execute: Callable[[], Awaitable[Any
         return await execute()
     from ..agents.mcp import McpServers
 
-    async with McpServers(state.settings, log=state.log) as servers:
+    async with McpServers(state.settings, approved=state.settings.mcp_approved, log=state.log) as servers:
         state.mcp = servers
         try:
             return await execute()

@@ -222,8 +222,10 @@ def test_the_approval_text_lists_the_servers_and_which_are_not_approved(settings
     line = mcp_servers_line(settings)
     assert line == ("MCP servers the run may start (.mcp.json): docs (stdio: python tools/docs.py --region eu-west, "
                     "gets $DOCS_REGION); search (http: https://mcp.example.com/mcp); old (stdio: old-server). "
-                    "Not approved: search, old (disabledMcpjsonServers in .claude/settings.local.json refuses it) — "
-                    "they do not start unless approved (enabledMcpjsonServers in .claude/settings.local.json).")
+                    "Not approved yet: search, old (disabledMcpjsonServers in .claude/settings.local.json refuses it) "
+                    "— approving this run starts them for this run (\"always\": for later runs too, recorded in "
+                    ".claude/settings.local.json as Claude Code does); a server disabledMcpjsonServers names never "
+                    "starts.")
     write(ws / ".mcp.json", {"mcpServers": {"half": {"args": ["x"]}}})
     assert f'half (cannot start: {ws / ".mcp.json"}: server "half": a stdio server needs "command"' in str(
         mcp_servers_line(settings))
@@ -259,3 +261,24 @@ def test_tool_names_follow_claude_code_and_fit_the_api() -> None:
     long = tool_name("a-very-long-server-name-for-documents", "search_every_document_in_the_index_quickly")
     assert len(long) == 64 and long.startswith("mcp__a-very-long-server-name-for-documents__search_")
     assert long != tool_name("a-very-long-server-name-for-documents", "search_every_document_in_the_index_slowly")
+
+
+def test_approving_a_run_approves_its_servers_for_that_run_and_always_for_later(tmp_path: Path) -> None:
+    from workcrew.engine.agents.mcp_config import approve_for_run, unapproved_servers
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    write(ws / ".mcp.json", {"mcpServers": {"docs": {"command": "docs-server"}, "old": {"command": "old-server"},
+                                            "calc": {"command": "calc-server"}}})
+    write(ws / ".claude" / "settings.json", {"disabledMcpjsonServers": ["old"]})
+    settings = Settings(workspace=ws)
+    assert unapproved_servers(ws, settings=settings) == ["calc", "docs", "old"]
+    approved = approve_for_run(settings)  # "y": this run only
+    assert approved.mcp_approved == ["calc", "docs"]  # the refused one stays refused
+    assert not (ws / ".claude" / "settings.local.json").exists()
+    assert unapproved_servers(ws, settings=settings) == ["calc", "docs", "old"]  # nothing remembered
+    remembered = approve_for_run(settings, remember=True)  # "always"
+    assert remembered.mcp_approved == ["calc", "docs"]
+    assert json.loads((ws / ".claude" / "settings.local.json").read_text())["enabledMcpjsonServers"] == ["calc", "docs"]
+    assert unapproved_servers(ws, settings=settings) == ["old"]
+    assert approve_for_run(settings).mcp_approved == []  # nothing left to approve

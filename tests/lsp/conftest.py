@@ -50,6 +50,8 @@ def scenario() -> dict[str, Any]:
         {"match": {"label": "^slow "}, "respond": {"text": "done"}, "latency_ms": 30000},
         {"match": {"label": "^wait "}, "respond": {"text": "done"}, "latency_ms": 2500},
         {"match": {"label": "^part "}, "respond": {"text": "looked"}, "latency_ms": 400},
+        {"match": {"label": "^calc-mcp$"}, "respond": {"tool_calls": [{"name": "mcp__calc__add",
+                                                                      "input": {"a": 2, "b": 40}}], "text": "42"}},
         {"match": {"label": "^step 3$"}, "respond": {"error": 400, "message": "refused"}},
         {"match": {"label": "^find calc.py"}, "respond": {"json": FIND_CALC}, "latency_ms": 30},
         {"match": {"label": "^verify "}, "respond": {"json": {"refuted": False}}, "latency_ms": 10},
