@@ -63,7 +63,12 @@ def approval_message(workflow: Workflow, estimate: Any, why_not: str | None, bou
                      changes: Sequence[str] = (), can_remember: bool = False, settings: Settings | None = None) -> str:
     from workcrew.engine.cost.approval import script_digest, short_digest
     from workcrew.engine.cost.approval_scope import describe_scope
-    from workcrew.engine.cost.approval_text import cap_text, mcp_servers_line, sandbox_warning
+    from workcrew.engine.cost.approval_text import (
+        cap_text,
+        mcp_servers_line,
+        sandbox_warning,
+        web_research_line,
+    )
 
     meta = workflow.meta
     phases = " → ".join(p.title for p in meta.phases) if meta and meta.phases else "one phase"
@@ -95,6 +100,9 @@ def approval_message(workflow: Workflow, estimate: Any, why_not: str | None, bou
     servers = mcp_servers_line(settings) if settings is not None else None
     if servers:  # the project's MCP servers the run may start, and which are not approved
         lines.append(servers)
+    web = web_research_line(estimate) if estimate is not None else None
+    if web:  # agents that search or fetch the web: how much, and that URLs can carry what they read
+        lines.append(web)
     if changes:
         lines.append("Asked again: " + "; ".join(changes) + ".")
     if can_remember:

@@ -55,12 +55,16 @@ class Approval:
     provider: str | None = None
     via: str | None = None
     approved_at: float | None = field(default=None, compare=False)
+    # what else decides what the agents can do and reach: the project's agent types, skills and MCP servers,
+    # and whether the run does web research (capabilities_digest); "" for a project with none of them
+    capabilities: str = ""
 
     def to_record(self) -> dict[str, Any]:
         return {"workspace": self.workspace, "workflow": self.workflow, "digest": self.digest,
                 "scope": list(self.scope), "cap_usd": self.cap_usd, "cap_tokens": self.cap_tokens,
                 "script_path": self.script_path, "provider": self.provider, "via": self.via,
-                "approved_at": self.approved_at if self.approved_at is not None else time.time()}
+                "approved_at": self.approved_at if self.approved_at is not None else time.time(),
+                "capabilities": self.capabilities}
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Approval:
@@ -70,12 +74,37 @@ class Approval:
                    cap_usd=float(cap_usd) if cap_usd is not None else None,
                    cap_tokens=int(cap_tokens) if cap_tokens is not None else None,
                    script_path=record.get("script_path"), provider=record.get("provider"),
-                   via=record.get("via"), approved_at=record.get("approved_at"))
+                   via=record.get("via"), approved_at=record.get("approved_at"),
+                   capabilities=str(record.get("capabilities") or ""))
 
 
 def script_digest(source: str) -> str:
     """sha256 of the script's source (UTF-8): the text that runs."""
     return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+CAPABILITY_FILES = (".claude/agents/**/*.md", ".claude/skills/**/*", ".mcp.json")
+
+
+def capabilities_digest(workspace: Path, estimate: Estimate | None = None) -> str:
+    """sha256 of what, besides the script, decides what the run's agents can do and reach: the project's agent
+    types (their tools, models, instructions), its skills, its MCP servers, and whether the estimate's dry run
+    saw web research. A repository that gains an agent type with WebFetch, or a new MCP server, asks again
+    even where "always" was answered. "" for a project with none of them and no web research."""
+    root = Path(workspace)
+    digest = hashlib.sha256()
+    seen = False
+    for pattern in CAPABILITY_FILES:
+        for path in sorted(root.glob(pattern)):
+            if not path.is_file() or path.stat().st_size > 1_000_000:
+                continue
+            seen = True
+            digest.update(path.relative_to(root).as_posix().encode("utf-8", "surrogatepass") + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    if estimate is not None and (estimate.web_searches.high or estimate.web_fetches.high):
+        seen = True
+        digest.update(b"web research\0")
+    return digest.hexdigest() if seen else ""
 
 
 def workspace_key(workspace: Path) -> str:
@@ -104,6 +133,7 @@ def binding(workflow: Workflow, args: Any, scope: Any, run_settings: Settings,
         digest=script_digest(workflow.source), scope=scope_entries(args, scope, run_settings.workspace),
         cap_usd=cap_usd, cap_tokens=cap_tokens,
         script_path=str(workflow.path) if workflow.path else None, provider=run_settings.provider,
+        capabilities=capabilities_digest(run_settings.workspace, estimate),
     )
 
 
@@ -128,6 +158,9 @@ def what_changed(before: Approval, now: Approval) -> list[str]:
     if before.digest != now.digest:
         changes.append(f"the script changed since you approved it "
                        f"(sha256 {short_digest(before.digest)} → {short_digest(now.digest)})")
+    if before.capabilities != now.capabilities:
+        changes.append("the project's agent types, skills or MCP servers, or the run's web research, changed since "
+                       "you approved it")
     grown = scope_growth(before.scope, now.scope)
     if grown:
         changes.append("the scope grew: " + ", ".join(grown))

@@ -126,7 +126,24 @@ def prompt_text(estimate: Estimate, workflow: Workflow, decision: Decision, appr
     servers = mcp_servers_line(settings) if settings is not None else None
     if servers is not None:
         lines.append(servers)
+    web = web_research_line(estimate)
+    if web is not None:
+        lines.append(web)
     return "\n".join(lines)
+
+
+def web_research_line(estimate: Estimate | None) -> str | None:
+    """The line an approval text adds when agents of the run have web search or fetch (their dry run used them):
+    how many uses, and what they mean for the workspace's text (a fetched URL is chosen by the model)."""
+    if estimate is None or not (estimate.web_searches.high or estimate.web_fetches.high):
+        return None
+    parts = []
+    if estimate.web_searches.high:
+        parts.append(f"{spread(estimate.web_searches)} web searches")
+    if estimate.web_fetches.high:
+        parts.append(f"{spread(estimate.web_fetches)} page fetches")
+    return (f"Web research: {' and '.join(parts)}, run by Anthropic's servers (in the cost above). The model picks "
+            "what to search and which URLs to fetch: what the agents read can appear in them.")
 
 
 def mcp_servers_line(settings: Settings) -> str | None:

@@ -382,7 +382,7 @@ class RunStore:
     def save_approval(self, record: dict[str, Any]) -> None:
         """Remember an approval (replacing the one for the same workspace and workflow); ``scope`` is a list."""
         columns = ("workspace", "workflow", "digest", "scope", "cap_usd", "cap_tokens", "script_path", "provider",
-                   "via", "approved_at")
+                   "via", "approved_at", "capabilities")
         values = tuple(json.dumps(list(record["scope"])) if column == "scope" else record.get(column)
                        for column in columns)
         with self._read() as db:

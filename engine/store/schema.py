@@ -107,6 +107,7 @@ CREATE TABLE IF NOT EXISTS approvals (
   provider TEXT,
   via TEXT,
   approved_at REAL NOT NULL,
+  capabilities TEXT,
   PRIMARY KEY (workspace, workflow)
 );
 """
@@ -125,4 +126,5 @@ ADDED_COLUMNS = {
                ("web_fetch_requests", "INTEGER DEFAULT 0"), ("citations", "TEXT")),
     "runs": (("owner", "TEXT"), ("web_search_requests", "INTEGER DEFAULT 0"),
              ("web_fetch_requests", "INTEGER DEFAULT 0")),
+    "approvals": (("capabilities", "TEXT"),),
 }

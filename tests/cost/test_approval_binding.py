@@ -235,3 +235,36 @@ def test_a_store_made_before_the_approvals_table_gets_it(tmp_path: Path) -> None
         assert recall(store, approval()).covers and store.get_value("x") == 1
     finally:
         store.close()
+
+
+async def test_a_new_agent_type_mcp_server_or_web_research_asks_again(
+        tmp_path: Path, write_workflow: Callable[..., Workflow], store: RunStore) -> None:
+    """The script is not all that decides what agents can reach: a repository that gains an agent type with
+    WebFetch, a skill or an MCP server asks again even after "always", and says so; web research is named."""
+    api = Settings(workspace=tmp_path, provider="anthropic")
+    workflow = write_workflow('return await agent("Summarise the release notes", agent_type="reader")', name="notes")
+    reader = tmp_path / ".claude" / "agents" / "reader.md"
+    reader.parent.mkdir(parents=True)
+    reader.write_text("---\nname: reader\ndescription: reads\ntools: Read\n---\nRead carefully.\n")
+    result = await estimate(workflow, None, None, api)
+    bound = binding(workflow, None, None, approved_settings(api, result, budget_given=False), result)
+    assert bound.capabilities  # the project has an agent type: it is bound
+    remember(store, bound, via="cli")
+    assert recall(store, bound).covers
+
+    reader.write_text("---\nname: reader\ndescription: reads\ntools: Read, WebFetch\n---\nRead carefully.\n")
+    widened = await estimate(workflow, None, None, api)
+    now = binding(workflow, None, None, approved_settings(api, widened, budget_given=False), widened)
+    known = recall(store, now)
+    assert not known.covers and known.changes[0] == (
+        "the project's agent types, skills or MCP servers, or the run's web research, changed since you approved it")
+    assert known.changes[1].startswith("the budget cap rose")  # web fetches cost more, and that is said too
+    text = prompt_text(widened, workflow, decide(widened, api, changes=list(known.changes)), now, None)
+    assert "Web research: " in text and "page fetches" in text and "what the agents read can appear in them" in text
+    (tmp_path / ".mcp.json").write_text('{"mcpServers": {"x": {"command": "x-server"}}}')
+    assert binding(workflow, None, None, approved_settings(api, widened, budget_given=False),
+                   widened).capabilities != now.capabilities
+    # a project with none of them binds nothing extra: approvals from before this field still cover it
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert binding(workflow, None, None, Settings(workspace=plain, provider="anthropic"), None).capabilities == ""
