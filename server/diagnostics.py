@@ -98,6 +98,7 @@ class DiagnosticsStore:
         self.by_id: dict[str, Tracked] = {}
         self.by_path: dict[Path, dict[str, Tracked]] = {}
         self.dismissed: set[str] = set()
+        self._by_fingerprint: dict[tuple[str, str], str] = {}  # (workflow, fingerprint) → the finding shown
         self.generation: dict[Path, int] = {}
         self._cache: dict[Path, tuple[Any, list[dict[str, Any]]]] = {}
         self._dirty: set[Path] = set()
@@ -170,6 +171,12 @@ class DiagnosticsStore:
         previous = self.by_id.pop(str(finding["id"]), None)
         if previous is not None:
             self.by_path.get(previous.path, {}).pop(previous.id, None)
+        fingerprint = finding.get("fingerprint")
+        if fingerprint:  # the same issue reported again (a re-run, a second finder): one diagnostic, the newest
+            same = self._by_fingerprint.get((workflow, str(fingerprint)))
+            if same is not None and same != str(finding["id"]):
+                self.remove([same])
+            self._by_fingerprint[(workflow, str(fingerprint))] = str(finding["id"])
         start = int(location.get("start_line") or 1) - 1
         snippet = location.get("snippet")
         tracked = Tracked(finding, run_id, workflow, path, snippet if isinstance(snippet, str) else None,

@@ -27,6 +27,7 @@ from .capabilities import ClientFeatures
 from .config import server_settings
 from .diagnostics import DiagnosticsStore, Publisher
 from .documents import Documents, path_of
+from .restore import restore_findings
 from .runs import RunRegistry
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,7 @@ def build() -> WorkcrewServer:
         if server.runs.attaching is not None:
             try:
                 attached = await server.runs.attaching
+                await restore_findings(server)  # the ended runs' open findings: after the live runs are followed
             except Exception as exc:  # the editor works without them; the user learns why
                 server.say(f"could not re-attach to running runs: {exc}", types.MessageType.Warning)
             else:

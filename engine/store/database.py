@@ -354,6 +354,17 @@ class RunStore:
     def get_logs(self, run_id: str) -> list[str]:
         return [r["message"] for r in self._query("SELECT message FROM logs WHERE run_id = ? ORDER BY seq", (run_id,))]
 
+    def latest_runs_with_findings(self, workspace: str) -> list[dict[str, Any]]:
+        """The newest run of each workflow of ``workspace`` that has ended and reported findings (what the editor
+        shows again when it starts), newest first."""
+        rows = self._query(
+            "SELECT id, workflow, status, created_at FROM runs WHERE workspace = ? AND status != 'running' AND "
+            "EXISTS (SELECT 1 FROM findings WHERE findings.run_id = runs.id) ORDER BY created_at DESC", (workspace,))
+        newest: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            newest.setdefault(str(row["workflow"]), row)
+        return list(newest.values())
+
     def get_findings(self, run_id: str) -> list[dict[str, Any]]:
         return [r["data"] for r in self._query("SELECT data FROM findings WHERE run_id = ? ORDER BY ts", (run_id,))]
 

@@ -103,3 +103,27 @@ def test_editor_settings_map_camel_case_to_settings(tmp_path: Path) -> None:
     assert settings.concurrency == 4 and settings.approval == "never" and problems == []
     settings, problems = server_settings(tmp_path, {"concurrency": "lots"}, env={})
     assert settings.concurrency == 16 and "concurrency" in problems[0]
+
+
+async def test_a_finding_reported_again_replaces_the_earlier_diagnostic(tmp_path: Path) -> None:
+    """The same issue (fingerprint) reported twice for a workflow — a re-run, a second finder — is one
+    diagnostic, the newest; another workflow's finding with that fingerprint is its own."""
+    import anyio
+    from workcrew.server.diagnostics import DiagnosticsStore, Publisher
+
+    (tmp_path / "calc.py").write_text("def div(a, b):\n    return a / b\n")
+    store = DiagnosticsStore(Documents(), Publisher(publish=lambda *a: None, refresh=lambda: None,
+                                                    codec=lambda: PositionCodec(), pull=lambda: False),
+                             anyio.CapacityLimiter(1))
+    store.workspace = tmp_path
+
+    def finding(finding_id: str) -> dict[str, object]:
+        return {"id": finding_id, "fingerprint": "fp-div", "title": "division by zero", "verdict": "confirmed",
+                "location": {"path": "calc.py", "start_line": 2}}
+
+    assert store.add("run1", "review", finding("f1")) is not None
+    assert store.add("run2", "review", finding("f2")) is not None
+    assert [t.id for t in store.by_id.values()] == ["f2"]
+    assert store.add("run3", "audit", finding("f3")) is not None
+    assert sorted(t.id for t in store.by_id.values()) == ["f2", "f3"]
+    store.stop()
