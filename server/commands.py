@@ -296,13 +296,14 @@ async def approve_and_run(ls: Server, workflow: Workflow, args: Any, scope: Any,
         # the notification listed the project's MCP servers: approving the run approves them ("Always run": later too)
         from workcrew.engine.agents.mcp_config import approve_for_run
 
-        approved_settings = run_settings
+        approved_settings, remember_it = run_settings, answer == approval.ALWAYS
         try:
             run_settings = await anyio.to_thread.run_sync(
-                lambda: approve_for_run(approved_settings, remember=answer == approval.ALWAYS), limiter=ls.limiter)
+                lambda: approve_for_run(approved_settings, remember=remember_it), limiter=ls.limiter)
         except WorkcrewError as exc:  # a settings.local.json that is not JSON: approved for this run only
             ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"Workcrew: {exc}"))
-            run_settings = approve_for_run(approved_settings)
+            run_settings = await anyio.to_thread.run_sync(lambda: approve_for_run(approved_settings),
+                                                          limiter=ls.limiter)
         if answer == approval.ALWAYS and store is not None:
             try:
                 remember(store, bound, via="editor")

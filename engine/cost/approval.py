@@ -83,24 +83,27 @@ def script_digest(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-CAPABILITY_FILES = (".claude/agents/**/*.md", ".claude/skills/**/*", ".mcp.json")
-
-
 def capabilities_digest(workspace: Path, estimate: Estimate | None = None) -> str:
     """sha256 of what, besides the script, decides what the run's agents can do and reach: the project's agent
-    types (their tools, models, instructions), its skills, its MCP servers, and whether the estimate's dry run
-    saw web research. A repository that gains an agent type with WebFetch, or a new MCP server, asks again
-    even where "always" was answered. "" for a project with none of them and no web research."""
+    types (their tools, models, instructions) and skills — from every ``.claude/`` folder the run reads them
+    from, the workspace's up to the repository root (``claude_config.project_folders``) — its MCP servers, and
+    whether the estimate's dry run saw web research. A repository that gains an agent type with WebFetch, or a
+    new MCP server, asks again even where "always" was answered. "" for a project with none of them and no
+    web research."""
+    from ..agents.claude_config import project_folders
+
     root = Path(workspace)
+    files = [path for kind, pattern in (("agents", "**/*.md"), ("skills", "**/*"))
+             for folder in project_folders(root, kind) for path in sorted(folder.glob(pattern))]
+    files.append(root / ".mcp.json")
     digest = hashlib.sha256()
     seen = False
-    for pattern in CAPABILITY_FILES:
-        for path in sorted(root.glob(pattern)):
-            if not path.is_file() or path.stat().st_size > 1_000_000:
-                continue
-            seen = True
-            digest.update(path.relative_to(root).as_posix().encode("utf-8", "surrogatepass") + b"\0")
-            digest.update(path.read_bytes() + b"\0")
+    for path in files:
+        if not path.is_file() or path.stat().st_size > 1_000_000:
+            continue
+        seen = True
+        digest.update(str(path).encode("utf-8", "surrogatepass") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
     if estimate is not None and (estimate.web_searches.high or estimate.web_fetches.high):
         seen = True
         digest.update(b"web research\0")

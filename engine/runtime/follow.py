@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 
-from ..store import RunStore, controls
+from ..store import RunStore, controls, owner
 from .events import Event
 
 POLL_S = 0.2
@@ -76,8 +76,10 @@ class RunFollower:
     def _poll(self) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """(new events, the run row) — blocking, in a worker thread."""
         run = self.store.get_run(self.run_id)
-        if run is not None and run.get("status") == "running":
-            self.store.reconcile_interrupted()  # its process may be gone: then it is marked so, and ends here
+        if run is not None and run.get("status") == "running" and owner.is_gone(run.get("owner")):
+            # its process is gone: the store marks it interrupted with its real spend, and following ends here
+            # (checked here first, so a live run's poll does not scan every running run of the store)
+            self.store.reconcile_interrupted()
             run = self.store.get_run(self.run_id)
         events = self.store.get_events(self.run_id, self._seq)
         if run is not None:
