@@ -1,6 +1,5 @@
-"""``workspace/executeCommand`` handlers (design section 7). Arguments are one JSON object each.
-
-Malformed arguments are answered with a JSON-RPC InvalidParams error that says what was wrong.
+"""``workspace/executeCommand`` handlers for workflows and runs (design section 7): create, run, estimate,
+list, and control a run. Arguments are one JSON object each (:mod:`.params`).
 """
 
 from __future__ import annotations
@@ -8,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from lsprotocol import types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInvalidParams
 from workcrew.engine import WorkcrewError, Workflow, load_workflow
 from workcrew.engine.agents.catalog import AgentCatalog
 from workcrew.engine.runtime.resume import ResumeCache
@@ -21,101 +19,14 @@ from workcrew.engine.store import StoreError, controls
 from workcrew.engine.workflows.discovery import discover, resolve
 
 from . import approval
-from .code_actions import REQUEST_FAILED, confirmed_fixes, fix_edit
 from .documents import path_of
-from .edits import FixNotApplicable, fix_paths
+from .params import CreateParams, ListRunsParams, ResumeParams, RunIdParams, TargetParams, failed, parse
 from .progress import RunProgress
 
 if TYPE_CHECKING:
     from .protocol import Server
 
 log = logging.getLogger(__name__)
-
-
-class Params(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class LspPosition(Params):
-    line: int = Field(ge=0)
-    character: int = Field(ge=0)
-
-
-class LspRange(Params):
-    start: LspPosition
-    end: LspPosition
-
-
-class CreateParams(Params):
-    prompt: str = Field(min_length=1)
-    uri: str | None = None
-    range: LspRange | None = None
-    uris: list[str] = Field(default_factory=list, description="explorer selection: files and folders")
-    open_editors: list[str] = Field(default_factory=list, alias="openEditors")
-    whole_workspace: bool = Field(False, alias="wholeWorkspace")
-    name: str | None = None
-
-
-class TargetParams(Params):
-    name: str | None = None
-    path: str | None = None
-    args: Any = None
-
-    @model_validator(mode="after")
-    def _one_target(self) -> TargetParams:
-        if not (self.name or self.path):
-            raise ValueError("give the workflow's 'name' or its 'path'")
-        return self
-
-
-class RunIdParams(Params):
-    run_id: str = Field(alias="runId", min_length=1)
-
-
-class ResumeParams(RunIdParams):
-    force: bool = Field(False, description="resume from a run still marked running (its process is gone)")
-
-
-class FindingParams(Params):
-    finding_id: str = Field(alias="findingId", min_length=1)
-
-
-class ListRunsParams(Params):
-    limit: int = Field(50, ge=1, le=1000)
-
-
-P = TypeVar("P", bound=Params)
-
-
-def parse(model: type[P], command: str, args: tuple[Any, ...]) -> P:
-    """The command's one argument object, validated; InvalidParams with the reasons otherwise."""
-    raw = args[0] if args else {}
-    if not isinstance(raw, dict):
-        raise JsonRpcInvalidParams(f"{command} takes one object argument, not {type(raw).__name__}")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors())
-        raise JsonRpcInvalidParams(f"{command}: invalid arguments: {reasons}") from None
-
-
-def failed(message: str) -> JsonRpcException:
-    return JsonRpcException(message, code=REQUEST_FAILED)
-
-
-def register(server: Server) -> None:
-    """Attach every command to the server (ids are advertised in executeCommandProvider)."""
-    for name, handler in COMMANDS.items():
-        server.command(name)(_bind(server, handler))
-
-
-def _bind(server: Server, handler: Any) -> Any:
-    # pygls unpacks the command's arguments into the handler's parameters: take them all, check them here
-    async def command(*args: Any) -> Any:
-        return await handler(server, *args)
-
-    command.__name__ = handler.__name__
-    return command
 
 
 # -- create, run, estimate -------------------------------------------------------------------------
@@ -421,52 +332,6 @@ async def resume_run(ls: Server, *args: Any) -> dict[str, Any]:
     return {"runId": session.run_id, "status": "running"}
 
 
-# -- findings --------------------------------------------------------------------------------------
-
-async def apply_all_fixes(ls: Server, *args: Any) -> dict[str, Any]:
-    params = parse(RunIdParams, "workcrew.applyAllFixes", args)
-    if not ls.features.apply_edit:
-        raise failed("this editor cannot apply edits sent by the server (workspace/applyEdit)")
-    fixes = confirmed_fixes(ls, params.run_id)
-    if not fixes and ls.run_store is not None:
-        fixes = [f["fix"] for f in ls.run_store.get_findings(params.run_id)
-                 if f.get("verdict") == "confirmed" and isinstance(f.get("fix"), dict) and f["fix"].get("edits")
-                 and f.get("fingerprint") not in ls.diagnostics_store.dismissed]
-    if not fixes:
-        return {"runId": params.run_id, "applied": False, "fixes": 0, "failureReason": "no confirmed fixes"}
-    try:
-        edit, kept = await fix_edit(ls, fixes)
-    except FixNotApplicable as exc:
-        raise failed(str(exc)) from None
-    result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
-        edit=edit, label=f"Workcrew: apply {kept} confirmed fix(es)"))
-    if result.applied:
-        for fix in fixes:
-            for path in fix_paths(fix, ls.diagnostics_store.workspace):
-                ls.diagnostics_store.file_changed_on_disk(path)
-    else:
-        ls.window_show_message(types.ShowMessageParams(
-            type=types.MessageType.Warning,
-            message=f"Workcrew could not apply the fixes: {result.failure_reason or 'the editor refused the edit'}"))
-    return {"runId": params.run_id, "applied": result.applied, "fixes": kept, "failureReason": result.failure_reason}
-
-
-async def dismiss_finding(ls: Server, *args: Any) -> dict[str, Any]:
-    params = parse(FindingParams, "workcrew.dismissFinding", args)
-    tracked = ls.diagnostics_store.get(params.finding_id)
-    fingerprint = tracked.fingerprint if tracked is not None else None
-    if fingerprint is None and ls.run_store is not None:
-        found = ls.run_store.find_finding(params.finding_id)
-        fingerprint = found[1].get("fingerprint") if found else None
-    if not fingerprint:
-        raise failed(f"no finding {params.finding_id!r}")
-    if ls.run_store is not None:
-        ls.run_store.dismiss(fingerprint, reason="dismissed in the editor")
-    removed = ls.diagnostics_store.dismiss(fingerprint)
-    await ls.diagnostics_store.flush(final=True)
-    return {"findingId": params.finding_id, "fingerprint": fingerprint, "removed": removed}
-
-
 COMMANDS = {
     "workcrew.createWorkflowFromSelection": create_workflow_from_selection,
     "workcrew.runWorkflow": run_workflow,
@@ -478,6 +343,4 @@ COMMANDS = {
     "workcrew.pauseRun": pause_run,
     "workcrew.resumeRun": resume_run,
     "workcrew.resumeFromRun": resume_from_run,
-    "workcrew.applyAllFixes": apply_all_fixes,
-    "workcrew.dismissFinding": dismiss_finding,
 }

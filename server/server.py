@@ -22,7 +22,7 @@ from pygls.protocol import LanguageServerProtocol, default_converter
 from workcrew.engine import RunStore, Settings
 from workcrew.engine.redaction import KNOWN
 
-from . import code_actions, commands
+from . import code_actions, command_table
 from .capabilities import ClientFeatures
 from .config import server_settings
 from .diagnostics import DiagnosticsStore, Publisher
@@ -185,7 +185,7 @@ def workspace_root(params: types.InitializeParams) -> Path:
 
 def build() -> WorkcrewServer:
     server = WorkcrewServer()
-    commands.register(server)
+    command_table.register(server)
 
     @server.feature(types.INITIALIZE)
     def initialize(params: types.InitializeParams) -> None:
