@@ -116,6 +116,9 @@ class Settings(BaseModel):
         default_factory=list, description="extra folders commands may read (toolchains), mounted read-only")
     command_pass_env: list[str] = Field(
         default_factory=list, description="environment variables passed to commands (never secret-looking ones)")
+    check_command: str | None = Field(
+        None, description="the command that judges a fix before the editor applies it (Apply and verify, Fix all), "
+        "e.g. \"python -m pytest -q\"; it must be in command_allowlist. A workflow's meta `check` comes first")
     mcp_allowed_hosts: list[str] = Field(
         default_factory=list, description="hosts (\"api.example.com\", \"*.example.com\") the HTTP and SSE MCP servers "
         "of .mcp.json may be reached at; a server elsewhere is not started")
@@ -133,6 +136,9 @@ class Settings(BaseModel):
     detach_runs: bool = Field(
         True, description="runs started from the editor live in their own process: closing the editor leaves "
                           "them running, and the editor re-attaches when it starts again")
+    review_on_save: bool = Field(
+        False, description="the editor reviews the changes again when a file its last Review Changes covered is "
+                           "saved (debounced, reusing unchanged agents, approval as for any run)")
     api_retries: int = Field(6, ge=0)
     stall_timeout_s: float = Field(60.0, gt=0)
     base_url: str | None = None

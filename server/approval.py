@@ -1,9 +1,15 @@
-"""Approval before anything is spent: what will run, its estimate and its cap in one notification.
+"""Approval before anything is spent: one short line you can judge at a glance, the details one click away.
 
-Actions are Run, Always run, Review script and Cancel; dismissing the notification is Cancel. "Always run"
-remembers the approval in the run store, bound to the script's digest, the scope and the cap
-(engine/approval.py): a later run of the same script over that scope, within that cap, starts without
-asking; anything wider asks again and the notification says what changed.
+The question (window/showMessageRequest) is ``Run “review”: 24 agents · 180k–240k tokens · $0.40–$0.90 · ~3 min ·
+20 files``, at most one warning line, and ``(details: ID)``; the actions are Run, Details, Always run (when it
+can be remembered) and Cancel; dismissing it is Cancel. The details (files in scope and their token share, what
+was left out and why, phases and models, the script) are data (:mod:`.approval_data`): the VS Code extension
+fetches them with ``workcrew.approvalDetails`` and shows its own panel; for other clients **Details** opens a
+Markdown page and asks again, offering Review script (:mod:`.approval_details`).
+
+"Always run" remembers the approval in the run store, bound to the script's digest, the scope and the cap
+(engine/cost/approval.py): a later run of the same script over that scope, within that cap, starts without
+asking; anything wider asks again and the warning line says what changed.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from lsprotocol import types
 from workcrew.engine import Settings, Workflow
 from workcrew.engine.errors import UnknownModel
@@ -21,25 +28,51 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RUN, ALWAYS, REVIEW, CANCEL = "Run", "Always run", "Review script", "Cancel"
+RUN, ALWAYS, REVIEW, CANCEL, DETAILS = "Run", "Always run", "Review script", "Cancel", "Details"
+
+
+PhaseModels = dict[str, dict[str, int]]  # phase ("" for none) -> model -> agents of the expected dry run
 
 
 async def compute_estimate(workflow: Workflow, args: Any, scope: Any, settings: Settings,
                            store: Any = None, reuse: Any = None) -> tuple[Any, str | None]:
     """(Estimate, None) or (None, why it is unavailable). Never spends: the estimator dry-runs off the loop.
     With ``reuse`` (a loaded ``ResumeCache``) the agents it answers are not counted."""
+    found, why_not, _models = await estimate_with_models(workflow, args, scope, settings, store, reuse)
+    return found, why_not
+
+
+async def estimate_with_models(workflow: Workflow, args: Any, scope: Any, settings: Settings, store: Any = None,
+                               reuse: Any = None) -> tuple[Any, str | None, PhaseModels]:
+    """:func:`compute_estimate` plus which models each phase's agents use (the details show them): what
+    ``cost.estimate.estimate`` does, keeping the expected dry run it otherwise drops."""
     try:
-        from workcrew.engine.cost.estimate import estimate
+        from workcrew.engine.cost.calibration import load_calibration
+        from workcrew.engine.cost.estimate import choose_basis, estimate_sync
     except ImportError:
-        return None, "estimate unavailable (this engine has no estimator)"
+        return None, "estimate unavailable (this engine has no estimator)", {}
     files = [(f.path, f.bytes) for f in scope.files] if scope is not None and hasattr(scope, "files") else scope
+    basis = choose_basis(settings)
+
+    def work() -> tuple[Any, Any]:
+        calibration, used = load_calibration(store, workflow.name, settings.provider, basis) if store is not None \
+            else ({}, 0)
+        result: tuple[Any, Any] = estimate_sync(workflow, args, files, settings, basis=basis,
+                                                calibration=calibration, calibrated_runs=used, reuse=reuse)
+        return result
+
     try:
-        return await estimate(workflow, args, files, settings, store=store, reuse=reuse), None
+        found, runs = await anyio.to_thread.run_sync(work)
     except UnknownModel:
         raise  # a model with no price stops the run before anything is spent, never a silent $0
     except Exception as exc:  # the user still decides; they just see why there is no estimate
         log.warning("estimate failed: %s", exc)
-        return None, f"estimate unavailable ({exc})"
+        return None, f"estimate unavailable ({exc})", {}
+    models: PhaseModels = {}
+    for agent in runs["expected"].agents:
+        per_model = models.setdefault(agent.phase or "", {})
+        per_model[agent.model] = per_model.get(agent.model, 0) + 1
+    return found, None, models
 
 
 def estimate_json(estimate: Any) -> dict[str, Any] | None:
@@ -57,58 +90,6 @@ def bind(workflow: Workflow, args: Any, scope: Any, run_settings: Settings, esti
     from workcrew.engine.cost.approval import binding
 
     return binding(workflow, args, scope, run_settings, estimate)
-
-
-def approval_message(workflow: Workflow, estimate: Any, why_not: str | None, bound: Any = None,
-                     changes: Sequence[str] = (), can_remember: bool = False, settings: Settings | None = None) -> str:
-    from workcrew.engine.cost.approval import script_digest, short_digest
-    from workcrew.engine.cost.approval_scope import describe_scope
-    from workcrew.engine.cost.approval_text import (
-        cap_text,
-        mcp_servers_line,
-        sandbox_warning,
-        web_research_line,
-    )
-
-    meta = workflow.meta
-    phases = " → ".join(p.title for p in meta.phases) if meta and meta.phases else "one phase"
-    head = f"Run workflow “{workflow.name}”"
-    if meta is not None:
-        head += f": {meta.description}"
-    # what will run: the script (the editor opens this path for "Review script" and asks again:
-    # vscode-extension/src/approval.ts), with the digest of exactly the text that runs, and its scope
-    digest = bound.digest if bound is not None else script_digest(workflow.source)
-    where = f"`{workflow.path}`" if workflow.path else "not saved to a file"
-    if workflow.origin == "builtin":
-        where += " (built in)"
-    lines = [head, f"Script: {where} (sha256 {short_digest(digest)})"]
-    if bound is not None:
-        lines.append(f"Scope: {describe_scope(bound.scope)} in {bound.workspace}.")
-    provider = getattr(estimate, "provider", None) or (bound.provider if bound is not None else None)
-    if provider:
-        lines.append(f"Provider: {provider}{' (no cost)' if provider == 'simulated' else ''}.")
-    lines.append(f"Phases: {phases}.")
-    if estimate is not None:
-        lines.append(f"Estimate: {describe_estimate(estimate)}.")
-        cap = cap_text(estimate, bound, why=False)
-        lines.append(f"{cap[0].upper()}{cap[1:]}.")
-    else:
-        lines.append(f"Cost: {why_not or 'estimate unavailable'}.")
-    warning = sandbox_warning(settings) if settings is not None else None
-    if warning:  # commands would run without an OS sandbox: the user opted in, and sees it here
-        lines.append(warning)
-    servers = mcp_servers_line(settings) if settings is not None else None
-    if servers:  # the project's MCP servers the run may start, and which are not approved
-        lines.append(servers)
-    web = web_research_line(estimate) if estimate is not None else None
-    if web:  # agents that search or fetch the web: how much, and that URLs can carry what they read
-        lines.append(web)
-    if changes:
-        lines.append("Asked again: " + "; ".join(changes) + ".")
-    if can_remember:
-        lines.append(f"“{ALWAYS}” skips this question until the script changes, the scope grows or the cap rises.")
-    lines.append("Nothing is spent until you choose Run.")
-    return "\n".join(lines)
 
 
 def approved(settings: Settings, estimate: Any) -> Settings:
@@ -136,12 +117,22 @@ def needs_approval(settings: Settings, estimate: Any, remembered: bool = False) 
     return bool(high_usd > settings.approval_threshold_usd or high_agents > settings.approval_threshold_agents)
 
 
-async def ask_approval(ls: Server, message: str, can_remember: bool = False) -> str:
-    """Run | Always run | Review script | Cancel; a dismissed notification or a client that cannot answer is Cancel.
+def first_titles(can_remember: bool) -> tuple[str, ...]:
+    """The short question's actions."""
+    return (RUN, DETAILS, ALWAYS, CANCEL) if can_remember else (RUN, DETAILS, CANCEL)
 
-    "Always run" is offered only when the approval can be remembered: a run store and a cap to bind.
+
+def again_titles(can_remember: bool) -> tuple[str, ...]:
+    """The question asked again once the details are shown: Review script takes the place of Details."""
+    return (RUN, ALWAYS, REVIEW, CANCEL) if can_remember else (RUN, REVIEW, CANCEL)
+
+
+async def ask_approval(ls: Server, message: str, titles: Sequence[str]) -> str:
+    """The title picked; a dismissed notification, a title not offered or a client that cannot answer is Cancel.
+
+    Review script is honoured even when not offered: clients written for the earlier question (Run, Always run,
+    Review script, Cancel) answer it, and it never spends anything.
     """
-    titles = (RUN, ALWAYS, REVIEW, CANCEL) if can_remember else (RUN, REVIEW, CANCEL)
     try:
         answer = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
             type=types.MessageType.Info, message=message,
@@ -151,4 +142,4 @@ async def ask_approval(ls: Server, message: str, can_remember: bool = False) -> 
         log.warning("approval request failed: %s", exc)
         return CANCEL
     title = getattr(answer, "title", None)
-    return str(title) if title in titles and title != CANCEL else CANCEL
+    return str(title) if (title in titles or title == REVIEW) and title != CANCEL else CANCEL

@@ -21,6 +21,7 @@ class ClientFeatures:
     create_files: bool = False
     resolve_edits: bool = False
     code_action_literals: bool = True
+    change_annotations: bool = False  # workspaceEdit.changeAnnotationSupport: edits the user previews first
 
     @classmethod
     def from_capabilities(cls, caps: types.ClientCapabilities) -> ClientFeatures:
@@ -46,4 +47,5 @@ class ClientFeatures:
                               and types.ResourceOperationKind.Create in edit.resource_operations),
             resolve_edits=bool(action and action.data_support and resolve and "edit" in resolve.properties),
             code_action_literals=bool(action and action.code_action_literal_support),
+            change_annotations=bool(edit and edit.change_annotation_support is not None),
         )

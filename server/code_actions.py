@@ -1,7 +1,8 @@
 """Quick-fixes from findings, Ruff-style: rebuilt from ``Diagnostic.data`` on every request (no action cache).
 
 ``Apply fix: <title>`` (versioned documentChanges; edit deferred to codeAction/resolve when the client
-supports it), ``Dismiss finding`` (a command), and ``source.fixAll.workcrew`` (every confirmed fix of
+supports it; next to it ``Preview fix…`` and ``Apply and verify fix``, :mod:`.fix_actions`), ``Dismiss finding``
+(a command), and ``source.fixAll.workcrew`` (every confirmed fix of
 the latest run). A fix whose code changed since the finding was anchored is not offered.
 """
 
@@ -15,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
-from .diagnostics import SOURCE, Tracked
+from .diagnostics import Tracked
 from .documents import path_of
 from .edits import FixNotApplicable, fix_paths, merge, plan, to_workspace_edit
+from .finding_labels import is_workcrew
+from .fix_actions import can_preview, fix_actions, preview
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +93,11 @@ async def code_actions(ls: Server, params: types.CodeActionParams) -> list[types
     actions: list[types.CodeAction] = []
     if wanted(types.CodeActionKind.QuickFix, only):
         for diagnostic in params.context.diagnostics:
-            if diagnostic.source != SOURCE:
+            if not is_workcrew(diagnostic.source):
                 continue
             actions.extend(await _quick_fixes(ls, params, diagnostic))
     # without ``only`` the fix-all action rides along with our own diagnostics, like Ruff's
-    if (only and wanted(FIX_ALL, only)) or (not only and any(d.source == SOURCE for d in params.context.diagnostics)):
+    if (only and wanted(FIX_ALL, only)) or (not only and any(is_workcrew(d.source) for d in params.context.diagnostics)):
         fix_all = await _fix_all(ls, params)
         if fix_all is not None:
             actions.append(fix_all)
@@ -116,14 +119,16 @@ async def _quick_fixes(ls: Server, params: types.CodeActionParams,
             log.info("fix for %s not offered: %s", finding["id"], exc)
             edit = None
         if edit is not None:
+            data = {"findingId": finding["id"], "runId": finding.get("run_id"), "uri": params.text_document.uri}
             out.append(types.CodeAction(
                 title=fix_title(finding),
                 kind=types.CodeActionKind.QuickFix,
                 diagnostics=[diagnostic],
                 is_preferred=True,
                 edit=None if ls.features.resolve_edits else edit,
-                data={"findingId": finding["id"], "runId": finding.get("run_id"), "uri": params.text_document.uri},
+                data=data,
             ))
+            out.extend(fix_actions(ls, finding, diagnostic, edit, data))  # Preview fix…, Apply and verify
     out.append(types.CodeAction(
         title="Dismiss finding",
         kind=types.CodeActionKind.QuickFix,
@@ -173,6 +178,8 @@ async def resolve(ls: Server, action: types.CodeAction) -> types.CodeAction:
         if tracked is not None and tracked.state == "stale":
             raise FixNotApplicable("the code this finding is about has changed")
         action.edit, _ = await fix_edit(ls, [finding["fix"]])
+        if data.get("preview") and can_preview(ls):
+            action.edit = preview(action.edit, finding)
     except FixNotApplicable as exc:
         raise JsonRpcException(f"the fix no longer applies: {exc}", code=REQUEST_FAILED) from None
     return action

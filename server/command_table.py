@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import commands, finding_commands
+from . import (
+    approval_details,
+    commands,
+    dismissal,
+    finding_commands,
+    fix_commands,
+    review_changes,
+    rule_commands,
+)
 
 if TYPE_CHECKING:
     from .protocol import Server
@@ -15,6 +23,11 @@ Handler = Callable[..., Awaitable[Any]]
 TABLES: tuple[Mapping[str, Handler], ...] = (
     commands.COMMANDS,
     finding_commands.COMMANDS,
+    fix_commands.COMMANDS,
+    approval_details.COMMANDS,
+    dismissal.COMMANDS,
+    rule_commands.COMMANDS,
+    review_changes.COMMANDS,
 )
 
 

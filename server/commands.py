@@ -12,15 +12,27 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
-from workcrew.engine import WorkcrewError, Workflow, load_workflow
+from workcrew.engine import RunStore, WorkcrewError, Workflow, load_workflow
 from workcrew.engine.agents.catalog import AgentCatalog
+from workcrew.engine.results.resolution import run_resolutions
 from workcrew.engine.runtime.resume import ResumeCache
 from workcrew.engine.store import StoreError, controls
 from workcrew.engine.workflows.discovery import discover, resolve
 
-from . import approval
+from . import approval, approval_details
+from .approval_data import DetailsInput
+from .default_scope import with_default_scope
 from .documents import path_of
-from .params import CreateParams, ListRunsParams, ResumeParams, RunIdParams, TargetParams, failed, parse
+from .params import (
+    CreateParams,
+    ListRunsParams,
+    ResumeParams,
+    RunIdParams,
+    ScopedTargetParams,
+    TargetParams,
+    failed,
+    parse,
+)
 from .progress import RunProgress
 
 if TYPE_CHECKING:
@@ -125,16 +137,20 @@ def _resolve(ls: Server, params: TargetParams) -> Workflow:
 
 
 async def run_workflow(ls: Server, *args: Any) -> dict[str, Any]:
-    params = parse(TargetParams, "workcrew.runWorkflow", args)
+    params = parse(ScopedTargetParams, "workcrew.runWorkflow", args)
     workflow = _resolve(ls, params)
-    return await approve_and_run(ls, workflow, params.args, None)
+    run_args, scope = await approval_details.narrow(ls, workflow, params)  # Edit scope: exclude / scope
+    run_args, filled = await with_default_scope(ls, workflow, run_args)  # a built-in given no files: the scope
+    started = await approve_and_run(ls, workflow, run_args, scope, default_scope=filled)
+    return {**started, "defaultScope": filled} if filled is not None else started
 
 
 async def estimate(ls: Server, *args: Any) -> dict[str, Any]:
     params = parse(TargetParams, "workcrew.estimate", args)
     workflow = _resolve(ls, params)
+    run_args, _filled = await with_default_scope(ls, workflow, params.args)  # as runWorkflow would run it
     try:
-        found, why_not = await approval.compute_estimate(workflow, params.args, None, ls.require_settings(),
+        found, why_not = await approval.compute_estimate(workflow, run_args, None, ls.require_settings(),
                                                          ls.run_store)
     except WorkcrewError as exc:
         raise failed(str(exc)) from None
@@ -172,17 +188,19 @@ async def resume_from_run(ls: Server, *args: Any) -> dict[str, Any]:
 
 
 async def approve_and_run(ls: Server, workflow: Workflow, args: Any, scope: Any,
-                          resume: ResumeCache | None = None) -> dict[str, Any]:
-    """Estimate, ask (Run / Always run / Review script / Cancel), and only on Run start the run.
+                          resume: ResumeCache | None = None, default_scope: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Estimate, ask (Run / Details / Always run / Cancel), and only on Run start the run.
 
     An approval remembered with "Always run" is reused only for the same script, a scope inside the
-    approved one and a cap no higher; otherwise the notification says what changed.
+    approved one and a cap no higher; otherwise the notification says what changed. ``default_scope``: what the
+    workspace's scope filled in for a built-in given no files (its details then show what the workspace left out).
     """
     from workcrew.engine.cost.approval import recall, remember
 
     settings = ls.require_settings()
     try:
-        found, why_not = await approval.compute_estimate(workflow, args, scope, settings, ls.run_store, resume)
+        found, why_not, models = await approval.estimate_with_models(workflow, args, scope, settings, ls.run_store,
+                                                                     resume)
     except WorkcrewError as exc:  # e.g. a model with no price: refuse before anything is spent
         raise failed(str(exc)) from None
     data = approval.estimate_json(found)
@@ -195,9 +213,13 @@ async def approve_and_run(ls: Server, workflow: Workflow, args: Any, scope: Any,
     known = recall(store, bound)
     if approval.needs_approval(settings, found, remembered=known.covers):
         can_remember = store is not None and (bound.cap_usd is not None or bound.cap_tokens is not None)
-        message = approval.approval_message(workflow, found, why_not, bound, known.changes, can_remember,
-                                           settings=settings)
-        answer = await approval.ask_approval(ls, message, can_remember)
+        pending = await approval_details.prepare(ls, DetailsInput(
+            workflow, args, settings, found, why_not, bound, scope, models, known.changes, can_remember,
+            default_scope))
+        try:  # the details stay fetchable (workcrew.approvalDetails) while the question is open
+            answer = await approval_details.ask(ls, pending, can_remember)
+        finally:
+            approval_details.forget(pending.id)
         if answer == approval.REVIEW:
             if workflow.path is not None:
                 await _show(ls, workflow.path)
@@ -260,7 +282,9 @@ async def list_agents(ls: Server, *args: Any) -> dict[str, Any]:
 async def list_runs(ls: Server, *args: Any) -> list[dict[str, Any]]:
     await ls.runs.attached()  # runs found running at start-up are followed first
     params = parse(ListRunsParams, "workcrew.listRuns", args)
-    rows = ls.run_store.list_runs(params.limit) if ls.run_store is not None else []
+    store = ls.run_store
+    rows = await anyio.to_thread.run_sync(_ended_with_resolution, store, params.limit,
+                                          limiter=ls.limiter) if store is not None else []
     seen = set()
     out = []
     for session in ls.runs.sessions.values():
@@ -271,6 +295,15 @@ async def list_runs(ls: Server, *args: Any) -> list[dict[str, Any]]:
             seen.add(session.run_id)
     out += [{**row, "live": False} for row in rows if row["id"] not in seen]
     return out
+
+
+def _ended_with_resolution(store: RunStore, limit: int) -> list[dict[str, Any]]:
+    """The latest runs; each ended one with ``resolution``: its findings fixed, dismissed (``dismissed_by``
+    reason kind), open, ``rate`` and ``acted_on`` (engine/results/resolution.py), as they stand now."""
+    rows = store.list_runs(limit)
+    resolutions = run_resolutions(store, [str(row["id"]) for row in rows if row["status"] != "running"])
+    return [{**row, "resolution": resolutions[row["id"]].to_json()} if row["id"] in resolutions else row
+            for row in rows]
 
 
 # -- run control -----------------------------------------------------------------------------------

@@ -24,10 +24,11 @@ from pygls.workspace.position_codec import ServerTextPosition
 
 from .anchoring import Span, Text, locate, snippet_at
 from .documents import Documents, canonical, read_files
+from .finding_labels import age_line, source_label
 
 log = logging.getLogger(__name__)
 
-SOURCE = "workcrew"
+SOURCE = "workcrew"  # the source before it named the workflow and run (finding_labels.py); still recognised
 FLUSH_INTERVAL_S = 0.1
 REFRESH_INTERVAL_S = 0.5
 INLINE_READS = 16  # files read on the loop at once at most; more go to a worker thread
@@ -54,6 +55,7 @@ class Tracked:
     span: Span | None = None
     state: str = "new"  # new | live | stale
     anchored_on: Any = None
+    first_seen: float = field(default_factory=time.time)  # when its workflow first reported it (finding_labels.py)
 
     @property
     def id(self) -> str:
@@ -109,6 +111,8 @@ class DiagnosticsStore:
         self._reading: dict[Path, Future[dict[Path, str | None]]] = {}
         self._refreshed = 0.0
         self._task: asyncio.Task[None] | None = None
+        # told of findings whose fix was applied (in the editor or on disk): the server records them as fixed
+        self.on_fixed: Callable[[list[Tracked]], None] | None = None
 
     @property
     def workspace(self) -> Path:
@@ -157,8 +161,10 @@ class DiagnosticsStore:
 
     # -- findings in ---------------------------------------------------------------------------------
 
-    def add(self, run_id: str, workflow: str, finding: dict[str, Any]) -> Tracked | None:
-        """Track a reported finding; None when it is dismissed, refuted or points outside the workspace."""
+    def add(self, run_id: str, workflow: str, finding: dict[str, Any], *,
+            first_seen: float | None = None) -> Tracked | None:
+        """Track a reported finding; None when it is dismissed, refuted or points outside the workspace.
+        ``first_seen``: when its workflow first reported it (default: when the finding it replaces was, or now)."""
         location = finding.get("location") or {}
         relative = location.get("path")
         if not finding.get("id") or not isinstance(relative, str):
@@ -174,6 +180,9 @@ class DiagnosticsStore:
         fingerprint = finding.get("fingerprint")
         if fingerprint:  # the same issue reported again (a re-run, a second finder): one diagnostic, the newest
             same = self._by_fingerprint.get((workflow, str(fingerprint)))
+            earlier = self.by_id.get(same) if same is not None else None
+            if first_seen is None and earlier is not None:
+                first_seen = earlier.first_seen
             if same is not None and same != str(finding["id"]):
                 self.remove([same])
             self._by_fingerprint[(workflow, str(fingerprint))] = str(finding["id"])
@@ -181,6 +190,10 @@ class DiagnosticsStore:
         snippet = location.get("snippet")
         tracked = Tracked(finding, run_id, workflow, path, snippet if isinstance(snippet, str) else None,
                           max(0, start), max(0, int(location.get("end_line") or start + 1) - 1 - start))
+        if first_seen is None and previous is not None:
+            first_seen = previous.first_seen
+        if first_seen is not None:
+            tracked.first_seen = first_seen
         self.by_id[tracked.id] = tracked
         self.by_path.setdefault(path, {})[tracked.id] = tracked
         self._prefetch(path)
@@ -266,11 +279,15 @@ class DiagnosticsStore:
             else:
                 tracked.state, tracked.span, tracked.hint_line = "live", span, span.start_line
         if fixed:
+            closed = []
             for finding_id in fixed:
                 gone = self.by_id.pop(finding_id, None)
                 if gone is not None:
                     self.by_path.get(path, {}).pop(finding_id, None)
+                    closed.append(gone)
             self._cache.pop(path, None)
+            if closed and self.on_fixed is not None:
+                self.on_fixed(closed)
         return text
 
     def _fix_applied(self, tracked: Tracked, path: Path, text: Text) -> bool:
@@ -344,11 +361,12 @@ class DiagnosticsStore:
             votes = finding.get("votes") or {}
             if votes.get("confirm"):
                 message += f" (confirmed by {votes['confirm']} of {votes['confirm'] + votes.get('refute', 0)})"
+        message += f"\n{age_line(tracked.first_seen)}"  # as of this publish: no re-publish for the age alone
         diagnostic: dict[str, Any] = {
             "range": {"start": start, "end": end},
             "message": message,
             "severity": int(SEVERITY.get(str(finding.get("severity")), types.DiagnosticSeverity.Warning)),
-            "source": SOURCE,
+            "source": source_label(tracked.workflow, tracked.run_id),
             "code": str(finding.get("category") or "finding"),
             "data": {"runId": tracked.run_id, "findingId": tracked.id},
         }

@@ -136,3 +136,43 @@ def _client(lines: list[str], line: int, col: int, codec: PositionCodec) -> type
     if line >= len(lines):
         return types.Position(line=line, character=0)
     return codec.position_to_client_units(lines, ServerTextPosition(line, col))
+
+
+def annotate(edit: types.WorkspaceEdit, label: str, description: str) -> types.WorkspaceEdit:
+    """The same edit with every change under one change annotation that needs confirmation: clients that support
+    annotations (LSP 3.16; VS Code's refactor preview) show the diff and apply it only once the user accepts."""
+    if not edit.document_changes:
+        return edit  # annotations ride on documentChanges; a plain ``changes`` edit has no place for them
+    annotation_id = "workcrew.preview"
+    changes: list[types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile] = []
+    for change in edit.document_changes:
+        if isinstance(change, types.TextDocumentEdit):
+            changes.append(types.TextDocumentEdit(text_document=change.text_document, edits=[
+                types.AnnotatedTextEdit(annotation_id=annotation_id, range=e.range, new_text=e.new_text)
+                for e in change.edits if isinstance(e, types.TextEdit | types.AnnotatedTextEdit)]))
+        elif isinstance(change, types.CreateFile):
+            changes.append(types.CreateFile(uri=change.uri, options=change.options, annotation_id=annotation_id))
+        else:
+            changes.append(change)
+    return types.WorkspaceEdit(document_changes=changes, change_annotations={annotation_id: types.ChangeAnnotation(
+        label=label, needs_confirmation=True, description=description)})
+
+
+def sources(merged: dict[Path, FileEdits], documents: Documents) -> dict[Path, str | None]:
+    """The text each planned file has now, which the plan's offsets refer to (None: the fix creates it)."""
+    out: dict[Path, str | None] = {}
+    for path, entry in merged.items():
+        found = None if entry.created else documents.text(path)
+        out[path] = found.source if found is not None else None
+    return out
+
+
+def texts_after(merged: dict[Path, FileEdits], before: dict[Path, str | None]) -> dict[Path, str]:
+    """Each planned file's whole text once its edits are made to ``before`` (what the editor will then hold)."""
+    out: dict[Path, str] = {}
+    for path, entry in merged.items():
+        text = before.get(path) or ""
+        for start, end, new in sorted(entry.edits, reverse=True):
+            text = text[:start] + new + text[end:]
+        out[path] = text
+    return out

@@ -6,7 +6,7 @@ that cannot do what was asked raises :func:`failed` (RequestFailed) with the rea
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
@@ -83,3 +83,69 @@ def parse(model: type[P], command: str, args: tuple[Any, ...]) -> P:
 
 def failed(message: str) -> JsonRpcException:
     return JsonRpcException(message, code=REQUEST_FAILED)
+
+
+class FixAllParams(RunIdParams):
+    verify: bool = Field(True, description="check the fixes on a scratch copy first (false: workcrew.applyAllFixes)")
+
+
+# -- approval details and Edit scope (server/approval_details.py) ---------------------------------------------
+
+class ScopedTargetParams(TargetParams):
+    """A workflow to run or estimate, optionally narrowed (the details panel's Edit scope): the files it is
+    pointed at, minus ``exclude``, become its ``files`` argument, so a fresh estimate and approval follow."""
+
+    exclude: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=list, max_length=10_000,
+        description="gitignore-style patterns left out of the run's files (`/src/gen/`, `*.min.js`, `/a/b.py`)")
+    scope: list[Annotated[str, Field(min_length=1, max_length=4096)]] | None = Field(
+        None, max_length=100_000, description="workspace-relative files and folders to run on instead of the args' files")
+
+
+class EstimateDetailsParams(ScopedTargetParams):
+    all_files: bool = Field(False, alias="allFiles", description="list every file in scope, not only the top ones")
+
+
+class ApprovalDetailsParams(Params):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    all_files: bool = Field(False, alias="allFiles", description="list every file in scope, not only the top ones")
+
+
+# -- dismissals and project rules (server/dismissal.py, server/rule_commands.py) --------------------
+
+DismissKind = Literal["false-positive", "intended", "wont-fix"]
+
+
+class DismissParams(FindingParams):
+    reason: DismissKind | None = Field(None, description="why; without one the server asks (showMessageRequest)")
+    note: str | None = Field(None, max_length=2000, description="the user's words, kept with the reason and the rule")
+    rule: bool | None = Field(None, description="teach a project rule (default: yes for false-positive and intended)")
+    glob: str | None = Field(None, min_length=1, max_length=1000, description="where the rule applies (default: "
+                                                                              "the finding's folder)")
+
+
+class RuleIdParams(Params):
+    id: str = Field(min_length=1, max_length=200)
+
+
+class AddRuleParams(Params):
+    kind: DismissKind
+    text: str = Field(min_length=1, max_length=4000)
+    glob: str = Field("**", min_length=1, max_length=1000)
+    category: str | None = Field(None, max_length=200)
+    matches: str | None = Field(None, max_length=500)
+
+
+# -- review what changed (server/review_changes.py) -------------------------------------------------
+
+class ReviewChangesParams(Params):
+    base: str | None = Field(None, min_length=1, max_length=250,
+                             description="a branch to compare with, from its merge-base with HEAD (default: the "
+                                         "uncommitted changes)")
+    uncommitted: bool = Field(False, description="the uncommitted changes: staged, unstaged and untracked files")
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> ReviewChangesParams:
+        if self.base and self.uncommitted:
+            raise ValueError("give 'base' (a branch) or 'uncommitted: true', not both")
+        return self

@@ -25,6 +25,7 @@ from workcrew.engine.runtime.resume import ResumeCache
 from workcrew.engine.store import controls
 
 from .progress import RunProgress
+from .restore import sync_workflow
 
 if TYPE_CHECKING:
     from .protocol import Server
@@ -40,6 +41,8 @@ TREE_AGENT_FIELDS = ("id", "label", "phase", "role", "model", "state", "tokens",
 RUN_UPDATE = "workcrew/runUpdate"
 RUN_FINISHED = "workcrew/runFinished"
 AGENT_DONE = {"agent_finished", "agent_failed", "agent_cached"}
+# a run that ended this way recorded its findings' states in the store (an interrupted one did not)
+RECORDED_FINDINGS = ("succeeded", "failed", "cancelled", "stopped")
 
 
 @dataclass
@@ -51,6 +54,7 @@ class RunSession:
     started: float = field(default_factory=time.monotonic)
     done_agents: int = 0
     findings: int = 0
+    suppressed: int = 0  # findings a project rule kept back (.claude/workcrew-rules.md): counted, not shown
     dirty: bool = True
     pump: asyncio.Task[None] | None = None
     outcome: dict[str, Any] | None = None
@@ -133,9 +137,10 @@ class RunRegistry:
         if isinstance(handle, RunHandle):
             # attached before the run task first runs, so no event is missed
             handle.listen(lambda event: self._on_event(session, event))
-        # a new run of a workflow supersedes the findings of its earlier runs
-        store_view = self.ls.diagnostics_store
-        store_view.clear(lambda t: t.workflow != workflow_name or t.run_id == handle.run_id)
+        if self.ls.run_store is None:  # nothing to tell which findings stay open: a new run supersedes them all
+            store_view = self.ls.diagnostics_store
+            store_view.clear(lambda t: t.workflow != workflow_name or t.run_id == handle.run_id)
+        # with a store the earlier findings stay while the run goes on; at its end only the open ones remain
         await session.progress.begin(f"Workcrew: {workflow_name}", "starting")
         session.pump = asyncio.get_running_loop().create_task(self._pump(session), name=f"pump-{handle.run_id}")
         return session
@@ -172,13 +177,17 @@ class RunRegistry:
             ticker.cancel()
         session.outcome = outcome
         with anyio.CancelScope(shield=True):
+            if outcome.get("status") in RECORDED_FINDINGS:  # only the open findings stay (restore.py)
+                await sync_workflow(self.ls, session.workflow_name)
             await self.ls.diagnostics_store.flush(final=True)
             elapsed = time.monotonic() - session.started
             await self._update(session, final=True)
-            session.progress.end(f"{outcome.get('status')}: {session.findings} findings in {elapsed:.1f} s")
+            suppressed = f", {session.suppressed} suppressed by project rules" if session.suppressed else ""
+            session.progress.end(f"{outcome.get('status')}: {session.findings} findings{suppressed} in {elapsed:.1f} s")
             self.ls.protocol.notify(RUN_FINISHED, {
                 "runId": handle.run_id, "workflow": session.workflow_name, "status": outcome.get("status"),
-                "error": outcome.get("error"), "findings": session.findings, "usage": outcome.get("usage"),
+                "error": outcome.get("error"), "findings": session.findings, "suppressed": session.suppressed,
+                "usage": outcome.get("usage"),
                 "agents": outcome.get("agents"), "endedAt": session.ended_at,
             })
 
@@ -191,6 +200,8 @@ class RunRegistry:
                 if isinstance(finding, dict) and self.ls.diagnostics_store.add(
                         session.run_id, session.workflow_name, finding) is not None:
                     session.findings += 1
+            elif event.type == "finding_suppressed":
+                session.suppressed += 1
             elif event.type in AGENT_DONE:
                 session.done_agents += 1
             elif event.type == "ask" and isinstance(session.handle, RunFollower):

@@ -22,12 +22,12 @@ from pygls.protocol import LanguageServerProtocol, default_converter
 from workcrew.engine import RunStore, Settings
 from workcrew.engine.redaction import KNOWN
 
-from . import code_actions, command_table
+from . import code_actions, command_table, review_changes
 from .capabilities import ClientFeatures
 from .config import server_settings
 from .diagnostics import DiagnosticsStore, Publisher
 from .documents import Documents, path_of
-from .restore import restore_findings
+from .restore import record_fixes, restore_findings
 from .runs import RunRegistry
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,7 @@ class WorkcrewServer(LanguageServer):
             if self.run_store is None:
                 self.run_store = RunStore(settings.resolved_state_dir())
                 self.diagnostics_store.dismissed |= self.run_store.dismissed()
+                self.diagnostics_store.on_fixed = lambda fixed: record_fixes(self, fixed)  # fixes applied: closed
         except Exception as exc:  # runs still work without history; the user learns why
             self.say(f"the run store is unavailable: {exc}", types.MessageType.Error)
         self.say(f"workspace {settings.workspace}, provider {settings.provider}, "
@@ -260,6 +261,7 @@ def build() -> WorkcrewServer:
         path = path_of(params.text_document.uri)
         if path is not None:
             server.documents.forget_disk(path)
+            review_changes.document_saved(server, path)  # with review_on_save: the changes reviewed again
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:

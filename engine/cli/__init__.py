@@ -13,8 +13,11 @@ from .estimate import estimate_cmd
 from .inspect import check_cmd, list_cmd, runs_cmd, show_cmd
 from .new import new_cmd
 from .report import report_cmd, save_cmd
+from .review_changes import review_changes_cmd
+from .rules import rules_cmd
 from .run import run_cmd
 from .simulate import simulate_cmd
+from .stats import stats_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -23,8 +26,8 @@ def cli() -> None:
     """Run dynamic workflows: many LLM agents in parallel, verified, within a budget you approve."""
 
 
-for command in (run_cmd, check_cmd, runs_cmd, show_cmd, list_cmd, new_cmd, simulate_cmd, estimate_cmd,
-                report_cmd, save_cmd, attach_cmd, stop_cmd, pause_cmd, resume_cmd):
+for command in (run_cmd, review_changes_cmd, check_cmd, runs_cmd, show_cmd, list_cmd, new_cmd, simulate_cmd,
+                estimate_cmd, report_cmd, save_cmd, attach_cmd, stop_cmd, pause_cmd, resume_cmd, rules_cmd, stats_cmd):
     cli.add_command(command)
 
 

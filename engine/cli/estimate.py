@@ -21,6 +21,7 @@ from ..settings import Settings
 from ..store import StoreError
 from ..workflows.workflow import Workflow
 from .common import emit_json, fail, json_option, load_target, open_store
+from .default_scope import with_default_scope
 from .options import build_settings, parse_args_json, run_options
 
 
@@ -74,6 +75,7 @@ def estimate_cmd(target: str, args_json: str | None, provider: str | None, scena
     settings = build_settings(workspace, provider, scenario, concurrency, max_agents, budget_tokens, budget_usd,
                               model, state_dir)
     workflow = load_target(target, settings)
+    args = with_default_scope(workflow, args, settings, quiet=as_json)  # as `workcrew run` would run it
     result = compute_estimate(workflow, args, settings, list(scope) or None)
     if as_json:
         emit_json(result.to_json())

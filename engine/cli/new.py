@@ -68,7 +68,9 @@ def new_cmd(request: str, scope_paths: tuple[Path, ...], name: str | None, provi
     if not as_json:
         _print_scope(scope)
         if settings.provider == "simulated":
-            click.echo("Using the simulated model (no API calls, no cost). "
+            how = ("the simulated orchestrator fills in the built-in pattern that fits the request" if
+                   settings.scenario is None else f"the orchestrator answers from the scenario {settings.scenario}")
+            click.echo(f"Using the simulated model: {how} (no API calls, no cost). "
                        "Use --provider anthropic with ANTHROPIC_API_KEY for a real orchestrator.", err=True)
     try:
         authored = anyio.run(_author, request, scope, settings, name, max_repairs, as_json)
@@ -79,7 +81,7 @@ def new_cmd(request: str, scope_paths: tuple[Path, ...], name: str | None, provi
     if as_json:
         emit_json({**authored.to_json(), "scope": _scope_json(scope)})
     else:
-        _print_result(authored)
+        _print_result(authored, simulated=settings.provider == "simulated")
         if not authored.ok:
             _simulated_hint(settings)
     sys.exit(EXIT_OK if authored.ok else EXIT_USAGE)
@@ -116,24 +118,26 @@ def _print_scope(scope: Scope) -> None:
         click.echo(f"  refused {pick}: {why}", err=True)
 
 
-def _print_result(authored: AuthoredWorkflow) -> None:
+def _print_result(authored: AuthoredWorkflow, *, simulated: bool) -> None:
     where = authored.path if authored.path is not None else "(not saved)"
     click.echo(f"Saved {where}")
+    spent = "no cost (simulated)" if simulated else money(authored.cost_usd)
     click.echo(f"Orchestrator: {authored.model}, {authored.rounds} round(s), "
-               f"{tokens(authored.usage.total_tokens)} tokens, {money(authored.cost_usd)}")
+               f"{tokens(authored.usage.total_tokens)} tokens, {spent}")
     if authored.ok:
         click.echo("Check: ok")
         click.echo(f"Run it with: workcrew run {authored.name}")
         return
-    click.echo(f"Check: {len(authored.problems)} problem(s) remain after {authored.rounds - 1} repair round(s):",
-               err=True)
+    click.echo(f"Check: {len(authored.problems)} problem(s) remain after {authored.rounds - 1} repair round(s) "
+               f"in {where}:", err=True)
     for problem in authored.problems:
         click.echo(f"  {problem}", err=True)
-    click.echo("Fix the script by hand, then `workcrew check` it.", err=True)
+    click.echo(f"It will not run until they are fixed: edit {where} by hand and run `workcrew check {where}`, "
+               "or ask again with more --max-repairs or a clearer request.", err=True)
 
 
 def _simulated_hint(settings: Settings) -> None:
-    if settings.provider == "simulated" and settings.scenario is None:
-        click.echo("Note: the simulated model writes no scripts without a scenario that answers the orchestrator "
-                   "(e.g. tests/authoring/fixtures/author_ok.scenario.yaml); use --provider anthropic for a "
-                   "real one.", err=True)
+    if settings.provider == "simulated" and settings.scenario is not None:
+        click.echo(f"Note: the orchestrator's answers come from the scenario {settings.scenario}; without "
+                   "--scenario the simulated orchestrator fills in a built-in pattern, and --provider anthropic "
+                   "(with ANTHROPIC_API_KEY) writes a script for the request.", err=True)

@@ -32,6 +32,7 @@ from .common import (
     open_store,
     tokens,
 )
+from .default_scope import with_default_scope
 from .options import build_settings, parse_args_json, run_options
 from .tables import progress_table
 
@@ -61,6 +62,7 @@ def run_cmd(target: str, args_json: str | None, provider: str | None, scenario: 
     settings = build_settings(workspace, provider, scenario, concurrency, max_agents, budget_tokens, budget_usd,
                               model, state_dir)
     workflow = load_target(target, settings)
+    args = with_default_scope(workflow, args, settings, quiet=as_json)  # a built-in given no files: the scope
     if reuse_from is not None and resume_from is not None:
         fail("give --reuse or --resume-from, not both")
     opened, resume = _resume_cache(settings, workflow.name, reuse_from or resume_from, force)

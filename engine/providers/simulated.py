@@ -1,4 +1,9 @@
-"""The in-process simulated model: answers from a scenario at zero cost, in microseconds."""
+"""The in-process simulated model: answers from a scenario at zero cost, in microseconds.
+
+Without a scenario (``provider = simulated`` and no ``scenario`` setting: the free first run) it answers
+what no rule answers with :mod:`.simulated_free`: finders read their file and report pattern matches,
+skeptics uphold them, every answer saying it is simulated.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from .base import (
     account_problem,
 )
 from .scenario import Answer, Scenario, Turn, estimate_tokens
+from .simulated_free import free_answer
 from .simulated_web import WebAnswer, said_tokens, server_usage, web_answer
 from .web import SERVER_BLOCK_TYPES
 
@@ -117,16 +123,21 @@ def _response(request: ModelRequest, turn: Turn, answer: Answer) -> ModelRespons
 class SimulatedModel:
     name = "simulated"
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, *, free_answers: bool = False) -> None:
         self.scenario = scenario
+        # answers for turns no rule answers (simulated_free); off for scenarios and dry runs, whose
+        # unanswered turns keep the minimal default the estimator and the tests count on
+        self.free_answers = free_answers
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimulatedModel:
-        return cls(Scenario.load(settings.scenario))
+        return cls(Scenario.load(settings.scenario), free_answers=settings.scenario is None)
 
     async def turn(self, request: ModelRequest) -> ModelResponse:
         turn = turn_of(request)
         answer = self.scenario.answer(turn)
+        if self.free_answers and answer.rule_index is None:
+            answer = free_answer(request, turn) or answer
         # the response is ready before the latency has passed, as a server's would be: once it arrives, the
         # engine's own work is all that stands between it and the next agent's call (what the benchmarks
         # measure), not the simulator's bookkeeping

@@ -16,6 +16,7 @@ from .records import (
     summary,
     unfinished_agents,
 )
+from .resolution_md import resolution_lines
 
 # -- Markdown ----------------------------------------------------------------------------------
 
@@ -98,6 +99,8 @@ def render_markdown(records: RunRecords) -> str:
     lines.append(f"Findings: {s['findings']} reported — {v['confirmed']} confirmed, {v['unverified']} unverified, "
                  f"{v['refuted']} refuted. Unverified findings were neither confirmed nor refuted "
                  "(votes missing or split) and are not counted as either.")
+    if records.suppressed:
+        lines.append(f"Suppressed by project rules: {len(records.suppressed)} (not shown; listed below).")
     a = s["agents"]
     lines.append(f"Agents: {a['launched']} launched, {a['succeeded']} succeeded, {a['failed']} failed"
                  + (f", {a['cached']} cached" if a["cached"] else "") + ".")
@@ -143,6 +146,7 @@ def render_markdown(records: RunRecords) -> str:
         reason = f.get("reason") or f.get("message") or ""
         lines.append(f"- {_cell(f.get('title'))} — `{_where(f)}`{_votes(f)}" + (f": {_cell(reason)}" if reason else ""))
     lines += [""] if refuted else ["None.", ""]
+    lines += _suppressed_lines(records.suppressed)
     dropped = dropped_items(records)
     lines += [f"### Dropped work ({len(dropped)})", ""]
     for d in dropped:
@@ -162,6 +166,7 @@ def render_markdown(records: RunRecords) -> str:
                   + ", ".join(f"{u['id']} ({_cell(u['label'])}, {u['state']})" for u in unfinished)]
     lines.append("")
 
+    lines += resolution_lines(records.resolution, records.closed)
     lines += _sources_lines(records.sources)
 
     lines += ["## Cost", ""]
@@ -189,6 +194,20 @@ def render_markdown(records: RunRecords) -> str:
     lines += ["---", f"Regenerate with `workcrew report {records.run_id}` (`--format sarif` or `--format json` "
               "for machines).", ""]
     return "\n".join(lines)
+
+
+def _suppressed_lines(suppressed: list[dict[str, Any]]) -> list[str]:
+    """Findings a project rule (.claude/workcrew-rules.md) covered: counted and named, never dropped silently
+    (no section when there are none: most projects have no rules)."""
+    if not suppressed:
+        return []
+    lines = [f"### Suppressed by project rules ({len(suppressed)})", "",
+             "A rule in `.claude/workcrew-rules.md` covers each of these; `workcrew rules list` shows the rules.", ""]
+    for item in suppressed:
+        f, rule = item.get("finding") or {}, item.get("rule") or {}
+        lines.append(f"- {_cell(f.get('title'))} — `{_where(f)}` — suppressed by rule {_cell(rule.get('id'))}"
+                     + (f" ({_cell(rule.get('kind'))})" if rule.get("kind") else ""))
+    return [*lines, ""]
 
 
 def _sources_lines(sources: list[dict[str, Any]]) -> list[str]:

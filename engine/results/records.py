@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import WorkcrewError
 from ..store import RunStore
+from .resolution import Resolution, closed_by_run, run_resolution
 
 FORMATS = ("md", "sarif", "json")
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -32,6 +33,9 @@ class RunRecords:
     logs: list[str]
     dismissed: set[str] = field(default_factory=set)
     sources: list[dict[str, Any]] = field(default_factory=list)  # agents' web citations: id, label, phase, citations
+    suppressed: list[dict[str, Any]] = field(default_factory=list)  # findings a project rule kept back: finding, rule
+    resolution: Resolution | None = None  # what became of its findings since (resolution.py)
+    closed: list[dict[str, Any]] = field(default_factory=list)  # earlier findings this run closed as fixed
 
     @property
     def run_id(self) -> str:
@@ -53,7 +57,8 @@ def load_records(store: RunStore, run_id: str) -> RunRecords:
         raise ReportError(f"no run {run_id!r} in {store.path}; `workcrew runs` lists the runs there")
     rid = run["id"]
     return RunRecords(run, store.agent_summary(rid), store.get_findings(rid), store.get_logs(rid), store.dismissed(),
-                      store.agent_citations(rid))
+                      store.agent_citations(rid), store.events_of_type(rid, "finding_suppressed"),
+                      resolution=run_resolution(store, rid), closed=closed_by_run(store, rid))
 
 
 # -- accounting shared by every format -------------------------------------------------------------
@@ -206,5 +211,8 @@ def to_json(records: RunRecords) -> dict[str, Any]:
         "by_model": by_key(records.agents, "model"),
         "estimate_vs_actual": estimate_vs_actual(records),
         "sources": records.sources,
+        "suppressed": records.suppressed,
+        "resolution": records.resolution.to_json() if records.resolution is not None else None,
+        "closed": records.closed,
         "logs": records.logs,
     }

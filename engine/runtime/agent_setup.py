@@ -4,7 +4,9 @@ The run loads the workspace's agent types and skills once (:func:`catalog_of`); 
 ``agent_type`` (an unknown or broken type raises here, before anything is launched), computes its
 effective tools from the call's ``tools=``, the type's ``tools`` and the workflow's meta ``tools``
 (``tool_names.effective_tools``), restricts its skills by the meta's and the type's ``skills``, and
-writes the system prompt's additions: the type's instructions and the list of skills.
+writes the system prompt's additions: the type's instructions, the list of skills and the project's review
+rules (``project_rules.py``; their section's digest is part of the call key, so an agent run before a rule
+was added is not reused).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..agents.definitions import AgentType
 from ..agents.skills import Skills
 from ..tool_names import LOAD_SKILL, effective_tools, tool_list
 from ..workflows.meta import WorkflowMeta
+from .project_rules import rules_prompt
 from .state import RunState
 
 NO_SKILLS = Skills()
@@ -29,6 +32,7 @@ class AgentSetup:
     tools: frozenset[str]
     skills: Skills
     system_extra: str
+    rules_digest: str = ""  # of the "Project review rules" section it is shown ("" without rules)
 
     @property
     def model(self) -> str | None:
@@ -49,7 +53,7 @@ def catalog_of(state: RunState) -> AgentCatalog:
 
 
 def setup_agent(state: RunState, meta: WorkflowMeta | None, *, agent_type: Any, tools: Any,
-                isolation: str | None) -> AgentSetup:
+                isolation: str | None, prompt: str = "") -> AgentSetup:
     """Raises UnknownAgentType / AgentDefinitionError for the type, ValueError or TypeError for ``tools``."""
     catalog = catalog_of(state)
     kind = catalog.agent_types.resolve(agent_type) if agent_type is not None else None
@@ -77,7 +81,9 @@ def setup_agent(state: RunState, meta: WorkflowMeta | None, *, agent_type: Any, 
                         f"agent(tools=…) asks for {', '.join(chosen.refused)}, which {' and '.join(limits)} do not "
                         "allow; left out")
     skills = _skills(state, catalog, meta, kind) if LOAD_SKILL in chosen.names else NO_SKILLS
-    return AgentSetup(kind, chosen.names, skills, _instructions(kind, skills))
+    rules, rules_digest = rules_prompt(state, prompt)
+    extra = "\n\n".join(part for part in (_instructions(kind, skills), rules) if part)
+    return AgentSetup(kind, chosen.names, skills, extra, rules_digest)
 
 
 def _skills(state: RunState, catalog: AgentCatalog, meta: WorkflowMeta | None, kind: AgentType | None) -> Skills:

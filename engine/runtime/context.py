@@ -23,6 +23,7 @@ from ..schema import ResultSchema, to_jsonable
 from ..text import wellformed
 from ..workflows.workflow import Workflow
 from .agent_setup import setup_agent
+from .project_rules import suppressed
 from .resume import ask_key, call_key, check_key, workspace_fingerprint
 from .routing import infer_role, route_model
 from .scheduler import Handover
@@ -114,7 +115,8 @@ class ScriptContext:
             )
         group = phase or self.group or self.current_phase
         # agent type, tools, skills: an unknown type or tool raises here, before anything is launched
-        setup = setup_agent(state, self.workflow.meta, agent_type=agent_type, tools=tools, isolation=isolation)
+        setup = setup_agent(state, self.workflow.meta, agent_type=agent_type, tools=tools, isolation=isolation,
+                            prompt=prompt)
         role = infer_role(agent_type, group, label)
         model_id = route_model(state.settings, self.workflow.meta, explicit=model, phase=group, role=role,
                                phase_model=self.phase_models.get(group) if group and self.phase_models else None,
@@ -122,7 +124,7 @@ class ScriptContext:
         price_of(model_id)  # unknown model: fail loudly here rather than cost $0 later
         key = call_key(prompt, schema=result_schema.canonical if result_schema else None, model=model_id,
                        effort=effort, isolation=isolation, agent_type=agent_type, tools=setup.tools,
-                       definition=setup.definition_digest, skills=setup.skills.digest)
+                       definition=setup.definition_digest, skills=setup.skills.digest, rules=setup.rules_digest)
         state.launched += 1
         record = AgentRecord(
             id=f"a{state.launched:04d}", seq=state.launched, label=label, phase=group, role=role,
@@ -428,6 +430,8 @@ class ScriptContext:
         self.state.ensure_alive()
         made = make_finding(finding, run_id=self.state.run_id)
         state = self.state
+        if suppressed(state, made):  # a project rule covers it: logged and counted, not published
+            return made.id
         state.findings[made.id] = made
         data = made.model_dump(mode="json")
         if state.store is not None:

@@ -21,6 +21,7 @@ EventType = Literal[
     "agent_failed",
     "agent_cached",
     "finding",
+    "finding_suppressed",
     "log",
     "budget_warning",
     "check",

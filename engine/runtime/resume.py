@@ -2,8 +2,8 @@
 is served from the store, in any order; nothing that finished is asked (or billed) again.
 
 Every ``agent()`` call gets a key over its prompt and the options that change an answer (schema, model,
-effort, isolation, agent type and its definition, tools, the skills it is shown; not label, phase or
-timeout). The new run re-executes the script from the
+effort, isolation, agent type and its definition, tools, the skills and project review rules it is shown;
+not label, phase or timeout). The new run re-executes the script from the
 top; each call whose key matches an earlier agent that succeeded takes that agent's result instead of
 asking the model, whatever order the calls come in (a fan-out launches in one order and finishes in
 another; a crash leaves finished and unfinished agents interleaved). Identical calls are matched one to
@@ -47,12 +47,15 @@ def _digest(*fields: str) -> str:
 
 def call_key(prompt: str, *, schema: str | None, model: str, effort: str | None, isolation: str | None,
              agent_type: str | None, tools: frozenset[str] = DEFAULT_TOOLS, definition: str = "",
-             skills: str = "") -> str:
+             skills: str = "", rules: str = "") -> str:
     """The key of one agent call: its prompt and the options that change an answer (``schema`` as its
     canonical JSON text), its effective tool names, the digest of its agent type's definition file
-    (an edited definition runs its agents again) and that of the skills it is shown."""
+    (an edited definition runs its agents again), that of the skills it is shown and that of the project
+    review rules it is shown (a new or edited rule runs it again)."""
+    # without rules the fields are those of v3 keys from before rules existed: those agents are still reused
+    rules_field = (rules,) if rules else ()
     digest = _digest(prompt, schema or "", model, effort or "", isolation or "", agent_type or "",
-                     "\n".join(sorted(tools)), definition, skills)
+                     "\n".join(sorted(tools)), definition, skills, *rules_field)
     return f"{KEY_VERSION}:{digest}"
 
 

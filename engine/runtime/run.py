@@ -22,12 +22,14 @@ from ..providers.base import ModelClient
 from ..providers.factory import make_client
 from ..redaction import KNOWN
 from ..results.report import write_report  # imported with the engine: not inside the first run's measured end
+from ..results.tracking import FinishedRun, run_scope, track
 from ..schema import to_jsonable
 from ..settings import Settings
 from ..store import RunStore, StoreError, owner
 from ..workflows.workflow import Workflow
 from .context import ScriptContext
 from .events import Event
+from .project_rules import load_for_run
 from .resume import ResumeCache
 from .scripthost import process as scripthost
 from .state import Asker, EnvironmentFactory, RunState
@@ -248,6 +250,7 @@ async def _drive(handle: RunHandle) -> RunResult:
         await anyio.to_thread.run_sync(KNOWN.learn_workspace, settings.workspace, settings.secret_patterns)
         # the agent types and skills its agents may use, read once and off the event loop
         state.catalog = await anyio.to_thread.run_sync(AgentCatalog.load, settings.workspace)
+        await load_for_run(state)  # the project's review rules (.claude/workcrew-rules.md), likewise
         value = await _with_mcp_servers(state, lambda: scripthost.execute(context, workflow, handle.args))
         result = to_jsonable(value)
     except asyncio.CancelledError:
@@ -323,6 +326,8 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
                duration_s=round(duration, 3))
     store = state.store
     if store is not None:
+        with anyio.CancelScope(shield=True):  # queued before the final status: a follower sees both at once
+            await _track_findings(handle, store, outcome)
         store.update_run(
             state.run_id, status=status, finished_at=time.time(), result=result, error=error,
             launched=state.launched, succeeded=state.succeeded, failed=state.failed, cached=state.cached,
@@ -332,6 +337,25 @@ async def _finish(handle: RunHandle, status: str, result: Any, error: str | None
             await anyio.to_thread.run_sync(_record, store, outcome)
     state.bus.close()
     return outcome
+
+
+async def _track_findings(handle: RunHandle, store: RunStore, outcome: RunResult) -> None:
+    """Open the findings the run reported and close the earlier ones it shows fixed (``results/tracking.py``):
+    one batch for the store's writer, made in a worker thread (it reads the files), skipped when there is
+    nothing to do."""
+    state = handle.state
+    scope = run_scope(outcome.result, handle.args, state.failed) if outcome.status == "succeeded" else None
+    if not state.findings and scope is None:
+        return
+    run = FinishedRun(state.run_id, handle.workflow.name, state.settings.workspace, outcome.status,
+                      list(state.findings.values()), scope)
+    store.write_soon()  # the run's end (its run_finished event) reaches followers while the states are made
+    try:
+        await anyio.to_thread.run_sync(track, store, run)
+    except Exception as exc:  # the run's outcome stands; what is missing is said in its log
+        message = f"findings: could not record which are open or fixed: {type(exc).__name__}: {exc}"
+        outcome.logs.append(message)
+        store.add_log(state.run_id, len(state.logs) + 1, message)
 
 
 def _record(store: RunStore, outcome: RunResult) -> None:

@@ -16,6 +16,7 @@ from ..cost.pricing import Usage
 from ..errors import ScriptInterrupted
 from ..providers.base import ModelClient
 from ..results.findings import Finding, Patch
+from ..results.rules import RuleSet
 from ..settings import Settings
 from ..store import RunStore
 from .events import Event, EventBus, EventType
@@ -134,6 +135,7 @@ class RunState:
         self._warned: set[str] = set()
         self.resume: ResumeCache | None = None  # an earlier run whose matching agents are served from the store
         self.catalog: AgentCatalog | None = None  # the workspace's agent types and skills, loaded once per run
+        self.rules: RuleSet | None = None  # the project's review rules, read once per run (project_rules.py)
         self.started = time.time()
         self.script_dead: str | None = None
         self.cancelled = False

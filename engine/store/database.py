@@ -180,6 +180,10 @@ class RunStore:
                         db.rollback()
                         self.write_errors.append(f"{type(exc2).__name__}: {exc2}")
 
+    def write_soon(self) -> None:
+        """Have the writer write what is queued now rather than at its next interval (nothing waits for it)."""
+        self._wake.set()
+
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every queued write is on disk."""
         if self._writer is None:
@@ -249,8 +253,10 @@ class RunStore:
     def journaled(self, run_id: str) -> list[dict[str, Any]]:
         return self._query("SELECT seq, kind, key, answer FROM journal WHERE run_id = ? ORDER BY seq", (run_id,))
 
-    def dismiss(self, fingerprint: str, reason: str | None = None) -> None:
-        self._submit("INSERT OR REPLACE INTO dismissals VALUES (?, ?, ?)", (fingerprint, time.time(), reason))
+    def dismiss(self, fingerprint: str, reason: str | None = None, *, keep_earlier: bool = False) -> None:
+        """Dismiss a finding by fingerprint; ``keep_earlier`` leaves an earlier dismissal (and its reason) as it was."""
+        verb = "INSERT OR IGNORE" if keep_earlier else "INSERT OR REPLACE"
+        self._submit(f"{verb} INTO dismissals VALUES (?, ?, ?)", (fingerprint, time.time(), reason))
 
     def set_value(self, key: str, value: Any) -> None:
         self._submit("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, json.dumps(value)))
@@ -350,6 +356,11 @@ class RunStore:
 
     def get_events(self, run_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq", (run_id, after_seq))
+
+    def events_of_type(self, run_id: str, type_: str) -> list[dict[str, Any]]:
+        """The data of one kind of event of a run, in order (e.g. ``finding_suppressed`` for its report)."""
+        return [r["data"] for r in self._query("SELECT data FROM events WHERE run_id = ? AND type = ? ORDER BY seq",
+                                               (run_id, type_))]
 
     def get_logs(self, run_id: str) -> list[str]:
         return [r["message"] for r in self._query("SELECT message FROM logs WHERE run_id = ? ORDER BY seq", (run_id,))]

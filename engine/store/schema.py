@@ -1,5 +1,6 @@
-"""The run store's tables (SQLite, WAL): runs, agents, events, logs, findings, dismissals, approvals and a
-key-value table, and which columns hold JSON."""
+"""The run store's tables (SQLite, WAL): runs, agents, events, logs, findings, dismissals, approvals, a
+key-value table and finding_states (each finding's resolution across runs: ``finding_states.py``), and which
+columns hold JSON."""
 
 SCHEMA_VERSION = 1
 
@@ -110,6 +111,24 @@ CREATE TABLE IF NOT EXISTS approvals (
   capabilities TEXT,
   PRIMARY KEY (workspace, workflow)
 );
+CREATE TABLE IF NOT EXISTS finding_states (
+  workspace TEXT NOT NULL,
+  workflow TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  path TEXT NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT,
+  finding_id TEXT,
+  first_run TEXT,
+  last_run TEXT,
+  first_seen REAL,
+  last_seen REAL,
+  file_digest TEXT,
+  resolved_at REAL,
+  resolved_by_run TEXT,
+  PRIMARY KEY (workspace, workflow, fingerprint)
+);
+CREATE INDEX IF NOT EXISTS finding_states_open ON finding_states(workspace, status);
 """
 
 RUN_COLUMNS = (

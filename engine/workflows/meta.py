@@ -33,6 +33,9 @@ class WorkflowMeta(BaseModel):
     tools: list[str] | None = Field(None, description="tool names, Claude Code's (Read, Grep, WebSearch, "
                                                       "mcp__SERVER…) or Workcrew's; default: the workspace tools")
     skills: list[str] | None = Field(None, description="the skills agents are shown; default: every skill")
+    check: str | list[str] | None = Field(
+        None, description="the command that judges this workflow's fixes before the editor applies them (Apply and "
+        "verify, Fix all), e.g. \"python -m pytest -q\"; it must be in command_allowlist")
 
     @field_validator("tools")
     @classmethod

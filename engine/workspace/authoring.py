@@ -33,9 +33,12 @@ from ..cost.pricing import Usage, cost_usd, price_of
 from ..errors import AgentFailed, Problem, WorkcrewError
 from ..providers.base import ModelClient
 from ..providers.factory import make_client
+from ..providers.scenario import Scenario
+from ..providers.simulated import SimulatedModel
 from ..settings import Settings
 from ..workflows.workflow import Workflow, load_workflow
 from .scope import Scope
+from .simulated_authoring import ORCHESTRATOR_SCENARIO, choose_pattern, orchestrator_scenario
 
 ORCHESTRATOR_ROLE = "orchestrator"
 WORKFLOWS_DIR = Path(".claude") / "workflows"
@@ -297,6 +300,20 @@ def _free_slug(workspace: Path, slug: str, source: str) -> str:
 
 # -- the loop ------------------------------------------------------------------------------------
 
+def simulated_orchestrator(settings: Settings) -> bool:
+    """Whether no model can write the script: the simulated provider with no scenario to script it."""
+    return settings.provider == "simulated" and settings.scenario is None
+
+
+def _orchestrator_client(request: str, name: str | None, settings: Settings) -> ModelClient:
+    """The settings' client; for the free first run, a simulated model whose orchestrator answers the built-in
+    pattern that fits the request (simulated_authoring), so the script still checks and runs."""
+    if simulated_orchestrator(settings):
+        rules = orchestrator_scenario(request, slugify(name or request))
+        return SimulatedModel(Scenario.from_data(rules, ORCHESTRATOR_SCENARIO))
+    return make_client(settings)
+
+
 async def author_workflow(
     request: str,
     scope: Scope,
@@ -324,7 +341,7 @@ async def author_workflow(
     model = settings.models.orchestrator or settings.models.default
     price_of(model)  # an unknown model fails here, before anything is spent
     own_client = client is None
-    active = client if client is not None else make_client(settings)
+    active = client if client is not None else _orchestrator_client(request, name, settings)
     budget = Budget(settings.budget_tokens, settings.budget_usd)
     args = scope_args(scope)
     usage = Usage()
@@ -335,7 +352,8 @@ async def author_workflow(
         workflow: Workflow | None = None
         for round_no in range(1, max_repairs + 2):
             if round_no == 1:
-                say("writing the workflow")
+                say("writing the workflow" if not (own_client and simulated_orchestrator(settings)) else
+                    f"writing the workflow (simulated orchestrator: the {choose_pattern(request).name} pattern)")
                 prompt, label = draft_prompt(request, scope), "author"
             else:
                 say(f"repairing the workflow (round {round_no - 1} of {max_repairs})")

@@ -14,7 +14,8 @@ It is fast on large trees. In a git work tree (``git`` on PATH), the whole works
 untracked files git does not ignore, and the tracked files, with their sizes, come from the index
 file itself, read here; no tracked file is ``stat``-ed. Workcrew's own rules then apply to that list
 (see :meth:`Collector.git_walk` for where this differs from the walk: staged sizes, tracked files
-that ``.gitignore`` would match are kept, ``.gitignore`` exclusions are not counted). Anywhere else,
+that ``.gitignore`` would match are kept, ``.gitignore`` exclusions are not counted unless
+``ScopeRequest.report_ignored`` asks git for them too: :mod:`.scope_ignored`). Anywhere else,
 or when the index is in a form not read here (version 4, split, sparse), or ``WORKCREW_SCOPE_NO_GIT``
 is set, it walks: one ``os.scandir`` pass, ignored folders pruned before descending, each ignore file
 compiled once into a single regular expression, sizes from ``stat``. Either way contents are read
@@ -40,6 +41,7 @@ from ..errors import UsageError
 from ..settings import Settings
 from .git_index import NO_GIT_VARIABLE
 from .ignore import estimate_file_tokens, is_secret, name_of
+from .scope_ignored import record_git_ignored
 from .scope_types import (
     BINARY,
     DEFAULT,
@@ -213,14 +215,18 @@ def _compute_scope(request: ScopeRequest, settings: Settings) -> Scope:
             if got is not None and got.endswith("/"):
                 refused[got] = "an open editor must be a file"
         sources.append(f"{len(request.open_files)} open editor(s)")
+    notes: list[str] = []
     if request.whole_workspace or request.empty:
-        collector.walk_workspace()
+        if not collector.git_walk():
+            collector.walk("", list(collector.base_rules))
+        elif request.report_ignored:  # git listed only what it does not ignore: ask it for the rest
+            notes += record_git_ignored(collector)
         sources.append("the whole workspace")
 
     found = collector.files
     order = sorted(found)
     files = list(found.values()) if order == list(found) else [found[path] for path in order]  # often sorted already
-    return Scope(root, files, scope_selection, collector.excluded, collector.counts, refused, sources)
+    return Scope(root, files, scope_selection, collector.excluded, collector.counts, refused, sources, notes)
 
 
 def _ancestors(rel: str) -> list[str]:

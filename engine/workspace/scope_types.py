@@ -97,6 +97,9 @@ class ScopeRequest:
     paths: Sequence[Path | str] = ()  # explorer selection: files and folders
     open_files: Sequence[Path | str] = ()
     whole_workspace: bool = False
+    # also count what .gitignore leaves out when the listing comes from git (one more `git ls-files`; the
+    # walk counts it anyway): an approval shows it, other callers do not need it (scope_ignored.py)
+    report_ignored: bool = False
 
     @property
     def empty(self) -> bool:
@@ -130,6 +133,7 @@ class Scope:
     excluded_counts: dict[str, int] = field(default_factory=dict)  # reason -> how many entries
     refused: dict[str, str] = field(default_factory=dict)  # explicit pick -> why it is not in scope
     sources: list[str] = field(default_factory=list)  # what the user pointed at, for display
+    notes: list[str] = field(default_factory=list)  # what the scope could not tell (e.g. git failed)
 
     @property
     def total_bytes(self) -> int:
@@ -155,6 +159,7 @@ class Scope:
             "excluded": {k: list(v) for k, v in self.excluded.items()},
             "excluded_counts": dict(self.excluded_counts),
             "refused": dict(self.refused),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     def summary(self, limit: int = 200) -> str:

@@ -60,6 +60,29 @@ def test_new_exits_2_with_the_problems_when_repairs_fail(project: Path) -> None:
     assert re.search(r"find-bugs\.py:\d+:\d+: syntax: ", err)
     saved = project / ".claude" / "workflows" / "find-bugs.py"
     assert f"Saved {saved}" in out and saved.is_file()
+    assert f"It will not run until they are fixed: edit {saved} by hand and run `workcrew check {saved}`" in err
+    # the saved script is what `workcrew check` rejects, with the same problem
+    check = CliRunner().invoke(cli, ["check", str(saved)])
+    assert check.exit_code == 2 and re.search(r"find-bugs\.py:\d+:\d+: syntax: ", check.output)
+
+
+def test_new_without_a_scenario_saves_a_review_that_checks_clean_and_runs(project: Path, tmp_path: Path) -> None:
+    # the free first run: provider simulated, no scenario, no API key
+    runner = CliRunner(env={"WORKCREW_SCENARIO": None, "ANTHROPIC_API_KEY": None})
+    made = runner.invoke(cli, ["new", "find bugs", "-C", str(project), "--provider", "simulated"])
+    saved = project / ".claude" / "workflows" / "find-bugs.py"
+    assert made.exit_code == 0, made.stderr
+    assert f"Saved {saved}" in made.stdout and "Check: ok" in made.stdout and "no cost (simulated)" in made.stdout
+    assert "the built-in review pattern" in saved.read_text()
+    assert runner.invoke(cli, ["check", str(saved)]).exit_code == 0
+    ran = runner.invoke(cli, ["run", "find-bugs", "-C", str(project), "--provider", "simulated", "--yes", "--json",
+                              "--state-dir", str(tmp_path / "state")])
+    assert ran.exit_code == 0, ran.stderr
+    result = json.loads(ran.stdout)["result"]
+    assert result["files"] == ["docs/guide.md", "src/calc.py"] and result["reviewed"] == 2
+    (found,) = result["confirmed"]  # sum(xs) / len(xs) with no guard
+    assert found["location"] == {"path": "src/calc.py", "start_line": 2, "end_line": 2,
+                                 "snippet": "return sum(xs) / len(xs)"}
 
 
 def test_new_refuses_a_scope_of_only_secrets(project: Path) -> None:

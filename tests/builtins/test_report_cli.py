@@ -116,7 +116,8 @@ async def test_folded_agent_rows_report_what_one_row_per_agent_does(run_script, 
     store.flush()
     folded = load_records(store, outcome.run_id)
     assert len(folded.agents) < 14  # 11 succeeded agents fold into 4 rows, the 3 failed stay apart
-    one_by_one = RunRecords(folded.run, store.get_agents(outcome.run_id), folded.findings, folded.logs)
+    one_by_one = RunRecords(folded.run, store.get_agents(outcome.run_id), folded.findings, folded.logs,
+                            resolution=folded.resolution, closed=folded.closed)
     assert to_json(folded) == to_json(one_by_one)
     assert render_markdown(folded) == render_markdown(one_by_one)
     by_phase = {row["phase"]: row for row in to_json(folded)["by_phase"]}

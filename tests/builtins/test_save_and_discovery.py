@@ -161,7 +161,7 @@ def test_invalid_saved_workflows_are_listed_with_their_problem(workcrew: Workcre
     assert all(entries[n]["valid"] and entries[n]["when_to_use"] for n in ("review", "fix", "migrate",
                                                                            "skill-audit", "understand"))
     assert entries["skill-audit"]["warnings"] == []
-    assert set(entries["review"]["args"]) == {"files", "focus", "skeptics", "max_files"}
+    assert set(entries["review"]["args"]) == {"files", "focus", "skeptics", "max_files", "changes"}
     ran = workcrew("run", "broken", "-C", str(workcrew.workspace), "--state-dir", str(workcrew.state), "--yes")
     assert ran.exit_code == 2 and "broken.py:2" in ran.output
 

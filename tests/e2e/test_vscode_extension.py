@@ -1,7 +1,7 @@
 """The whole editor flow in real VS Code (code-server) driven through Debian's Chromium.
 
-select code → "Workcrew: Create Workflow from Selection" → type the request → Run on the approval
-notification → the Runs view shows phases and agents → the finding is in the Problems panel → the
+select code → "Workcrew: Create Workflow from Selection" → type the request → Details on the approval
+notification → Open script and Run in the details panel → the Runs view shows phases and agents → the finding is in the Problems panel → the
 "Apply fix: …" quick fix from the lightbulb → save → the file on disk changed.
 
 The packaged .vsix is installed into a fresh code-server; the daemon is the repository's workcrew with the
@@ -242,19 +242,24 @@ def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspac
         steps.shot("request")
         page.keyboard.press("Enter")
 
-        # The approval notification with the estimate; press Run.
-        toast = page.locator(".notification-toast", has_text="Run workflow").first
+        # The approval notification: one line with the estimate (its details id hidden); Details opens the panel.
+        toast = page.locator(".notification-toast", has_text="Run “review-selection”").first
         toast.wait_for(timeout=60_000)
-        expect(toast).to_contain_text("Estimate")
+        expect(toast).to_contain_text(" agents · ")
+        expect(toast).not_to_contain_text("details:")
         steps.shot("approval")
+        toast.get_by_role("button", name="Details", exact=True).click()
 
-        # "Review script" shows the orchestrator's script and asks again.
-        toast.get_by_role("button", name="Review script", exact=True).click()
+        # The details panel: the file in scope; "Open script" shows the script beside it; its Run approves.
+        page.locator(".tab", has_text="Run review-selection?").wait_for(timeout=15_000)
+        panel = page.frame_locator("iframe.webview.ready").last.frame_locator("#active-frame")
+        panel.get_by_role("heading", name="Files in scope", exact=False).wait_for(timeout=15_000)
+        panel.locator("td code", has_text="calc.py").first.wait_for(timeout=5_000)
+        steps.shot("approval-details")
+        panel.get_by_role("button", name="Open script", exact=True).click()
         page.locator(".tab.active", has_text="review-selection.py").wait_for(timeout=15_000)
-        toast = page.locator(".notification-toast", has_text="Run workflow").first
-        toast.wait_for(timeout=15_000)
         steps.shot("review-script")
-        toast.get_by_role("button", name="Run", exact=True).click()
+        panel.get_by_role("button", name="Run", exact=True).click()
 
         # The Runs view (opened from the status-bar item) shows the run's phases and agents.
         page.locator(".statusbar-item", has=page.locator(".codicon-sync, .codicon-checklist")).first.click()

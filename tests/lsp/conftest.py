@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -83,6 +84,9 @@ class Session:
     workspace: Path
     approvals: list[types.ShowMessageRequestParams] = field(default_factory=list)
     answer: str | None = "Run"
+    answers: list[str] = field(default_factory=list)  # given first, one per approval question, before ``answer``
+    # decides each approval question itself when set (it may send requests of its own while the question is open)
+    on_approval: Callable[[types.ShowMessageRequestParams], Awaitable[str | None]] | None = None
     versions: dict[str, int] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
 
@@ -141,6 +145,26 @@ class Session:
         return list(self.client.diagnostics.get(uri, []))
 
 
+def details_id(message: str) -> str:
+    """The id an approval question carries for its details (``(details: ID)`` at its end)."""
+    found = re.search(r"\(details: ([A-Za-z0-9_-]+)\)\s*$", message)
+    assert found, f"no details id in the approval question: {message!r}"
+    return found.group(1)
+
+
+def collect_details(session: Session) -> list[dict[str, Any]]:
+    """Fetch each approval question's details (workcrew.approvalDetails) while it is open, then answer it as
+    the session would; returns the list they are collected in."""
+    seen: list[dict[str, Any]] = []
+
+    async def look_then_answer(params: types.ShowMessageRequestParams) -> str | None:
+        seen.append(await session.command("workcrew.approvalDetails", {"id": details_id(params.message)}))
+        return session.answers.pop(0) if session.answers else session.answer
+
+    session.on_approval = look_then_answer
+    return seen
+
+
 def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
     lines = text.splitlines(True)
 
@@ -185,11 +209,16 @@ async def lsp_session(tmp_path: Path) -> AsyncIterator[SessionFactory]:
         session = Session(client, workspace, answer=answer)
 
         @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
-        def show_message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        async def show_message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
             session.approvals.append(params)
             titles = [a.title for a in params.actions or []]
             if "Run" not in titles and titles:  # a question from the workflow's ask(): the first choice
                 return types.MessageActionItem(title=titles[0])
+            if session.on_approval is not None:
+                title = await session.on_approval(params)
+                return types.MessageActionItem(title=title) if title else None
+            if session.answers:
+                return types.MessageActionItem(title=session.answers.pop(0))
             return types.MessageActionItem(title=session.answer) if session.answer else None
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)

@@ -1,7 +1,7 @@
 """A remembered approval in the editor ("Always run") binds the script, its scope and its cap.
 
 The same script over the same (or a narrower) scope starts without a notification; an edited script or a
-wider scope brings the notification back, and its message says what changed.
+wider scope brings the notification back, and its warning line says what changed.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from .conftest import Session, SessionFactory, push_capabilities
+from .conftest import Session, SessionFactory, collect_details, push_capabilities
 
 READ = """meta = {"name": "read-files", "description": "One reader per file", "phases": [{"title": "Read"}]}
 
@@ -19,8 +19,12 @@ return {"read": len(results)}
 """
 
 
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    return sha256(text)[:8]
 
 
 async def run(session: Session, files: list[str]) -> dict:
@@ -35,18 +39,21 @@ async def run(session: Session, files: list[str]) -> dict:
 
 async def test_always_run_is_remembered_until_the_script_or_scope_changes(lsp_session: SessionFactory) -> None:
     session = await lsp_session(capabilities=push_capabilities(), answer="Always run")
+    details = collect_details(session)
     script = session.workspace / "read.py"
     script.write_text(READ)
 
     first = await run(session, ["calc.py"])
     assert first["status"] == "running", first
     (asked,) = session.approvals
-    assert [a.title for a in asked.actions or []] == ["Run", "Always run", "Review script", "Cancel"]
-    # what will run: the script and the digest of its text, the scope, the provider, the cap
-    assert f"Script: `{script}` (sha256 {sha(READ)}…)" in asked.message
-    assert f"Scope: calc.py in {session.workspace.resolve()}." in asked.message
-    assert "Provider: simulated (no cost)." in asked.message and "Hard cap $" in asked.message
-    assert "“Always run” skips this question until the script changes" in asked.message
+    assert [a.title for a in asked.actions or []] == ["Run", "Details", "Always run", "Cancel"]
+    assert asked.message.startswith("Run “read-files”: 1 agent · ") and "· 1 file\n" in asked.message
+    # what will run, in its details: the script and the digest of its text, the scope, the provider, the cap
+    (shown,) = details
+    assert shown["script"]["path"] == str(script) and shown["script"]["sha256"] == sha256(READ)
+    assert shown["scope"]["described"] == "calc.py" and shown["scope"]["workspace"] == str(session.workspace.resolve())
+    assert shown["provider"] == "simulated" and shown["cap"]["text"].startswith("hard cap $")
+    assert shown["can_remember"] and shown["changes"] == [] and shown["warning"] is None
     assert "Asked again" not in asked.message
 
     # remembered: the same script over the same scope runs without a notification
@@ -59,10 +66,9 @@ async def test_always_run_is_remembered_until_the_script_or_scope_changes(lsp_se
     session.answer = "Cancel"
     again = await run(session, ["calc.py"])
     assert again["status"] == "cancelled"
-    message = session.approvals[-1].message
-    assert f"Asked again: the script changed since you approved it (sha256 {sha(READ)}… → {sha(edited)}…)." \
-        in message
-    assert f"(sha256 {sha(edited)}…)" in message.splitlines()[1]  # the Script line shows what would run now
+    warning = session.approvals[-1].message.splitlines()[1]
+    assert warning == f"⚠ Asked again: the script changed since you approved it (sha256 {sha(READ)}… → {sha(edited)}…)"
+    assert details[-1]["script"]["sha256"] == sha256(edited)  # the details show what would run now
 
     # "Always run" on the edited script binds its digest; then a wider scope asks again, naming the new file
     session.answer = "Always run"
@@ -72,7 +78,7 @@ async def test_always_run_is_remembered_until_the_script_or_scope_changes(lsp_se
     wider = await run(session, ["calc.py", "stats.py"])
     assert wider["status"] == "cancelled"
     # two files cost more than one: the cap rose too, and both are said
-    assert "Asked again: the scope grew: +stats.py; the budget cap rose from $" in session.approvals[-1].message
+    assert "⚠ Asked again: the scope grew: +stats.py; the budget cap rose from $" in session.approvals[-1].message
     assert len(session.approvals) == 4
     # approved for both files: one of them (a narrower scope, a lower cap) reuses the approval
     session.answer = "Always run"

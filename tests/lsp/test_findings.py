@@ -40,7 +40,7 @@ async def test_edits_move_the_finding_and_a_stale_version_gets_no_fix(lsp_sessio
     version = session.change(uri, text)
     moved = await session.wait_for(lambda: [d for d in session.pushed(uri) if d.range.start.line == 4],
                                    what="the diagnostic to move")
-    (fix, dismiss) = await code_actions(session, uri, moved[0])
+    (fix, *_, dismiss) = await code_actions(session, uri, moved[0])  # Preview fix…, Apply and verify between
     assert fix.title.startswith("Apply fix") and dismiss.title == "Dismiss finding"
     assert fix.edit.document_changes[0].text_document.version == version
     assert fix.edit.document_changes[0].edits[0].range.start.line == 4
@@ -61,7 +61,7 @@ async def test_dismissed_findings_stay_dismissed_in_later_runs(lsp_session: Sess
     uri = session.open("calc.py")
     await run_review(session, uri)
     (diagnostic,) = await session.wait_for(lambda: session.pushed(uri), what="diagnostics")
-    (_, dismiss) = await code_actions(session, uri, diagnostic)
+    (*_, dismiss) = await code_actions(session, uri, diagnostic)
     # (lsprotocol's client structures a command-only action ambiguously; Neovim's test runs it for real)
     assert dismiss.title == "Dismiss finding" and "workcrew.dismissFinding" in str(dismiss.command)
     answer = await session.command("workcrew.dismissFinding", {"findingId": diagnostic.data["findingId"]})

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from lsprotocol import types
 
-from .conftest import SessionFactory, pull_capabilities, push_capabilities
+from .conftest import SessionFactory, collect_details, pull_capabilities, push_capabilities
 
 SELECT_AVERAGE = {"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}}
 
 
 async def test_create_run_fix_with_push_diagnostics(lsp_session: SessionFactory) -> None:
     session = await lsp_session(capabilities=push_capabilities())
+    details = collect_details(session)
     client = session.client
     uri = session.open("calc.py")
     finished = client.protocol.wait_for_notification_async("workcrew/runFinished")
@@ -25,23 +27,30 @@ async def test_create_run_fix_with_push_diagnostics(lsp_session: SessionFactory)
     script = Path(result["path"])
     assert script.parent == session.workspace / ".claude" / "workflows"
     assert script.read_text().startswith("meta = {")
-    # the script is shown before approval; approval names the workflow, its phases and the cost
+    # the script is shown before approval; approval names the workflow and the cost in one line
     assert [d.uri for d in client.shown_documents] == [script.as_uri()]
     assert len(session.approvals) == 1
-    message = session.approvals[0].message
-    assert "review-division" in message and "Find → Verify → Report" in message
-    # the estimate's ranges: agents, tokens, dollars, minutes; and the promise that nothing is spent yet
-    assert "Estimate: " in message and " agents · " in message and " tokens · $" in message and "min" in message
-    assert "Nothing is spent until you choose Run." in message
+    headline = session.approvals[0].message.splitlines()[0]
+    # the estimate's ranges: agents, tokens, dollars, minutes, and the files it is pointed at (the selection's)
+    assert headline.startswith("Run “review-division”: ") and " agents · " in headline
+    assert re.search(r" tokens · <?\$[\d.]+(–\$[\d.]+)? · ~?<?\d+ min · 1 file$", headline), headline
     assert result["estimate"]["agents"]["expected"] >= 1
-    assert [a.title for a in session.approvals[0].actions or []] == ["Run", "Always run", "Review script", "Cancel"]
+    assert [a.title for a in session.approvals[0].actions or []] == ["Run", "Details", "Always run", "Cancel"]
+    # its details: the phases, and the selected lines of the one file in scope
+    (shown,) = details
+    assert [p["phase"] for p in shown["phases"]] == ["Find", "Verify", "Report"]
+    assert shown["files"]["top"] == [{"path": "calc.py", "bytes": shown["files"]["bytes"],
+                                      "tokens": shown["files"]["tokens"], "share": 100.0, "lines": [1, 3]}]
 
     done = await asyncio.wait_for(finished, 30)
     assert done.status == "succeeded" and done.findings == 1
 
     diagnostics = await session.wait_for(lambda: session.pushed(uri), what="pushed diagnostics")
     (diagnostic,) = diagnostics
-    assert diagnostic.source == "workcrew"
+    # the Problems panel's source names the workflow and the run; the message's last line the finding's age
+    assert diagnostic.source == f"Workcrew · review-division · run {result['runId'].removeprefix('wf_')[:6]}"
+    assert diagnostic.message.splitlines()[0] == "Division by zero when values is empty"
+    assert diagnostic.message.splitlines()[-1] == "first seen just now"
     assert diagnostic.code == "division-by-zero"
     assert diagnostic.severity == types.DiagnosticSeverity.Error
     assert diagnostic.range.start == types.Position(line=2, character=4)  # where the snippet starts
@@ -59,7 +68,8 @@ async def test_create_run_fix_with_push_diagnostics(lsp_session: SessionFactory)
         text_document=types.TextDocumentIdentifier(uri=uri), range=diagnostic.range,
         context=types.CodeActionContext(diagnostics=[diagnostic], only=[types.CodeActionKind.QuickFix])))
     titles = [a.title for a in actions or []]
-    assert titles == ["Apply fix: return 0.0 for an empty list", "Dismiss finding"]
+    assert titles == ["Apply fix: return 0.0 for an empty list", "Preview fix: return 0.0 for an empty list…",
+                      "Apply and verify fix: return 0.0 for an empty list", "Dismiss finding"]
     fix = actions[0]
     assert isinstance(fix, types.CodeAction) and fix.edit is not None  # no resolve support: eager edit
     (change,) = fix.edit.document_changes or []

@@ -1,5 +1,5 @@
-"""A project's MCP servers start only once approved: the editor's approval notification lists the ones not
-approved yet, **Run** approves them for that run, **Always run** for later runs too (recorded where Claude
+"""A project's MCP servers start only once approved: the editor's approval notification names the ones not
+approved yet (its details list every server and what it runs), **Run** approves them for that run, **Always run** for later runs too (recorded where Claude
 Code records its own approvals)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from workcrew.engine.commands import sandbox as command_sandbox
 
-from .conftest import SessionFactory, push_capabilities
+from .conftest import SessionFactory, collect_details, push_capabilities
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "mcp" / "server.py"
 FLOW = """meta = {"name": "calc-flow", "description": "one agent adds with the project's calculator server"}
@@ -39,12 +39,15 @@ async def test_approving_the_run_in_the_editor_starts_its_mcp_servers(lsp_sessio
         name: text for name, text in files.items() if "/" not in name})
     (session.workspace / "tools").mkdir()
     (session.workspace / "tools" / "mcp_server.py").write_text(files["tools/mcp_server.py"])
+    details = collect_details(session)
     finished = session.client.protocol.wait_for_notification_async("workcrew/runFinished")
     result = await session.command("workcrew.runWorkflow", {"path": str(session.workspace / "calc_flow.py")})
     assert result["status"] == "running", result
     (asked,) = session.approvals
-    assert "MCP servers the run may start (.mcp.json): calc (stdio:" in asked.message
-    assert "Not approved yet: calc" in asked.message
+    assert "⚠ MCP servers not approved yet: calc (Run starts them)" in asked.message.splitlines()
+    ((server,),) = [shown["mcp"]["servers"] for shown in details]
+    assert server["name"] == "calc" and server["what"].startswith("stdio: ") and not server["approved"]
+    assert "MCP servers (.mcp.json)" in details[0]["markdown"]
     done = await asyncio.wait_for(finished, 60)
     assert done.status == "succeeded", done
     db = sqlite3.connect(session.workspace / ".workcrew" / "workcrew.db")

@@ -99,12 +99,12 @@ async def test_ask_in_a_workflow_is_a_notification(lsp_session: SessionFactory) 
     await session.command("workcrew.createWorkflowFromSelection", {"uri": uri, "prompt": "ASK FIRST, then report"})
     done = await asyncio.wait_for(finished, 30)
     approval, question = session.approvals
-    assert [a.title for a in approval.actions] == ["Run", "Always run", "Review script", "Cancel"]
+    assert [a.title for a in approval.actions] == ["Run", "Details", "Always run", "Cancel"]
     assert question.message == "Report the division finding?"
     assert [a.title for a in question.actions] == ["yes", "no"]
     assert done.status == "succeeded" and done.findings == 1
     (diagnostic,) = await session.wait_for(lambda: session.pushed(uri), what="the finding")
-    assert diagnostic.message == "Asked and reported" and diagnostic.range.start.line == 2
+    assert diagnostic.message.splitlines()[0] == "Asked and reported" and diagnostic.range.start.line == 2
 
 
 STEPS = """meta = {"name": "steps", "description": "five agents, one after another"}

@@ -1,6 +1,10 @@
 // Entry point: wires the daemon, the Workflows view, the status bar and the commands together.
 import * as vscode from "vscode";
 import { registerCommands } from "./commands";
+import { registerApprovalDetails } from "./details";
+import { registerFixCommands } from "./fixCommands";
+import { registerReviewChanges } from "./reviewChangesCommand";
+import { registerDismissal } from "./dismissCommands";
 import { finishedMessage, RunsModel } from "./runsModel";
 import { RunsTreeProvider, WorkflowsTreeProvider } from "./runsView";
 import { watchPythonExtension } from "./pythonExtension";
@@ -78,6 +82,10 @@ export function activate(context: vscode.ExtensionContext): void {
     watcher.onDidDelete(() => void refresh()),
     watcher.onDidChange(() => void refresh()),
     ...registerCommands({ context, server, model, workflows, log, refresh }),
+    ...registerFixCommands({ server: daemon, model, log }),
+    ...registerReviewChanges(daemon, log, refresh),
+    ...registerDismissal({ server, log }),
+    registerApprovalDetails(daemon, log),
   );
   void server.start();
   // Without an interpreter setting the daemon runs on the Python extension's choice: follow it.

@@ -22,6 +22,20 @@ export interface PhaseNode {
   costUsd: number;
 }
 
+/**
+ * What became of a run's findings, as `workcrew.listRuns` reports it (engine/results/resolution.py):
+ * rate = fixed / total (the resolution rate), actedOn = (fixed + dismissed) / total; null without findings.
+ */
+export interface Resolution {
+  total: number;
+  fixed: number;
+  dismissed: number;
+  dismissedBy: Record<string, number>;
+  open: number;
+  rate: number | null;
+  actedOn: number | null;
+}
+
 export interface RunNode {
   runId: string;
   workflow: string;
@@ -33,6 +47,8 @@ export interface RunNode {
   scriptPath: string;
   findings: number;
   startedAt: number;
+  /** Ended runs listed by the daemon: fixed / dismissed / open of the findings the run reported. */
+  resolution?: Resolution;
   /** Insertion order: newer runs first in the view. */
   seq: number;
 }
@@ -97,6 +113,36 @@ export function isActiveRun(status: string): boolean {
   return ACTIVE_RUN.has(status);
 }
 
+function ratio(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/** The `resolution` of a listRuns entry; undefined when the entry has none (a live run, an older daemon). */
+export function parseResolution(raw: unknown): Resolution | undefined {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return undefined;
+  const r = raw as Json;
+  const dismissedBy: Record<string, number> = {};
+  for (const [kind, count] of Object.entries(obj(r.dismissed_by ?? r.dismissedBy))) {
+    if (typeof count === "number" && count > 0) dismissedBy[kind] = count;
+  }
+  const fixed = number(r.fixed);
+  const open = number(r.open);
+  const dismissed = number(r.dismissed) || Object.values(dismissedBy).reduce((s, n) => s + n, 0);
+  return {
+    total: number(r.total) || fixed + dismissed + open,
+    fixed,
+    dismissed,
+    dismissedBy,
+    open,
+    rate: ratio(r.rate),
+    actedOn: ratio(r.acted_on ?? r.actedOn),
+  };
+}
+
+function resolutionOf(resolution: Resolution | undefined): { resolution?: Resolution } {
+  return resolution ? { resolution } : {};
+}
+
 /** Parses a runUpdate payload or a listRuns entry; returns undefined when it has no run id. */
 export function parseRun(raw: unknown): Omit<RunNode, "seq"> | undefined {
   // runUpdate nests the engine's tree: {runId, tree: {run_id, workflow, status, phases, counts, usage}}.
@@ -107,7 +153,8 @@ export function parseRun(raw: unknown): Omit<RunNode, "seq"> | undefined {
   const usage = obj(r.usage);
   const phases = Array.isArray(r.phases) ? r.phases.map(parsePhase) : [];
   const counts = obj(r.counts);
-  const findings = Array.isArray(r.findings) ? r.findings.length : number(counts.findings, r.findings);
+  const resolution = parseResolution(r.resolution);
+  const findings = (Array.isArray(r.findings) ? r.findings.length : number(counts.findings, r.findings)) || (resolution?.total ?? 0);
   return {
     runId,
     workflow: text(r.workflow, r.workflow_name, r.name) || "workflow",
@@ -120,6 +167,7 @@ export function parseRun(raw: unknown): Omit<RunNode, "seq"> | undefined {
     scriptPath: text(r.script_path, r.path, r.scriptPath),
     findings,
     startedAt: number(r.started_at, r.startedAt, r.created_at),
+    ...resolutionOf(resolution),
   };
 }
 
@@ -143,6 +191,7 @@ export class RunsModel {
           startedAt: parsed.startedAt || previous.startedAt,
           tokens: parsed.tokens || previous.tokens,
           costUsd: parsed.costUsd || previous.costUsd,
+          ...resolutionOf(parsed.resolution ?? previous.resolution),
           seq: previous.seq,
         }
       : { ...parsed, seq: ++this.seq };
@@ -218,10 +267,29 @@ export function stateIcon(state: string): string {
   }
 }
 
+function percent(value: number | null): string {
+  return value === null ? "-" : `${Math.round(value * 100)}%`;
+}
+
 export function runDescription(run: RunNode): string {
   const parts = [run.status, formatUsd(run.costUsd), formatTokens(run.tokens)];
   if (run.findings) parts.push(`${run.findings} finding${run.findings === 1 ? "" : "s"}`);
+  const resolution = run.resolution;
+  if (resolution && resolution.total) parts.push(`${resolution.fixed} fixed (${percent(resolution.rate)})`);
   return parts.join(" · ");
+}
+
+/**
+ * The run's findings as they stand now, for the tooltip:
+ * "Findings: 1 fixed, 1 dismissed (false-positive 1), 2 open — resolution rate 25%, acted on 50%".
+ */
+export function resolutionText(run: RunNode): string {
+  const r = run.resolution;
+  if (!r) return "";
+  if (!r.total) return "Findings: none reported";
+  const kinds = Object.entries(r.dismissedBy).sort(([a], [b]) => a.localeCompare(b)).map(([kind, n]) => `${kind} ${n}`);
+  const dismissed = `${r.dismissed} dismissed${kinds.length ? ` (${kinds.join(", ")})` : ""}`;
+  return `Findings: ${r.fixed} fixed, ${dismissed}, ${r.open} open — resolution rate ${percent(r.rate)}, acted on ${percent(r.actedOn)}`;
 }
 
 export function phaseDescription(phase: PhaseNode): string {

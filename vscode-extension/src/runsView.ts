@@ -8,6 +8,7 @@ import {
   formatUsd,
   PhaseNode,
   phaseDescription,
+  resolutionText,
   runContextValue,
   runDescription,
   RunNode,
@@ -52,7 +53,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsItem> {
       item.iconPath = new vscode.ThemeIcon(stateIcon(run.status));
       item.contextValue = runContextValue(run);
       item.tooltip = new vscode.MarkdownString(
-        `**${run.workflow}** — ${run.status}\n\nRun \`${run.runId}\`\n\n${formatUsd(run.costUsd)} · ${formatTokens(run.tokens)}`,
+        `**${run.workflow}** — ${run.status}\n\nRun \`${run.runId}\`\n\n${formatUsd(run.costUsd)} · ${formatTokens(run.tokens)}` +
+          (run.resolution ? `\n\n${resolutionText(run)}` : ""),
       );
       return item;
     }

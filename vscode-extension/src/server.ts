@@ -38,6 +38,12 @@ interface ServerInfo {
   minimumPython: string;
 }
 
+/**
+ * Handles one of the daemon's commands in the extension before it is sent (e.g. asking why a finding is
+ * dismissed); returns undefined to let the command go to the daemon unchanged.
+ */
+export type CommandInterceptor = (command: string, args: unknown[]) => Promise<unknown> | undefined;
+
 export const RUN_UPDATE = "workcrew/runUpdate";
 export const RUN_FINISHED = "workcrew/runFinished";
 
@@ -48,6 +54,7 @@ export class WorkcrewServer implements vscode.Disposable {
   private readonly runUpdateEmitter = new vscode.EventEmitter<unknown>();
   private readonly runFinishedEmitter = new vscode.EventEmitter<unknown>();
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly interceptors: CommandInterceptor[] = [];
   private current: ServerState = "stopped";
 
   /** Fires on every state change; `ready` consumers re-query lists when it becomes "running". */
@@ -119,6 +126,15 @@ export class WorkcrewServer implements vscode.Disposable {
     this.setState("stopped");
   }
 
+  /** Lets an extension module handle a daemon command run from the editor (a code action's) first. */
+  addCommandInterceptor(interceptor: CommandInterceptor): vscode.Disposable {
+    this.interceptors.push(interceptor);
+    return new vscode.Disposable(() => {
+      const index = this.interceptors.indexOf(interceptor);
+      if (index >= 0) this.interceptors.splice(index, 1);
+    });
+  }
+
   /** Sends one of the daemon's commands (design §7) with its single argument object. */
   async execute<T = unknown>(command: string, argument?: Record<string, unknown>): Promise<T> {
     if (this.starting) await this.starting;
@@ -188,6 +204,14 @@ export class WorkcrewServer implements vscode.Disposable {
       // The daemon reads the engine-shaped settings from the "workcrew" key.
       initializationOptions: { workcrew: engineSettings(config) },
       middleware: {
+        // a daemon command run from the editor (a code action's) may be handled here first: addCommandInterceptor
+        executeCommand: (command, args, next) => {
+          for (const intercept of this.interceptors) {
+            const handled = intercept(command, args);
+            if (handled) return handled;
+          }
+          return next(command, args);
+        },
         workspace: {
           // The daemon asks for section "workcrew" and gets the engine-shaped settings (snake_case keys).
           configuration: (params, token, next) => {

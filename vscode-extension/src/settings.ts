@@ -23,6 +23,10 @@ export interface WorkcrewConfig {
   approvalThresholdAgents: number;
   excludes: string[];
   secretPatterns: string[];
+  /** The command that judges fixes before Apply and verify / Fix All (Verified) apply them; empty: workcrew.toml's. */
+  checkCommand: string;
+  /** Review Changes again when a file it covered is saved (the daemon's review_on_save). */
+  reviewOnSave: boolean;
 }
 
 /** Reads one `workcrew.<key>` value; the VS Code side passes `config.get`. */
@@ -97,6 +101,8 @@ export function readConfig(get: ConfigGetter): WorkcrewConfig {
     approvalThresholdAgents: Math.floor(num(get("approvalThresholdAgents"), "approvalThresholdAgents", 25, 1)),
     excludes: stringList(get("excludes"), "excludes"),
     secretPatterns: stringList(get("secretPatterns"), "secretPatterns"),
+    checkCommand: str(get("checkCommand")),
+    reviewOnSave: get("reviewOnSave") === true,
   };
 }
 
@@ -178,6 +184,8 @@ export function engineSettings(config: WorkcrewConfig): Record<string, unknown> 
   if (config.excludes.length) out.excludes = config.excludes;
   // The engine's key replaces its list, so user patterns are sent on top of the built-in ones.
   if (config.secretPatterns.length) out.secret_patterns = [...BUILTIN_SECRET_PATTERNS, ...config.secretPatterns];
+  if (config.checkCommand) out.check_command = config.checkCommand;
+  out.review_on_save = config.reviewOnSave; // always sent: turning it off must reach a daemon started with it on
   return out;
 }
 

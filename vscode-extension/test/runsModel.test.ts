@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { agentDescription, finishedMessage, formatElapsed, formatTokens, formatUsd, RunsModel, runContextValue, stateIcon, statusSummary } from "../src/runsModel";
+import { agentDescription, finishedMessage, formatElapsed, formatTokens, formatUsd, resolutionText, runDescription, RunsModel, runContextValue, stateIcon, statusSummary } from "../src/runsModel";
 
 const update = (status: string, agents: { state: string; cost: number }[]) => ({
   run_id: "r1",
@@ -98,4 +98,29 @@ test("labels: icons per state, money, tokens and time", () => {
   const failed = { ...agent, state: "failed", error: "overloaded (529) after 6 retries" };
   assert.equal(agentDescription(failed), "failed · claude-haiku-5-5 · 1.5k tok · $0.0020 · 3.3s · overloaded (529) after 6 retries");
   assert.equal(runContextValue({ ...new RunsModel().apply({ run_id: "x", status: "paused" })! }), "run.paused");
+});
+
+test("listRuns resolution: what became of the run's findings, in the description and the tooltip", () => {
+  const model = new RunsModel();
+  const row = {
+    id: "wf_1", workflow: "review", status: "succeeded", cost_usd: 0.03, input_tokens: 1000, output_tokens: 200,
+    resolution: { total: 4, fixed: 1, dismissed: 1, dismissed_by: { "false-positive": 1 }, open: 2, rate: 0.25, acted_on: 0.5 },
+  };
+  const run = model.apply(row);
+  assert.ok(run);
+  assert.deepEqual(run.resolution, { total: 4, fixed: 1, dismissed: 1, dismissedBy: { "false-positive": 1 }, open: 2, rate: 0.25, actedOn: 0.5 });
+  assert.equal(run.findings, 4, "a listed run's findings come from its resolution");
+  assert.equal(runDescription(run), "succeeded · $0.03 · 1.2k tok · 4 findings · 1 fixed (25%)");
+  assert.equal(resolutionText(run), "Findings: 1 fixed, 1 dismissed (false-positive 1), 2 open — resolution rate 25%, acted on 50%");
+
+  // a later runUpdate without it keeps it; a run without findings says so and adds nothing to its description
+  assert.deepEqual(model.apply({ run_id: "wf_1", workflow: "review", status: "succeeded" })?.resolution, run.resolution);
+  const empty = model.apply({ id: "wf_2", workflow: "review", status: "succeeded", resolution: { total: 0, fixed: 0, dismissed: 0, dismissed_by: {}, open: 0, rate: null, acted_on: null } });
+  assert.ok(empty);
+  assert.equal(runDescription(empty), "succeeded · $0.00 · 0 tok");
+  assert.equal(resolutionText(empty), "Findings: none reported");
+  // a live run has no resolution yet
+  const live = model.apply({ id: "wf_3", workflow: "review", status: "running" });
+  assert.equal(live?.resolution, undefined);
+  assert.equal(resolutionText(live!), "");
 });

@@ -106,3 +106,8 @@ test("log level drives LSP tracing", () => {
   assert.equal(traceForLogLevel(2), "messages");
   assert.equal(traceForLogLevel(3), "off");
 });
+
+test("the check command that verifies fixes reaches the daemon as check_command, only when set", () => {
+  assert.equal(engineSettings(readConfig(getter({ checkCommand: " python -m pytest -q " }))).check_command, "python -m pytest -q");
+  assert.equal("check_command" in engineSettings(readConfig(getter({}))), false);
+});

@@ -4,7 +4,7 @@ meta = {
     "when_to_use": "When a project's skills or agent instructions have grown by accretion and agents follow them inconsistently",
     "phases": [{"title": "Scope"}, {"title": "Read"}, {"title": "Compare"}, {"title": "Verify"}, {"title": "Report"}],
     "args": {
-        "paths": "list of skill files to audit (default: a scout agent lists .claude/skills/**)",
+        "paths": "list of skill files to audit (default: `workcrew run` and the editor pass the files under .claude/skills/; started with none, a scout agent lists them)",
         "skeptics": "independent verifiers per issue (default 3); a majority must uphold an issue to confirm it",
         "max_files": "how many files a scout-made list may hold (default 200); the rest are reported as dropped",
     },

@@ -4,7 +4,7 @@ meta = {
     "when_to_use": "Before changing unfamiliar code or onboarding onto a repository whose modules can be read independently",
     "phases": [{"title": "Scope"}, {"title": "Read"}, {"title": "Synthesize"}],
     "args": {
-        "modules": "list of workspace-relative files or folders, one reader each (default: a scout agent lists the modules)",
+        "modules": "list of workspace-relative files or folders, one reader each (default: `workcrew run` and the editor pass the source files in the workspace's scope; started with none, a scout agent lists the modules)",
         "question": "optional: what the map should help answer (for example 'where is authentication handled?')",
         "max_modules": "how many modules a scout-made list may hold (default 40); the rest are reported as dropped",
     },

@@ -27,9 +27,16 @@ local client_id = vim.lsp.start_client({
   root_dir = workspace,
   handlers = {
     ["window/showMessageRequest"] = function(_, params)
-      out.approval = params.message
-      out.approval_actions = vim.tbl_map(function(a) return a.title end, params.actions or {})
-      return { title = "Run" }
+      -- the short question; "Details" first (the server writes a page and asks again), then "Run"
+      out.approvals = out.approvals or {}
+      table.insert(out.approvals, vim.tbl_map(function(a) return a.title end, params.actions or {}))
+      out.approval = out.approval or params.message
+      out.approval_actions = out.approval_actions or out.approvals[1]
+      return { title = #out.approvals == 1 and "Details" or "Run" }
+    end,
+    ["window/showMessage"] = function(_, params)
+      out.messages = out.messages or {}
+      table.insert(out.messages, params.message)
     end,
     ["window/showDocument"] = function(_, params)
       out.shown = params.uri

@@ -44,17 +44,26 @@ def test_neovim_creates_runs_and_fixes(tmp_path: Path) -> None:
     assert result_path.exists(), f"Neovim wrote no result\nstdout: {done.stdout}\nstderr: {done.stderr}"
     out = json.loads(result_path.read_text())
     assert out["ok"], out
-    assert "review-division" in out["approval"]
-    assert out["approval_actions"] == ["Run", "Always run", "Review script", "Cancel"]
-    # Neovim 0.7 does not advertise window/showDocument, so the server does not send it
+    assert out["approval"].startswith("Run “review-division”: ")
+    assert out["approvals"] == [["Run", "Details", "Always run", "Cancel"], ["Run", "Always run", "Review script", "Cancel"]]
+    # Neovim 0.7 does not advertise window/showDocument, so the server does not send it: Details says where the
+    # page is, and the page lists the file in scope
     assert "shown" not in out
+    (page,) = [m.removeprefix("Workcrew: the details of this run are in ") for m in out.get("messages", [])
+               if m.startswith("Workcrew: the details of this run are in ")]
+    assert Path(page).parent == workspace / ".workcrew" / "approvals" and "`calc.py`" in Path(page).read_text()
     assert out["command"]["path"].endswith("/.claude/workflows/review-division.py")
     assert out["command"]["status"] == "running"
     assert out["finished"]["status"] == "succeeded"
-    assert out["diagnostic"] == {"lnum": 2, "col": 4, "source": "workcrew",
+    run = out["command"]["runId"].removeprefix("wf_")[:6]
+    # the Problems list names the workflow and the run; the message's last line is the finding's age
+    assert out["diagnostic"] == {"lnum": 2, "col": 4, "source": f"Workcrew · review-division · run {run}",
                                  "message": out["diagnostic"]["message"]}
+    assert out["diagnostic"]["message"].endswith("first seen just now")
     assert out["diagnostic"]["message"].startswith("Division by zero when values is empty")
-    assert out["actions"] == ["Apply fix: return 0.0 for an empty list", "Dismiss finding"]
+    # no change annotations in Neovim 0.7: no "Preview fix…"; it applies edits, so "Apply and verify" is offered
+    assert out["actions"] == ["Apply fix: return 0.0 for an empty list",
+                              "Apply and verify fix: return 0.0 for an empty list", "Dismiss finding"]
     assert out["deferred"] is True  # Neovim 0.7 resolves edits lazily
     assert "return total / len(values) if values else 0.0" in out["text"]
     assert out["cleared"] is True
