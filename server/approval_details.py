@@ -22,14 +22,13 @@ import anyio
 from lsprotocol import types
 from workcrew.engine import WorkcrewError, Workflow
 from workcrew.engine.redaction import redact
-from workcrew.engine.workflows.discovery import resolve
 
 from . import approval
 from .approval_data import DetailsInput, build_details, files_json, message_with_id, narrowable
 from .approval_markdown import render_markdown
 from .default_scope import with_default_scope
-from .documents import path_of
 from .params import ApprovalDetailsParams, EstimateDetailsParams, ScopedTargetParams, failed, parse
+from .targets import resolve_target
 
 if TYPE_CHECKING:
     from .protocol import Server
@@ -185,23 +184,6 @@ async def narrow(ls: Server, workflow: Workflow, params: ScopedTargetParams) -> 
 # -- commands --------------------------------------------------------------------------------------------------
 
 
-def _resolve(ls: Server, params: ScopedTargetParams, command: str) -> Workflow:
-    settings = ls.require_settings()
-    target = params.path or params.name or ""
-    if params.path and params.path.startswith("file:"):
-        file = path_of(params.path)
-        if file is None:
-            raise failed(f"{command}: {params.path!r} is not a file: URI")
-        target = str(file)
-    try:
-        workflow = resolve(target, settings.workspace)
-    except WorkcrewError as exc:
-        raise failed(str(exc)) from None
-    if workflow.problems:
-        raise failed("the workflow has problems:\n" + "\n".join(str(p) for p in workflow.problems))
-    return workflow
-
-
 async def approval_details(ls: Server, *args: Any) -> dict[str, Any]:
     """The details of a question being asked now (the id its message carries)."""
     params = parse(ApprovalDetailsParams, "workcrew.approvalDetails", args)
@@ -218,7 +200,7 @@ async def approval_details(ls: Server, *args: Any) -> dict[str, Any]:
 async def estimate_details(ls: Server, *args: Any) -> dict[str, Any]:
     """What running a workflow would cost and read, without running it or asking anything."""
     params = parse(EstimateDetailsParams, "workcrew.estimateDetails", args)
-    workflow = _resolve(ls, params, "workcrew.estimateDetails")
+    workflow = resolve_target(ls, params, "workcrew.estimateDetails")
     run_args, scope = await narrow(ls, workflow, params)
     run_args, filled = await with_default_scope(ls, workflow, run_args)  # as workcrew.runWorkflow runs it
     settings = ls.require_settings()

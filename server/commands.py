@@ -17,7 +17,7 @@ from workcrew.engine.agents.catalog import AgentCatalog
 from workcrew.engine.results.resolution import run_resolutions
 from workcrew.engine.runtime.resume import ResumeCache
 from workcrew.engine.store import StoreError, controls
-from workcrew.engine.workflows.discovery import discover, resolve
+from workcrew.engine.workflows.discovery import discover
 
 from . import approval, approval_details
 from .approval_data import DetailsInput
@@ -34,6 +34,7 @@ from .params import (
     parse,
 )
 from .progress import RunProgress
+from .targets import resolve_target
 
 if TYPE_CHECKING:
     from .protocol import Server
@@ -122,23 +123,9 @@ async def _show(ls: Server, path: Path) -> None:
         log.info("showDocument failed: %s", exc)
 
 
-def _resolve(ls: Server, params: TargetParams) -> Workflow:
-    settings = ls.require_settings()
-    target = params.path or params.name or ""
-    if params.path and path_of(params.path) is not None and params.path.startswith("file:"):
-        target = str(path_of(params.path))
-    try:
-        workflow = resolve(target, settings.workspace)
-    except WorkcrewError as exc:
-        raise failed(str(exc)) from None
-    if workflow.problems:
-        raise failed("the workflow has problems:\n" + "\n".join(str(p) for p in workflow.problems))
-    return workflow
-
-
 async def run_workflow(ls: Server, *args: Any) -> dict[str, Any]:
     params = parse(ScopedTargetParams, "workcrew.runWorkflow", args)
-    workflow = _resolve(ls, params)
+    workflow = resolve_target(ls, params, "workcrew.runWorkflow")
     run_args, scope = await approval_details.narrow(ls, workflow, params)  # Edit scope: exclude / scope
     run_args, filled = await with_default_scope(ls, workflow, run_args)  # a built-in given no files: the scope
     started = await approve_and_run(ls, workflow, run_args, scope, default_scope=filled)
@@ -147,7 +134,7 @@ async def run_workflow(ls: Server, *args: Any) -> dict[str, Any]:
 
 async def estimate(ls: Server, *args: Any) -> dict[str, Any]:
     params = parse(TargetParams, "workcrew.estimate", args)
-    workflow = _resolve(ls, params)
+    workflow = resolve_target(ls, params, "workcrew.estimate")
     run_args, _filled = await with_default_scope(ls, workflow, params.args)  # as runWorkflow would run it
     try:
         found, why_not = await approval.compute_estimate(workflow, run_args, None, ls.require_settings(),
@@ -173,7 +160,8 @@ async def resume_from_run(ls: Server, *args: Any) -> dict[str, Any]:
         raise failed(f"run {earlier['id']} is still running; cancel it first")
     path = earlier.get("script_path")
     if path and Path(path).is_file():
-        workflow = _resolve(ls, TargetParams(path=str(path)))  # the script as it is now: edited or not
+        # the script as it is now: edited or not
+        workflow = resolve_target(ls, TargetParams(path=str(path)), "workcrew.createWorkflowFromSelection")
     else:  # a script that was never saved, or is gone: the one the run ran
         workflow = load_workflow(str(earlier.get("workflow") or "workflow"), source=earlier.get("script_source") or "")
         if workflow.problems:

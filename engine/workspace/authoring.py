@@ -394,7 +394,9 @@ async def author_workflow(
             say(f"saved {path}")
         return AuthoredWorkflow(
             source=source, workflow=workflow, args=args, rounds=rounds, problems=workflow.check(), usage=usage,
-            cost_usd=cost_usd(model, usage), model=model, path=path, history=history,
+            cost_usd=cost_usd(model, usage), path=path, history=history,
+            model=(f"simulated, the built-in {choose_pattern(request).name} pattern"  # no model wrote it: say so
+                   if own_client and simulated_orchestrator(settings) else model),
         )
     finally:
         if own_client:
