@@ -380,8 +380,13 @@ class DiagnosticsStore:
         for item in tracked.finding.get("evidence") or []:
             if not isinstance(item, dict):
                 continue
-            where = self.resolve(str(item.get("path") or tracked.finding["location"]["path"]))
-            line = max(0, int(item.get("line") or 1) - 1)
+            own_path = str(tracked.finding["location"]["path"])
+            where = self.resolve(str(item.get("path") or own_path))
+            if item.get("line"):
+                line = max(0, int(item["line"]) - 1)
+            else:  # a note with no line (a skeptic's verdict) is about the finding itself: its line, not the file's top
+                same_file = str(item.get("path") or own_path) == own_path
+                line = tracked.span.start_line if same_file and tracked.span is not None else 0
             position = {"line": line, "character": 0}
             out.append({"location": {"uri": self.documents.uri(where), "range": {"start": position, "end": position}},
                         "message": str(item.get("note") or "evidence")})
@@ -427,6 +432,12 @@ class DiagnosticsStore:
 
     def paths(self) -> list[Path]:
         return [p for p, items in self.by_path.items() if items]
+
+    def reported_paths(self) -> list[Path]:
+        """The files a workspace diagnostic report names: every file that has had findings, also once they are
+        gone (fixed, dismissed, closed by a run). An editor keeps a file's last report until a report names it
+        again, so only an empty one clears it; after that its result id makes it an unchanged report."""
+        return list(self.generation)
 
 
 def _edit_in(old: str, new: str, source: str) -> bool:

@@ -302,12 +302,11 @@ def build() -> WorkcrewServer:
     @server.feature(types.WORKSPACE_DIAGNOSTIC)
     async def workspace_diagnostic(params: types.WorkspaceDiagnosticParams) -> types.WorkspaceDiagnosticReport:
         store = server.diagnostics_store
-        paths = store.paths()
-        await store.ensure_texts(paths)
+        await store.ensure_texts(store.paths())
         previous = {p.uri: p.value for p in params.previous_result_ids}
         reports: list[types.WorkspaceFullDocumentDiagnosticReport | types.WorkspaceUnchangedDocumentDiagnosticReport]
         reports = []
-        for path in paths:
+        for path in store.reported_paths():  # with the files whose findings are gone: their report clears them
             uri = server.documents.uri(path)
             diagnostics = store.diagnostics(path)  # re-anchors first
             result_id = store.result_id(path)

@@ -13,6 +13,7 @@ Which command judges a fix: :func:`check_command` (the workflow's meta ``check``
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import tempfile
@@ -119,6 +120,16 @@ def run_check_command(run: Mapping[str, Any] | None, settings: Settings) -> Chec
     return check_command(meta_check, run.get("args") if run is not None else None, settings, name)
 
 
+def _newer_than(path: Path, previous_ns: int) -> None:
+    """Moves a rewritten file's mtime into a later second than its previous one. Caches keyed on the mtime in
+    whole seconds and the size (Python's ``.pyc``, pytest's rewritten asserts) would otherwise run the old text
+    when a check follows a rewrite in the same second at the same size (``== None`` → ``is None``)."""
+    second = 1_000_000_000
+    if path.stat().st_mtime_ns // second <= previous_ns // second:
+        later = (previous_ns // second + 1) * second
+        os.utime(path, ns=(later, later))
+
+
 class ScratchCopy:
     """A throwaway copy of the workspace; :meth:`write` sets files, :meth:`check` runs the check in it."""
 
@@ -156,7 +167,10 @@ class ScratchCopy:
                 target.unlink(missing_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
+            previous = target.stat().st_mtime_ns if target.is_file() else None
             target.write_bytes(text.encode("utf-8"))  # bytes: the editor's line endings as they are
+            if previous is not None:
+                _newer_than(target, previous)
 
     async def write(self, files: Mapping[str, str | None]) -> None:
         """Set files of the copy (workspace-relative path → text; None removes the file)."""

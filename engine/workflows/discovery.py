@@ -113,7 +113,10 @@ def resolve(name_or_path: str, workspace: Path, *, home: Path | None = None) -> 
                 path = alt
             else:
                 raise WorkflowNotFound(f"no workflow file at {name_or_path}")
-        return load_workflow(path)
+        # a built-in named by its path (the editor's Saved Workflows view sends paths) is still the built-in:
+        # its origin decides whether a run given no files defaults to the workspace's scope
+        builtin = path.resolve().parent == builtin_dir().resolve()
+        return load_workflow(path, origin="builtin" if builtin else "file")
     for entry in discover(workspace, home=home):
         if entry.name == name_or_path:
             return entry.workflow

@@ -77,3 +77,21 @@ async def test_the_check_runs_in_the_sandbox_on_the_copy_and_refuses_what_is_not
         with pytest.raises(CommandRefused, match="not in the allowlist"):
             await ScratchCopy(scratch.root, settings, None).check(command)
     assert "SystemExit" not in (workspace / "test_one.py").read_text()
+
+
+async def test_a_file_rewritten_in_the_same_second_at_the_same_size_is_not_run_from_stale_bytecode(
+        settings: Settings, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Apply and verify checks a fix, then the same files without it: `== None` → `is None` keeps the size,
+    # and Python's .pyc (mtime in whole seconds + size) would run the fixed text again
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    (workspace / "flag.py").write_text("VALUE = 1\n")
+    (workspace / "test_flag.py").write_text("import unittest\n\nimport flag\n\nclass T(unittest.TestCase):\n"
+                                            "    def test_it(self):\n        self.assertEqual(flag.VALUE, 1)\n")
+    allowed = settings.model_copy(update={"command_allowlist": ["python -m unittest"]})
+    command = check_command("python -m unittest -q", None, allowed)
+    async with ScratchCopy.open(allowed) as scratch:
+        assert (await scratch.check(command)).passed
+        await scratch.write({"flag.py": "VALUE = 2\n"})
+        assert not (await scratch.check(command)).passed
+        await scratch.write({"flag.py": "VALUE = 1\n"})
+        assert (await scratch.check(command)).passed

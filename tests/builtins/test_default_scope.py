@@ -48,6 +48,13 @@ def test_review_and_understand_default_to_the_source_files_in_scope(project: Pat
         "question": "where?", "modules": SOURCES}
 
 
+def test_a_builtin_named_by_its_path_defaults_to_the_scope_too(project: Path, settings: Settings) -> None:
+    # the editor's Saved Workflows view and Run Workflow… send the built-in's path, not its name
+    by_path = resolve(str(builtin("review", project).path), project)
+    assert by_path.origin == "builtin"
+    assert default_args(by_path, None, settings).args == {"files": SOURCES}
+
+
 def test_given_files_changes_or_a_list_are_left_alone(project: Path, settings: Settings) -> None:
     review = builtin("review", project)
     for args in ({"files": ["src/calc.py"]}, ["src/calc.py"], {"changes": {"src/calc.py": [[1, 2]]}}):

@@ -144,7 +144,8 @@ def write_user_settings(user_data: Path) -> None:
     quiet = {"workbench.startupEditor": "none", "telemetry.telemetryLevel": "off",
              "extensions.autoCheckUpdates": False, "extensions.autoUpdate": False,
              "workbench.tips.enabled": False, "chat.disableAIFeatures": True,
-             "security.workspace.trust.enabled": False, "window.commandCenter": False}
+             "security.workspace.trust.enabled": False, "window.commandCenter": False,
+             "workbench.secondarySideBar.defaultVisibility": "hidden", "editor.stickyScroll.enabled": False}
     for scope in ("User", "Machine"):
         folder = user_data / scope
         folder.mkdir(parents=True, exist_ok=True)

@@ -16,54 +16,21 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from .codeserver import (
-    CHROMIUM,
-    INSTALL_HINT,
-    ROOT,
-    CodeServer,
-    RunningCodeServer,
-    build_vsix,
-    clean_env,
-    ensure_code_server,
-    install_extension,
-    write_user_settings,
-)
+from .codeserver import CodeServer, RunningCodeServer, clean_env
 from .scenario import BUGGY_LINE, FINDING_TITLE, FIXED_LINE, write_scenario
+from .ui import Steps, go_to_line, launch, require_chromium, run_command, wait_until
 
+require_chromium()
 pytestmark = pytest.mark.slow
 
 FIXTURE_WORKSPACE = Path(__file__).resolve().parent / "fixtures" / "workspace"
-SHOTS = ROOT / "test-output" / "e2e"
-KEEP_RUNS = 5  # screenshot folders kept; each run writes its own so concurrent runs never mix
 REQUEST = "Find real bugs in this code, verify each one and propose fixes"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
-
-if not CHROMIUM.exists():
-    # A warning too, so the install command shows in the summary without -rs.
-    _why = f"Chromium is not installed at {CHROMIUM}: run `{INSTALL_HINT}` to enable the VS Code end-to-end test"
-    warnings.warn(_why, stacklevel=1)
-    pytest.skip(_why, allow_module_level=True)
-
-
-
-@pytest.fixture(scope="module")
-def code_server() -> CodeServer:
-    return ensure_code_server()
-
-
-@pytest.fixture(scope="module")
-def vsix(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_vsix(tmp_path_factory.mktemp("vsix"))
 
 
 @pytest.fixture
@@ -82,15 +49,6 @@ def workspace(tmp_path: Path) -> Path:
         "files.autoSave": "off",
     }, indent=2))
     return ws
-
-
-def launch(code_server: CodeServer, vsix: Path, workspace: Path, state: Path,
-           env: dict[str, str] | None = None) -> RunningCodeServer:
-    running = RunningCodeServer(code_server, workspace, state, env)
-    write_user_settings(running.user_data)
-    install_extension(code_server, vsix, running.extensions, running.user_data)
-    running.start()
-    return running
 
 
 @pytest.fixture
@@ -128,82 +86,6 @@ def fresh_server(code_server: CodeServer, vsix: Path, tmp_path: Path) -> Iterato
     running = launch(code_server, vsix, ws, tmp_path / "code-server", env)
     yield running
     running.stop()
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-
-
-class Steps:
-    """Numbered screenshots, and a failure message that carries the code-server log."""
-
-    def __init__(self, page: Page, server: RunningCodeServer, name: str) -> None:
-        self.page = page
-        self.server = server
-        self.n = 0
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        for stale in sorted(p for p in SHOTS.iterdir() if p.is_dir())[:-KEEP_RUNS]:
-            shutil.rmtree(stale, ignore_errors=True)
-        self.folder = SHOTS / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{name}"
-        self.folder.mkdir()
-        print(f"screenshots: {self.folder}", file=sys.stderr)
-
-    def shot(self, name: str) -> Path:
-        self.n += 1
-        path = self.folder / f"{self.n:02d}-{name}.png"
-        self.page.screenshot(path=str(path))
-        return path
-
-    def failed(self) -> None:
-        """Screenshot and logs for the report (called from an except block, which re-raises)."""
-        try:
-            self.shot("failure")
-        except Exception as exc:
-            print(f"no failure screenshot: {exc}", file=sys.stderr)
-        print("code-server output:\n" + self.server.output(), file=sys.stderr)
-        for log in sorted(self.server.user_data.glob("logs/**/Workcrew.log")):
-            print(f"{log}:\n{log.read_text()[-6000:]}", file=sys.stderr)
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Polls a condition on disk (the page has its own waits); fails with what was awaited."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def go_to_line(page: Page, line: int) -> None:
-    """Ctrl+G, then wait until the editor's status shows the line (typing ahead of the widget loses keys)."""
-    page.keyboard.press("Control+G")
-    box = page.locator(".quick-input-widget input")
-    box.wait_for(state="visible", timeout=10_000)
-    box.fill(f":{line}")
-    page.locator(".quick-input-widget .monaco-list-row", has_text=f"line {line}").first.wait_for(timeout=10_000)
-    page.keyboard.press("Enter")
-    box.wait_for(state="hidden", timeout=10_000)
-    page.locator(".statusbar-item", has_text=f"Ln {line},").first.wait_for(timeout=10_000)
-
-
-def run_command(page: Page, title: str) -> None:
-    page.keyboard.press("F1")
-    box = page.locator(".quick-input-widget input")
-    box.wait_for(state="visible", timeout=10_000)
-    box.fill(f">{title}")
-    row = page.locator(".quick-input-widget .monaco-list-row", has_text=title).first
-    row.wait_for(state="visible", timeout=10_000)
-    row.click()
 
 
 def test_selection_to_fixed_file(page: Page, server: RunningCodeServer, workspace: Path) -> None:

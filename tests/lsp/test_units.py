@@ -127,3 +127,28 @@ async def test_a_finding_reported_again_replaces_the_earlier_diagnostic(tmp_path
     assert store.add("run3", "audit", finding("f3")) is not None
     assert sorted(t.id for t in store.by_id.values()) == ["f2", "f3"]
     store.stop()
+
+
+async def test_a_note_without_a_line_points_at_its_finding(tmp_path: Path) -> None:
+    """A skeptic's verdict carries no line: in the Problems panel it sits on the finding's line, not the file's
+    first; a note with its own line or another file keeps them."""
+    import anyio
+    from workcrew.server.diagnostics import DiagnosticsStore, Publisher
+
+    (tmp_path / "calc.py").write_text("import os\n\ndef div(a, b):\n    return a / b\n")
+    (tmp_path / "use.py").write_text("div(1, 0)\n")
+    store = DiagnosticsStore(Documents(), Publisher(publish=lambda *a: None, refresh=lambda: None,
+                                                    codec=lambda: PositionCodec(), pull=lambda: True),
+                             anyio.CapacityLimiter(1))
+    store.workspace = tmp_path
+    store.add("run1", "review", {
+        "id": "f1", "fingerprint": "fp", "title": "division by zero", "verdict": "confirmed",
+        "location": {"path": "calc.py", "start_line": 4, "snippet": "return a / b"},
+        "evidence": [{"note": "skeptic: upheld"}, {"line": 3, "note": "b may be 0"},
+                     {"path": "use.py", "note": "a caller passes 0"}]})
+    await store.ensure_texts([tmp_path / "calc.py"])
+    (diagnostic,) = store.diagnostics(tmp_path / "calc.py")
+    lines = [(r["location"]["uri"].rsplit("/", 1)[-1], r["location"]["range"]["start"]["line"])
+             for r in diagnostic["relatedInformation"]]
+    assert lines == [("calc.py", 3), ("calc.py", 2), ("use.py", 0)]
+    store.stop()
