@@ -47,8 +47,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsItem> {
   getTreeItem(element: RunsItem): vscode.TreeItem {
     if (element.kind === "run") {
       const { run } = element;
-      const item = new vscode.TreeItem(run.workflow, vscode.TreeItemCollapsibleState.Expanded);
-      item.id = `run:${run.runId}`;
+      // a run listed from the store (after a reload) has no phases yet: no arrow that opens onto nothing
+      const state = run.phases.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None;
+      const item = new vscode.TreeItem(run.workflow, state);
+      // a new id once phases arrive: VS Code keeps an element's collapsed state by id
+      item.id = run.phases.length ? `run:${run.runId}` : `run:${run.runId}:listed`;
       item.description = runDescription(run);
       item.iconPath = new vscode.ThemeIcon(stateIcon(run.status));
       item.contextValue = runContextValue(run);
