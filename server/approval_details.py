@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,11 +128,17 @@ async def show_page(ls: Server, entry: Pending) -> None:
         type=types.MessageType.Info, message=f"Workcrew: the details of this run are in {page}"))
 
 
+PAGE_NAME = re.compile(r"[0-9a-f]{12}\.md")  # secrets.token_hex(6): the only files this folder's clean-up removes
+
+
 def write_page(folder: Path, approval_id: str, markdown: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
+    if folder.is_symlink():  # a link planted in the repository's state folder would take the clean-up elsewhere
+        raise OSError(f"{folder} is a link; remove it and Workcrew makes the folder again")
     page = folder / f"{approval_id}.md"
     page.write_text(redact(markdown), "utf-8")  # args and scripts may quote a secret value: never on disk
-    pages = sorted(folder.glob("*.md"), key=lambda p: p.stat().st_mtime, reverse=True)
+    pages = sorted((p for p in folder.iterdir() if PAGE_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink()),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
     for old in pages[KEEP_PAGES:]:
         old.unlink(missing_ok=True)  # the pages of questions long answered
     return page

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import threading
 from dataclasses import dataclass, field, replace
@@ -135,14 +136,47 @@ def load_rules(workspace: Path) -> RuleSet:
     """The workspace's rules (blocking: call it in a worker thread). A missing file is an empty set; one
     that cannot be read is an empty set with the reason as its problem."""
     path = rules_path(workspace)
+    refused = _refusal(workspace, path)
+    if refused is not None:
+        return RuleSet(path, problems=[RuleProblem(str(path), 0, f"{refused}; no project rule applies (and none "
+                                                   "is written) until it is a plain file in the project")],
+                       exists=True)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:  # a regular file (checked): reading it cannot block
+            data = handle.read(MAX_RULES_BYTES + 1)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         return RuleSet(path)
     except (OSError, UnicodeDecodeError) as exc:
         return RuleSet(path, problems=[RuleProblem(str(path), 0, f"cannot be read ({exc}); no project rule "
                                                    "applies until it can")], exists=True)
+    if len(data) > MAX_RULES_BYTES:
+        return RuleSet(path, problems=[RuleProblem(str(path), 0, f"is over {MAX_RULES_BYTES // 1024} KiB; no "
+                                                   "project rule applies until it is shorter")], exists=True)
     return parse_rules(text, path)
+
+
+MAX_RULES_BYTES = 256 * 1024  # every agent's prompt gets a few KiB of it: far more is a mistake or an attack
+
+
+def _refusal(workspace: Path, path: Path) -> str | None:
+    """Why the rules file may not be read or written: the file (or ``.claude``) is a link that leads out of the
+    project, or not a regular file. The file is repository text: a planted link could otherwise put a file
+    from the home folder into every agent's prompt, or have a dismissal write into it."""
+    try:
+        root = workspace.resolve()
+        target = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        return f"cannot be resolved ({exc})"
+    if target != root and root not in target.parents:
+        return f"leads out of the project (to {target})"
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    return None if stat.S_ISREG(info.st_mode) else "is not a regular file"
 
 
 def parse_rules(text: str, path: Path) -> RuleSet:

@@ -4,6 +4,7 @@ problems with their line, what a rule covers, the agents' prompt section, and ``
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -136,6 +137,41 @@ def test_an_unreadable_file_is_a_problem_not_a_crash(workspace: Path) -> None:
     with pytest.raises(RulesError, match="cannot be read"):
         add_rule(workspace, rule(id=""))  # it is not overwritten
     assert path.read_bytes().startswith(b"## R-1")
+
+
+def test_a_planted_link_or_special_file_is_neither_read_nor_written(workspace: Path, tmp_path: Path) -> None:
+    """The rules file is repository text: a link to a file in the home folder must not reach agents' prompts,
+    and a dismissal must not append to it; nor may a linked ``.claude`` folder take the writes elsewhere."""
+    outside = tmp_path / "home" / "notes.md"
+    outside.parent.mkdir()
+    secret = "## R-1 · note\n\n- kind: intended\n\nThe deploy token is tok-9f8e7d.\n"
+    outside.write_text(secret)
+    path = rules_path(workspace)
+    path.parent.mkdir(parents=True)
+    path.symlink_to(outside)
+    loaded = load_rules(workspace)
+    assert loaded.rules == [] and "leads out of the project" in str(loaded.problems[0])
+    assert "tok-9f8e7d" not in prompt_section(loaded.rules, "review src/a.py")
+    with pytest.raises(RulesError, match="leads out of the project"):
+        add_rule(workspace, rule(id=""))
+    assert outside.read_text() == secret and path.is_symlink()
+
+    path.unlink()
+    path.parent.rmdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path.parent.symlink_to(elsewhere, target_is_directory=True)  # .claude itself is the link
+    with pytest.raises(RulesError, match="leads out of the project"):
+        add_rule(workspace, rule(id=""))
+    assert list(elsewhere.iterdir()) == []
+
+    path.parent.unlink()
+    path.parent.mkdir()
+    os.mkfifo(path)  # reading a FIFO would block the worker thread for ever
+    assert "is not a regular file" in str(load_rules(workspace).problems[0])
+    path.unlink()
+    path.write_text("# rules\n" + "x" * (300 * 1024))
+    assert "is over 256 KiB" in str(load_rules(workspace).problems[0])
 
 
 def test_add_and_remove_touch_only_their_own_section(workspace: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from workcrew.engine import Settings, load_workflow
 from workcrew.engine.workspace.scope_types import Scope, ScopeFile
 from workcrew.server.approval_data import DetailsInput, build_details, headline, warning_line
@@ -58,3 +59,32 @@ def test_the_short_question() -> None:
     data["totals"] = {"agents": None, "files": 1}
     data["estimate_unavailable"] = "estimate unavailable (boom)"
     assert headline(data) == "Run “review”: no estimate (estimate unavailable (boom)) · 1 file"
+
+
+def test_the_pages_clean_up_removes_only_its_own_pages(tmp_path: Path) -> None:
+    """Only the newest pages are kept, and only files named as pages are ever removed: a user's notes in the
+    folder stay; a linked folder (planted in a repository's state folder) is refused, not cleaned."""
+    import os
+
+    from workcrew.server.approval_details import KEEP_PAGES, write_page
+
+    folder = tmp_path / "approvals"
+    folder.mkdir()
+    (folder / "notes.md").write_text("mine")
+    for n in range(KEEP_PAGES + 5):
+        page = write_page(folder, f"{n:012x}", f"page {n}")
+        os.utime(page, (n, n))
+    newest = write_page(folder, "f" * 12, "newest")
+    pages = sorted(p.name for p in folder.iterdir() if p.name != "notes.md")
+    assert len(pages) == KEEP_PAGES and newest.name in pages and (folder / "notes.md").read_text() == "mine"
+
+    elsewhere = tmp_path / "docs"
+    elsewhere.mkdir()
+    for n in range(KEEP_PAGES + 3):
+        (elsewhere / f"{n:012x}.md").write_text("a user's file")
+    linked = tmp_path / "state" / "approvals"
+    linked.parent.mkdir()
+    linked.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(OSError, match="is a link"):
+        write_page(linked, "e" * 12, "page")
+    assert len(list(elsewhere.iterdir())) == KEEP_PAGES + 3
