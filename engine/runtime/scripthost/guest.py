@@ -346,11 +346,12 @@ class Guest:
         if future is not None and not future.done():
             future.set_result(message)
 
-    async def serve(self) -> None:
+    async def serve(self, start: dict[str, Any], rest: bytes = b"") -> None:
+        """Run the script the start message names; ``rest``: what was read after that message's line."""
         loop = self._loop = asyncio.get_running_loop()
-        started: asyncio.Future[dict[str, Any]] = loop.create_future()
-        await loop.connect_read_pipe(lambda: _ParentInput(self, started), sys.stdin)
-        start = await started
+        _, parent = await loop.connect_read_pipe(lambda: _ParentInput(self), sys.stdin)
+        if rest:
+            parent.data_received(rest)
         self.limits = Limits(**start.get("limits", {}))
         from ...confine import limit_memory
 
@@ -409,29 +410,20 @@ class Guest:
 
 
 class _ParentInput(asyncio.Protocol):
-    """stdin: the start message first, then replies, each chunk handled as it arrives."""
+    """stdin after the start message: the parent's replies, each chunk handled as it arrives."""
 
-    def __init__(self, guest: Guest, started: asyncio.Future[dict[str, Any]]) -> None:
+    def __init__(self, guest: Guest) -> None:
         self.guest = guest
-        self.started = started
         self.lines = Lines()  # the parent is trusted: no limit on its lines
 
     def data_received(self, data: bytes) -> None:
-        lines = self.lines.feed(data)
-        if lines and not self.started.done():
-            self.started.set_result(json.loads(lines.pop(0)))
-        self.guest._replies(lines)
+        self.guest._replies(self.lines.feed(data))
 
     def eof_received(self) -> bool | None:
-        self._gone()
+        self.guest._parent_gone()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._gone()
-
-    def _gone(self) -> None:
-        if not self.started.done():
-            self.started.set_exception(EOFError("the parent closed the pipe before the start message"))
         self.guest._parent_gone()
 
 
@@ -482,12 +474,32 @@ def main() -> None:
     except OSError:
         pass
     _write_all(b'{"t":"ready"}\n')
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(Guest().serve())
+    line, rest = _first_line()
+    start = json.loads(line)
+    with asyncio.Runner(loop_factory=_loop_factory(start)) as runner:
+        runner.run(Guest().serve(start, rest))
 
 
-def _loop_factory() -> Any:
-    """uvloop where it is installed (libuv's loop: the child's share of every call costs less CPU), else asyncio's."""
+def _first_line() -> tuple[bytes, bytes]:
+    """The start message, read before there is an event loop (it decides which loop); and what came after it."""
+    data = b""
+    while b"\n" not in data:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
+            raise SystemExit("the parent closed the pipe before the start message")
+        data += chunk
+    line, _, rest = data.partition(b"\n")
+    return line, rest
+
+
+def _loop_factory(start: dict[str, Any]) -> Any:
+    """uvloop where it is installed (libuv's loop: the child's share of every call costs less CPU), else asyncio's.
+
+    A child that reports idle (a dry run's virtual clock, a watchdog without CPU figures) needs asyncio's loop:
+    idle is "nothing but the probe is ready to run", read from asyncio's ready queue, which uvloop does not show.
+    """
+    if start.get("report_idle", True):
+        return None
     try:
         import uvloop
     except ImportError:
