@@ -7,17 +7,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from workcrew.engine.runtime.scripthost.guest import _loop_factory
+from workcrew.engine.runtime.scripthost.child_loop import loop_factory
 
 
 def test_a_child_that_reports_idle_keeps_asyncios_loop() -> None:
-    assert _loop_factory({"report_idle": True}) is None
-    assert _loop_factory({}) is None  # the default is to report idle
+    assert loop_factory({"report_idle": True}) is None
+    assert loop_factory({}) is None  # the default is to report idle
 
 
 def test_a_run_child_uses_uvloop_where_installed() -> None:
     uvloop = pytest.importorskip("uvloop")  # a dependency on Linux and macOS (pyproject.toml)
-    factory = _loop_factory({"report_idle": False})
+    factory = loop_factory({"report_idle": False})
     assert factory is uvloop.new_event_loop
     loop = factory()
     try:

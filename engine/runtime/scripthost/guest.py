@@ -462,6 +462,7 @@ def _preload() -> None:
 def main() -> None:
     from ...confine import apply_inside
     from ...workflows.dialects.js import syntax
+    from .child_loop import first_line, loop_factory
 
     syntax.IN_HOST = True  # confined already: JS bodies are compiled in place, not in another child
     _preload()
@@ -474,37 +475,10 @@ def main() -> None:
     except OSError:
         pass
     _write_all(b'{"t":"ready"}\n')
-    line, rest = _first_line()
+    line, rest = first_line()
     start = json.loads(line)
-    with asyncio.Runner(loop_factory=_loop_factory(start)) as runner:
+    with asyncio.Runner(loop_factory=loop_factory(start)) as runner:
         runner.run(Guest().serve(start, rest))
-
-
-def _first_line() -> tuple[bytes, bytes]:
-    """The start message, read before there is an event loop (it decides which loop); and what came after it."""
-    data = b""
-    while b"\n" not in data:
-        chunk = os.read(0, 1 << 16)
-        if not chunk:
-            raise SystemExit("the parent closed the pipe before the start message")
-        data += chunk
-    line, _, rest = data.partition(b"\n")
-    return line, rest
-
-
-def _loop_factory(start: dict[str, Any]) -> Any:
-    """uvloop where it is installed (libuv's loop: the child's share of every call costs less CPU), else asyncio's.
-
-    A child that reports idle (a dry run's virtual clock, a watchdog without CPU figures) needs asyncio's loop:
-    idle is "nothing but the probe is ready to run", read from asyncio's ready queue, which uvloop does not show.
-    """
-    if start.get("report_idle", True):
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
 
 
 if __name__ == "__main__":
