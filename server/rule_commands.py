@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +10,13 @@ import anyio
 from pygls.exceptions import JsonRpcInvalidParams
 from workcrew.engine.results.globs import glob_problem
 from workcrew.engine.results.rules import (
-    Rule,
     RulesError,
     RuleSet,
     add_rule,
     load_rules,
     remove_rule,
     rules_path,
+    written_rule,
 )
 
 from .params import AddRuleParams, RuleIdParams, failed, parse
@@ -47,10 +46,8 @@ async def add_rule_command(ls: Server, *args: Any) -> dict[str, Any]:
     problem = glob_problem(params.glob)
     if problem is not None:
         raise JsonRpcInvalidParams(f"workcrew.addRule: glob {params.glob!r}: {problem}")
-    text = " ".join(params.text.split())
-    rule = Rule(id="", kind=params.kind, text=text, glob=params.glob, category=params.category or None,
-                matches=params.matches or None, origin=f"added in the editor on {date.today().isoformat()}",
-                title=text if len(text) <= 60 else text[:59] + "…")
+    rule = written_rule(params.kind, params.text, glob=params.glob, category=params.category,
+                        matches=params.matches, added_by="in the editor")
     workspace = ls.require_settings().workspace
     try:
         written = await anyio.to_thread.run_sync(add_rule, workspace, rule, limiter=ls.limiter)

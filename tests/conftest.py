@@ -67,3 +67,12 @@ def run_script(settings: Settings, store: RunStore, tmp_path: Path) -> RunScript
         return await handle.result()
 
     return run
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user home of the test's own: ~/.claude (agents, skills, plugins, settings) is what the test puts there."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("HOME", str(folder))
+    return folder

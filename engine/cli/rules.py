@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date
 from pathlib import Path
 from typing import cast
 
@@ -19,12 +18,12 @@ from ..results.rules import (
     HEADER,
     KINDS,
     Kind,
-    Rule,
     RulesError,
     RuleSet,
     add_rule,
     load_rules,
     remove_rule,
+    written_rule,
 )
 from ..results.rules import rules_path as path_of_rules
 from .common import EXIT_FAILED, emit_json, fail, json_option, settings_from, workspace_option
@@ -92,10 +91,8 @@ def add_cmd(kind: str, glob: str, category: str | None, matches: str | None, tex
         fail(f"--glob {glob!r}: {problem}")
     if matches and not category:
         fail("--matches narrows what --category covers: give --category too")
-    body = " ".join(" ".join(text).split())
-    rule = Rule(id="", kind=cast(Kind, kind), text=body, glob=glob, category=category, matches=matches,
-                origin=f"added with `workcrew rules add` on {date.today().isoformat()}",
-                title=body if len(body) <= 60 else body[:59] + "…")
+    rule = written_rule(cast(Kind, kind), " ".join(text), glob=glob, category=category, matches=matches,
+                        added_by="with `workcrew rules add`")
     root = _workspace(workspace)
     try:
         written = add_rule(root, rule)

@@ -395,6 +395,15 @@ def default_glob(path: str) -> str:
     return f"{folder}/**" if folder else EVERYWHERE
 
 
+def written_rule(kind: Kind, text: str, *, glob: str, category: str | None = None, matches: str | None = None,
+                 added_by: str, today: date | None = None) -> Rule:
+    """A rule written by hand (no id yet: :func:`add_rule` gives one); ``added_by`` says where, for its origin."""
+    body = _one_line(text)
+    return Rule(id="", kind=kind, text=body, glob=glob, category=category or None, matches=matches or None,
+                origin=f"added {added_by} on {(today or date.today()).isoformat()}",
+                title=body if len(body) <= 60 else body[:59] + "…")
+
+
 def rule_from_finding(finding: dict[str, Any], kind: Kind, note: str | None = None, *, glob: str | None = None,
                       today: date | None = None) -> Rule:
     """The rule a dismissed finding teaches (no id yet: :func:`add_rule` gives one). Its text speaks of the

@@ -68,11 +68,3 @@ def run_api(settings: Settings, store: RunStore, tmp_path: Path) -> Callable[...
 
     return run
 
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A user home of the test's own: ~/.claude/agents, skills and plugins are what the test puts there."""
-    folder = tmp_path / "home"
-    folder.mkdir()
-    monkeypatch.setenv("HOME", str(folder))
-    return folder

@@ -31,13 +31,6 @@ def workflow_file(folder: Path, name: str, description: str, body: str = "return
     return path
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "home"
-    folder.mkdir()
-    monkeypatch.setenv("HOME", str(folder))
-    return folder
-
 
 class Workcrew:
     def __init__(self, workspace: Path, state: Path) -> None:

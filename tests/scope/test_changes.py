@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,10 @@ from workcrew.engine.workspace.changes import Changes, ChangesRequest, find_chan
 from workcrew.engine.workspace.enclosing import enclosing_regions
 from workcrew.engine.workspace.git_diff import GitError, parse_hunks, parse_name_status
 
-from .conftest import write
+from .conftest import git, write
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+pytestmark = [pytest.mark.skipif(shutil.which("git") is None, reason="needs git"),
+              pytest.mark.usefixtures("clean_git")]
 
 CALC = '''"""Helpers."""
 import math
@@ -38,20 +38,6 @@ class Shape:
 '''
 
 
-@pytest.fixture(autouse=True)
-def clean_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No user or system git configuration, and a fixed author."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in ("XDG_CONFIG_HOME", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in (("GIT_AUTHOR_NAME", "t"), ("GIT_AUTHOR_EMAIL", "t@example.com"),
-                        ("GIT_COMMITTER_NAME", "t"), ("GIT_COMMITTER_EMAIL", "t@example.com")):
-        monkeypatch.setenv(name, value)
-
-
-def git(root: Path, *argv: str) -> str:
-    return subprocess.run(["git", *argv], cwd=root, check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture

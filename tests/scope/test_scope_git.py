@@ -22,25 +22,12 @@ from workcrew.engine.workspace.scope import (
     compute_scope,
 )
 
-from .conftest import write
+from .conftest import git, write
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-
-
-@pytest.fixture(autouse=True)
-def clean_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No user or system git configuration: the same (absent) global excludes file for git and the walk."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in ("XDG_CONFIG_HOME", NO_GIT_VARIABLE, "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in (("GIT_AUTHOR_NAME", "t"), ("GIT_AUTHOR_EMAIL", "t@example.com"),
-                        ("GIT_COMMITTER_NAME", "t"), ("GIT_COMMITTER_EMAIL", "t@example.com")):
-        monkeypatch.setenv(name, value)
+pytestmark = [pytest.mark.skipif(shutil.which("git") is None, reason="needs git"),
+              pytest.mark.usefixtures("clean_git")]
 
 
-def git(root: Path, *argv: str) -> str:
-    return subprocess.run(["git", *argv], cwd=root, check=True, capture_output=True, text=True).stdout
 
 
 def both(monkeypatch: pytest.MonkeyPatch, settings: Settings, *, expect_git: bool = True) -> tuple[Scope, Scope]:

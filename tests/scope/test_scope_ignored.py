@@ -17,10 +17,10 @@ from workcrew.engine.workspace.scope import (
     compute_scope,
 )
 
-from .conftest import write
-from .test_scope_git import clean_git, git  # noqa: F401  (the fixture: no user or system git configuration)
+from .conftest import git, write
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+pytestmark = [pytest.mark.skipif(shutil.which("git") is None, reason="needs git"),
+              pytest.mark.usefixtures("clean_git")]
 
 
 def repository(root: Path) -> Settings:
