@@ -139,6 +139,11 @@ class Settings(BaseModel):
     review_on_save: bool = Field(
         False, description="the editor reviews the changes again when a file its last Review Changes covered is "
                            "saved (debounced, reusing unchanged agents, approval as for any run)")
+    executor: Literal["local", "distributed"] = Field(
+        "local", description="where agents' tools, worktrees and check() run: this machine, or the workers of a Ray "
+                             "cluster (see docs/scale-out.md); model calls, budget and journal stay with the run")
+    cluster: str | None = Field(
+        None, description="the cluster a distributed run goes to: a Ray address, \"HOST:6379\" or \"ray://HOST:10001\"")
     api_retries: int = Field(6, ge=0)
     stall_timeout_s: float = Field(60.0, gt=0)
     base_url: str | None = None

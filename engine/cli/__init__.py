@@ -18,6 +18,7 @@ from .rules import rules_cmd
 from .run import run_cmd
 from .simulate import simulate_cmd
 from .stats import stats_cmd
+from .worker import worker_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -27,7 +28,8 @@ def cli() -> None:
 
 
 for command in (run_cmd, review_changes_cmd, check_cmd, runs_cmd, show_cmd, list_cmd, new_cmd, simulate_cmd,
-                estimate_cmd, report_cmd, save_cmd, attach_cmd, stop_cmd, pause_cmd, resume_cmd, rules_cmd, stats_cmd):
+                estimate_cmd, report_cmd, save_cmd, attach_cmd, stop_cmd, pause_cmd, resume_cmd, rules_cmd, stats_cmd,
+                worker_cmd):
     cli.add_command(command)
 
 

@@ -21,8 +21,21 @@ def parse_args_json(text: str | None) -> Any:
         raise click.BadParameter(f"not valid JSON: {exc.msg} at column {exc.colno}", param_hint="--args") from None
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    # where the run's work goes is the same for every command that runs or estimates: kept in the context
+    # (not a parameter of each command) and read by build_settings
+    if value is not None:
+        ctx.meta[f"workcrew.{param.name}"] = value
+
+
 def run_options(function: Any) -> Any:
     options = [
+        click.option("--executor", type=click.Choice(["local", "distributed"]), envvar="WORKCREW_EXECUTOR",
+                     expose_value=False, callback=_remember,
+                     help="Where agents' tools, worktrees and checks run: this machine (default) or a cluster's "
+                          "workers (docs/scale-out.md)."),
+        click.option("--cluster", metavar="ADDRESS", envvar="WORKCREW_CLUSTER", expose_value=False, callback=_remember,
+                     help="The Ray cluster of a distributed run: HOST:6379 or ray://HOST:10001."),
         click.option("--args", "args_json", metavar="JSON", help="The workflow's input, as JSON."),
         click.option("--provider", type=click.Choice(["simulated", "anthropic"]), envvar="WORKCREW_PROVIDER",
                      help="Model provider (default: simulated unless configured)."),
@@ -51,4 +64,8 @@ def build_settings(workspace: Path | None, provider: str | None, scenario: Path 
     }
     if model:
         overrides["models"] = every_role(model)  # "default model for every agent", roles included
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        for name in ("executor", "cluster"):
+            overrides[name] = context.meta.get(f"workcrew.{name}")
     return settings_from(workspace, **overrides)

@@ -17,6 +17,7 @@ from ..agents.loop import AgentSpec, run_agent
 from ..cost.budget import ScriptBudget
 from ..cost.pricing import price_of
 from ..errors import AgentFailed, BudgetExceeded, LimitExceeded, ScriptError, UsageError, WorkcrewError
+from ..executors import WorkerLost
 from ..providers.web import web_tools_from_names
 from ..results.findings import Patch, make_finding
 from ..schema import ResultSchema, to_jsonable
@@ -29,6 +30,8 @@ from .routing import infer_role, route_model
 from .scheduler import Handover
 from .scripthost.fanout import AgentDict, AgentText, note_agent_failure
 from .state import AgentRecord, RunState
+
+LOST_RETRIES = 3  # times an agent is run again after losing its worker
 
 
 def _interrupt(scope: asyncio.Timeout, loop: asyncio.AbstractEventLoop) -> None:
@@ -170,6 +173,7 @@ class ScriptContext:
         while True:
             outcome = None
             failure: AgentFailed | None = None
+            lost: WorkerLost | None = None
             await state.scheduler.acquire()
             try:
                 state.ensure_alive()
@@ -202,6 +206,8 @@ class ScriptContext:
                             )
                             record.patch = await environment.finish(True)
                             record.reads = getattr(environment.toolbox, "reads", None) or None  # {}: read nothing
+                        except WorkerLost as exc:  # the agent's tools went with their worker: run it elsewhere
+                            lost = exc
                         except AgentFailed as exc:
                             failure = exc
                         except TimeoutError as exc:  # a timeout inside the provider or a tool
@@ -219,6 +225,10 @@ class ScriptContext:
                         raise
                 record.interrupt = None
                 started.settle()
+                if lost is not None and not scope.expired():
+                    if self._requeue_lost(record, lost):
+                        continue
+                    failure = AgentFailed(f"{lost}; it was run {LOST_RETRIES + 1} times", kind="error")
                 if scope.expired():
                     if record.restart_requested:
                         record.state = "queued"
@@ -246,6 +256,22 @@ class ScriptContext:
                 self._store_result(record, outcome)
             assert outcome is not None  # no failure, so the agent loop returned one
             return self._value(record, outcome.value)
+
+    def _requeue_lost(self, record: AgentRecord, lost: WorkerLost) -> bool:
+        """An agent whose worker was lost goes back to the queue for another worker, at most
+        ``LOST_RETRIES`` times; what it spent on the lost attempt stays spent (its turns were charged)."""
+        state = self.state
+        record.lost_attempts += 1
+        capacity = state.executor.capacity()
+        if capacity is not None:
+            state.scheduler.cap(max(1, capacity))  # the lost worker's slots are gone
+        if record.lost_attempts > LOST_RETRIES:
+            return False
+        state.log(f"{record.label or record.id}: {lost}; running it again on another worker")
+        record.state = "queued"
+        record.worker = None
+        state.emit("agent_queued", agent=record.view(), restarted=True, worker_lost=lost.worker)
+        return True
 
     async def _with_mcp(self, toolbox: Any, spec: AgentSpec, deadline: float,
                         loop: asyncio.AbstractEventLoop) -> Any:
@@ -387,7 +413,7 @@ class ScriptContext:
         self.state.ensure_alive()
         settings = self.state.settings
         from .. import commands
-        from ..agents.isolation import check_folders, confine
+        from ..agents.isolation import confine
 
         try:
             argv = commands.split(command) if isinstance(command, str) else [str(a) for a in command]
@@ -408,12 +434,11 @@ class ScriptContext:
             self.state.emit("check", command=command, exit_code=result.get("exit_code"),
                             duration_s=result.get("duration_s"), replayed=True)
         else:
-            async with check_folders(self.state, isolation, cwd) as (folder, root):
-                started = time.monotonic()
-                result = await commands.run_command(argv, folder, settings=settings, writable=root,
-                                                    timeout=min(timeout, settings.command_timeout_s))
-                result["duration_s"] = round(time.monotonic() - started, 3)
-            self.state.emit("check", command=command, exit_code=result["exit_code"], duration_s=result["duration_s"])
+            result = await self.state.executor.check(self.state, argv, isolation=isolation, cwd=cwd,
+                                                     timeout=min(timeout, settings.command_timeout_s))
+            where = {"worker": result.pop("worker")} if "worker" in result else {}
+            self.state.emit("check", command=command, exit_code=result["exit_code"], duration_s=result["duration_s"],
+                            **where)
         self._journal("check", key, result)
         return result
 

@@ -15,9 +15,9 @@ from typing import Any
 import anyio
 
 from ..agents.catalog import AgentCatalog
-from ..agents.isolation import workspace_environment
 from ..cost.budget import Budget
 from ..errors import ScriptError, describe_failure, leaf_error
+from ..executors import LocalExecutor, executor_for
 from ..providers.base import ModelClient
 from ..providers.factory import make_client
 from ..redaction import KNOWN
@@ -179,8 +179,10 @@ def start(
     workflow.compiled()  # problems surface here, before anything is spent
     client = client or make_client(settings)
     budget = Budget(settings.budget_tokens, settings.budget_usd)
+    executor = executor_for(settings) if environment is None else LocalExecutor()  # a dry run brings its own
     state = RunState(run_id or new_run_id(), settings, client, store, budget, asker,
-                     environment or workspace_environment)
+                     environment or executor.environment)
+    state.executor = executor
     state.resume = resume
     def warn(mark: float, message: str) -> None:
         state.emit("budget_warning", fraction=mark, message=message, spent_tokens=budget.spent_tokens,
@@ -251,7 +253,8 @@ async def _drive(handle: RunHandle) -> RunResult:
         # the agent types and skills its agents may use, read once and off the event loop
         state.catalog = await anyio.to_thread.run_sync(AgentCatalog.load, settings.workspace)
         await load_for_run(state)  # the project's review rules (.claude/workcrew-rules.md), likewise
-        value = await _with_mcp_servers(state, lambda: scripthost.execute(context, workflow, handle.args))
+        value = await _with_executor(state, lambda: _with_mcp_servers(
+            state, lambda: scripthost.execute(context, workflow, handle.args)))
         result = to_jsonable(value)
     except asyncio.CancelledError:
         status, error = "cancelled", "cancelled by the user"
@@ -267,6 +270,23 @@ async def _drive(handle: RunHandle) -> RunResult:
         # the script may have ended on its own before the stop reached it: the run still stopped short
         status, error = "stopped", state.stopped_because
     return await _finish(handle, status, result, error)
+
+
+async def _with_executor(state: RunState, execute: Callable[[], Awaitable[Any]]) -> Any:
+    """Run the script with its executor ready (a distributed one connects and ships the workspace snapshot
+    first) and released afterwards, whatever happened."""
+    executor = state.executor
+    await executor.start(state)
+    capacity = executor.capacity()
+    if capacity is not None and capacity < state.settings.concurrency:
+        state.log(f"concurrency {state.settings.concurrency} is more than the {capacity} slots of the "
+                  f"{executor.name} executor's workers: at most {capacity} agents run at once")
+        state.scheduler.cap(capacity)
+    try:
+        return await execute()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await executor.close()
 
 
 async def _with_mcp_servers(state: RunState, execute: Callable[[], Awaitable[Any]]) -> Any:

@@ -135,6 +135,12 @@ class Scheduler:
         asyncio.get_running_loop().call_soon(handover.settle)
         return handover
 
+    def cap(self, limit: int) -> None:
+        """No more than ``limit`` slots from now on (the executor's workers offer no more); agents holding
+        a slot go on."""
+        self.configured = max(1, min(self.configured, limit))
+        self._limit = min(self._limit, self.configured)
+
     def on_rate_limit(self, sent_at: float | None = None) -> None:
         """The API said slow down: halve the cap for every agent of the run (running agents finish).
 

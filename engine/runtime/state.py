@@ -14,6 +14,7 @@ from ..agents.skills import Skills
 from ..cost.budget import Budget
 from ..cost.pricing import Usage
 from ..errors import ScriptInterrupted
+from ..executors import Executor, LocalExecutor
 from ..providers.base import ModelClient
 from ..results.findings import Finding, Patch
 from ..results.rules import RuleSet
@@ -56,8 +57,10 @@ class AgentRecord:
     reads: dict[str, str] | None = None  # what its tools saw: "file:REL" → fingerprint (see resume.py)
     tools: frozenset[str] | None = None  # its effective tool names (tool_names.py); None: the default set
     skills: Skills | None = None  # the skills it may load (its environment's toolbox offers them)
+    worker: str | None = None  # the cluster worker its tools ran on (distributed executor); None: this machine
     interrupt: Callable[[], object] | None = None  # stops the agent's current attempt (set while it runs)
     restart_requested: bool = False
+    lost_attempts: int = 0  # attempts that ended with their worker lost (distributed executor)
     skip_requested: bool = False
 
     def elapsed(self) -> float:
@@ -84,7 +87,7 @@ class AgentRecord:
             "cost_usd": round(cost, 6) if cost else cost, "elapsed_s": elapsed,
             "attempts": self.attempts, "retries": self.retries, "tool_calls": self.tool_calls,
             "last_tool": self.last_tool, "error": self.error, "error_kind": self.error_kind,
-            "prompt_preview": self.prompt[:160], "has_patch": self.patch is not None,
+            "prompt_preview": self.prompt[:160], "has_patch": self.patch is not None, "worker": self.worker,
         }
 
 
@@ -114,6 +117,7 @@ class RunState:
         self.budget = budget
         self.asker = asker
         self.environment: EnvironmentFactory = environment or no_tools
+        self.executor: Executor = LocalExecutor()  # where check() runs and, in a run, agents' environments
         self.agents: dict[str, AgentRecord] = {}
         self.findings: dict[str, Finding] = {}
         self.logs: list[str] = []

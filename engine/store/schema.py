@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS agents (
   web_search_requests INTEGER DEFAULT 0,
   web_fetch_requests INTEGER DEFAULT 0,
   citations TEXT,
+  worker TEXT,
   PRIMARY KEY (run_id, id)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -142,7 +143,7 @@ JSON_COLUMNS = {"args", "result", "settings", "estimate", "patch", "data", "read
 # columns added after the first schema, with their type: a store made before them gets them when opened
 ADDED_COLUMNS = {
     "agents": (("key", "TEXT"), ("reads", "TEXT"), ("web_search_requests", "INTEGER DEFAULT 0"),
-               ("web_fetch_requests", "INTEGER DEFAULT 0"), ("citations", "TEXT")),
+               ("web_fetch_requests", "INTEGER DEFAULT 0"), ("citations", "TEXT"), ("worker", "TEXT")),
     "runs": (("owner", "TEXT"), ("web_search_requests", "INTEGER DEFAULT 0"),
              ("web_fetch_requests", "INTEGER DEFAULT 0")),
     "approvals": (("capabilities", "TEXT"),),

@@ -1,0 +1,80 @@
+"""Ray, as Workcrew uses it: connecting a run to a cluster, its Workcrew workers, and joining one.
+
+A Workcrew worker is a Ray node started by ``workcrew worker --cluster ADDRESS``: it offers the custom
+resource ``workcrew_worker`` (its slots: agents and checks at once) and is named ``--name`` (default: the
+host name). Ray is imported only here and only when a distributed run or a worker needs it, so the
+default local mode needs nothing installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from types import ModuleType
+
+from ..errors import UsageError, WorkcrewError
+
+WORKER_RESOURCE = "workcrew_worker"
+NAMESPACE = "workcrew"
+
+
+@dataclass(frozen=True)
+class WorkerNode:
+    name: str
+    node_id: str
+    slots: int
+
+
+def ray_module() -> ModuleType:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage reports leave the user's machines
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("the distributed executor runs on Ray, which is not installed here: "
+                         "pip install 'workcrew[distributed]'") from None
+    return ray
+
+
+def connect(address: str) -> ModuleType:
+    """Connect this process to the cluster at ``address`` (once per process)."""
+    ray = ray_module()
+    if ray.is_initialized():
+        return ray
+    try:
+        ray.init(address=address, namespace=NAMESPACE, logging_level=logging.ERROR, log_to_driver=False,
+                 configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        detail = " ".join(str(exc).split())[:300]
+        raise WorkcrewError(f"cannot reach the cluster at {address}: {detail}. Is its head running "
+                            "(`ray start --head` on the head machine) and is the address right?") from None
+    return ray
+
+
+def worker_nodes() -> list[WorkerNode]:
+    """The cluster's live Workcrew workers; names made unique when two share a host name."""
+    import ray
+
+    nodes = [n for n in ray.nodes()  # type: ignore[no-untyped-call]
+             if n.get("Alive") and n.get("Resources", {}).get(WORKER_RESOURCE)]
+    names = [str(n.get("NodeName") or n.get("NodeManagerAddress") or "worker") for n in nodes]
+    out = []
+    for node, name in zip(nodes, names, strict=True):
+        unique = name if names.count(name) == 1 else f"{name}-{node['NodeID'][:6]}"
+        out.append(WorkerNode(unique, node["NodeID"], int(node["Resources"][WORKER_RESOURCE])))
+    return out
+
+
+def join_command(address: str, *, slots: int, name: str, cpus: int | None) -> list[str]:
+    """``ray start`` joining this machine to the cluster as a Workcrew worker, blocking until stopped."""
+    ray_module()
+    executable = shutil.which("ray", path=os.path.dirname(sys.executable)) or shutil.which("ray")
+    if executable is None:
+        raise UsageError("the `ray` command is not on PATH: install Workcrew with pip install 'workcrew[distributed]'")
+    argv = [executable, "start", "--address", address, "--block", "--disable-usage-stats",
+            "--node-name", name, "--resources", f'{{"{WORKER_RESOURCE}": {slots}}}']
+    if cpus is not None:
+        argv += ["--num-cpus", str(cpus)]
+    return argv
