@@ -253,7 +253,7 @@ async def run_agent(
                 + "\nAnswer again with only the corrected JSON.",
             })
 
-    except AgentFailed:
+    except Exception:  # a failure, or the agent's worker lost: what its turns spent is reported first
         report_turn()
         raise
 

@@ -19,6 +19,7 @@ from ..errors import UsageError, WorkcrewError
 
 WORKER_RESOURCE = "workcrew_worker"
 NAMESPACE = "workcrew"
+_connected: str | None = None  # the address this process is connected to
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,12 @@ def ray_module() -> ModuleType:
 
 def connect(address: str) -> ModuleType:
     """Connect this process to the cluster at ``address`` (once per process)."""
+    global _connected
     ray = ray_module()
     if ray.is_initialized():
-        return ray
+        if _connected in (None, address):
+            return ray
+        ray.shutdown()  # one cluster per process at a time: a run asking for another one moves this process
     try:
         ray.init(address=address, namespace=NAMESPACE, logging_level=logging.ERROR, log_to_driver=False,
                  configure_logging=False)
@@ -50,6 +54,7 @@ def connect(address: str) -> ModuleType:
         detail = " ".join(str(exc).split())[:300]
         raise WorkcrewError(f"cannot reach the cluster at {address}: {detail}. Is its head running "
                             "(`ray start --head` on the head machine) and is the address right?") from None
+    _connected = address
     return ray
 
 

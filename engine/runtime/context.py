@@ -15,7 +15,7 @@ import anyio
 
 from ..agents.loop import AgentSpec, run_agent
 from ..cost.budget import ScriptBudget
-from ..cost.pricing import price_of
+from ..cost.pricing import Usage, price_of
 from ..errors import AgentFailed, BudgetExceeded, LimitExceeded, ScriptError, UsageError, WorkcrewError
 from ..executors import WorkerLost
 from ..providers.web import web_tools_from_names
@@ -24,14 +24,13 @@ from ..schema import ResultSchema, to_jsonable
 from ..text import wellformed
 from ..workflows.workflow import Workflow
 from .agent_setup import setup_agent
+from .lost_workers import LOST_RETRIES, requeue_lost
 from .project_rules import suppressed
 from .resume import ask_key, call_key, check_key, workspace_fingerprint
 from .routing import infer_role, route_model
 from .scheduler import Handover
 from .scripthost.fanout import AgentDict, AgentText, note_agent_failure
 from .state import AgentRecord, RunState
-
-LOST_RETRIES = 3  # times an agent is run again after losing its worker
 
 
 def _interrupt(scope: asyncio.Timeout, loop: asyncio.AbstractEventLoop) -> None:
@@ -182,6 +181,7 @@ class ScriptContext:
                 record.state = "running"
                 record.started_at = time.time()
                 record.restart_requested = False
+                record.attempt_usage = None
                 # told once the model call is made, or just after the end of the agent whose slot this was
                 # when that one has not told it yet (see Scheduler.hand_over); anything else this agent
                 # tells comes after its start
@@ -226,7 +226,7 @@ class ScriptContext:
                 record.interrupt = None
                 started.settle()
                 if lost is not None and not scope.expired():
-                    if self._requeue_lost(record, lost):
+                    if requeue_lost(state, record, lost):
                         continue
                     failure = AgentFailed(f"{lost}; it was run {LOST_RETRIES + 1} times", kind="error")
                 if scope.expired():
@@ -257,22 +257,6 @@ class ScriptContext:
             assert outcome is not None  # no failure, so the agent loop returned one
             return self._value(record, outcome.value)
 
-    def _requeue_lost(self, record: AgentRecord, lost: WorkerLost) -> bool:
-        """An agent whose worker was lost goes back to the queue for another worker, at most
-        ``LOST_RETRIES`` times; what it spent on the lost attempt stays spent (its turns were charged)."""
-        state = self.state
-        record.lost_attempts += 1
-        capacity = state.executor.capacity()
-        if capacity is not None:
-            state.scheduler.cap(max(1, capacity))  # the lost worker's slots are gone
-        if record.lost_attempts > LOST_RETRIES:
-            return False
-        state.log(f"{record.label or record.id}: {lost}; running it again on another worker")
-        record.state = "queued"
-        record.worker = None
-        state.emit("agent_queued", agent=record.view(), restarted=True, worker_lost=lost.worker)
-        return True
-
     async def _with_mcp(self, toolbox: Any, spec: AgentSpec, deadline: float,
                         loop: asyncio.AbstractEventLoop) -> Any:
         """The agent's toolbox, plus the tools of the MCP servers it is allowed (``mcp__SERVER[__TOOL]``):
@@ -298,6 +282,8 @@ class ScriptContext:
             record.last_tool = str(data["tool"])
         if "turn" in data:
             record.turns = int(data["turn"])
+        if "usage" in data:
+            record.attempt_usage = data["usage"]
         self.state.emit("agent_progress", agent=record.view(), **{k: v for k, v in data.items() if k != "usage"})
 
     def _account(self, record: AgentRecord, outcome: Any) -> None:
@@ -305,18 +291,26 @@ class ScriptContext:
         record.finished_at = time.time()
         if outcome is not None:
             record.usage = outcome.usage
+            if record.lost_usage is not None:  # attempts lost with their worker are part of what it cost
+                record.usage = Usage()
+                record.usage.add(outcome.usage)
+                record.usage.add(record.lost_usage)
             record.attempts = outcome.attempts
             record.retries = outcome.retries
             record.turns = outcome.turns
             record.tool_calls = outcome.tool_calls
             record.last_tool = outcome.last_tool
             record.citations = outcome.citations or None  # web research
-            record.cost_usd = price_of(record.model).cost(outcome.usage)
+            price = price_of(record.model)
+            record.cost_usd = price.cost(record.usage)
             state.usage.add(outcome.usage)
-            state.cost_usd += record.cost_usd
+            state.cost_usd += price.cost(outcome.usage)  # lost attempts were added when they were lost
             if not state.budget.limited:
                 # without limits no turn is reserved; budget.spent() in scripts must still report usage
                 state.budget.charge(record.model, outcome.usage)
+        elif record.lost_usage is not None:
+            record.usage = record.lost_usage
+            record.cost_usd = price_of(record.model).cost(record.usage)
 
     def _fail(self, record: AgentRecord, outcome: Any, failure: AgentFailed) -> None:
         state = self.state

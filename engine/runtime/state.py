@@ -61,6 +61,8 @@ class AgentRecord:
     interrupt: Callable[[], object] | None = None  # stops the agent's current attempt (set while it runs)
     restart_requested: bool = False
     lost_attempts: int = 0  # attempts that ended with their worker lost (distributed executor)
+    attempt_usage: dict[str, int] | None = None  # what the current attempt's turns spent so far
+    lost_usage: Usage | None = None  # what lost attempts spent: billed once, part of its usage
     skip_requested: bool = False
 
     def elapsed(self) -> float:

@@ -36,12 +36,15 @@ class Cluster:
     cache: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="wc-snapshots-")))
 
     def add_worker(self, name: str, *, slots: int = 8, cpus: int = 1) -> None:
+        """Start ``workcrew worker`` and wait until it has joined (one at a time: Ray nodes started at the same
+        moment on one machine can fail to register)."""
         env = {**os.environ, **FAST_FAILURE_DETECTION, "RAY_USAGE_STATS_ENABLED": "0",
                "WORKCREW_SNAPSHOT_CACHE": str(self.cache / name)}
         self.workers[name] = subprocess.Popen(
             [str(BIN / "workcrew"), "worker", "--cluster", self.address, "--name", name, "--slots", str(slots),
              "--cpus", str(cpus)], env=env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_for_workers({name})
 
     def wait_for_workers(self, names: set[str], timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

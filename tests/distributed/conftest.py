@@ -15,7 +15,6 @@ def cluster() -> Iterator[Cluster]:
     try:
         cluster.add_worker("w1")
         cluster.add_worker("w2")
-        cluster.wait_for_workers({"w1", "w2"})
         yield cluster
     finally:
         cluster.stop()
