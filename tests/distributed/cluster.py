@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+WORKER_SHELL_KEY = "sk-ant-api03-worker-shell-key-never-on-a-worker-0123456789"  # in the shell workers start from
 # a lost node is declared dead after ~3 missed 1 s health checks instead of Ray's default ~30 s
 FAST_FAILURE_DETECTION = {"RAY_health_check_period_ms": "1000", "RAY_health_check_failure_threshold": "3",
                           "RAY_health_check_timeout_ms": "1000", "RAY_health_check_initial_delay_ms": "1000"}
@@ -35,10 +36,10 @@ class Cluster:
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     cache: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="wc-snapshots-")))
 
-    def add_worker(self, name: str, *, slots: int = 8, cpus: int = 1) -> None:
+    def add_worker(self, name: str, *, slots: int = 8, cpus: int = 1, env: dict[str, str] | None = None) -> None:
         """Start ``workcrew worker`` and wait until it has joined (one at a time: Ray nodes started at the same
         moment on one machine can fail to register)."""
-        env = {**os.environ, **FAST_FAILURE_DETECTION, "RAY_USAGE_STATS_ENABLED": "0",
+        env = {**os.environ, **(env or {}), **FAST_FAILURE_DETECTION, "RAY_USAGE_STATS_ENABLED": "0",
                "WORKCREW_SNAPSHOT_CACHE": str(self.cache / name)}
         self.workers[name] = subprocess.Popen(
             [str(BIN / "workcrew"), "worker", "--cluster", self.address, "--name", name, "--slots", str(slots),
@@ -59,6 +60,19 @@ class Cluster:
 
         connect(self.address)
         return {node.name for node in worker_nodes()}
+
+    def worker_processes(self, name: str) -> list[int]:
+        """Every process of the worker's group: its Ray node, raylet and the processes serving agents."""
+        group = os.getpgid(self.workers[name].pid)
+        out = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if os.getpgid(int(entry.name)) == group:
+                        out.append(int(entry.name))
+                except ProcessLookupError:
+                    continue
+        return out
 
     def kill_worker(self, name: str) -> None:
         """SIGKILL the worker's whole process group: its Ray node and every process on it, no goodbye."""

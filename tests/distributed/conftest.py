@@ -6,15 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from .cluster import Cluster, start_cluster
+from .cluster import WORKER_SHELL_KEY, Cluster, start_cluster
 
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
     cluster = start_cluster()
     try:
-        cluster.add_worker("w1")
-        cluster.add_worker("w2")
+        # the shell the workers are started from holds an API key: `workcrew worker` must not pass it on
+        cluster.add_worker("w1", env={"ANTHROPIC_API_KEY": WORKER_SHELL_KEY})
+        cluster.add_worker("w2", env={"ANTHROPIC_API_KEY": WORKER_SHELL_KEY})
         yield cluster
     finally:
         cluster.stop()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
 from workcrew.engine import RunStore, Settings, load_workflow, start
+from workcrew.engine.providers.base import ModelRequest, ModelResponse
 from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
 
-from .cluster import Cluster
+from .cluster import WORKER_SHELL_KEY, Cluster
 
 CALC = "def add(a, b):\n    return a - b\n"
 FIX = [{"name": "read_file", "input": {"path": "calc.py"}},
@@ -37,3 +39,50 @@ async def test_isolated_agents_and_checks_run_on_both_workers(cluster: Cluster, 
     workers = {row["worker"] for row in store.get_agents(result.run_id)}
     assert workers == {"w1", "w2"}, workers
     assert (workspace / "calc.py").read_text() == CALC
+
+
+async def test_no_secret_reaches_a_worker(cluster: Cluster, workspace: Path, settings: Settings, store: RunStore,
+                                          tmp_path: Path) -> None:
+    """The API key is not in any worker process's environment, secret files are not in the snapshot, and an
+    agent or a check on a worker finds neither."""
+    (workspace / "calc.py").write_text(CALC)
+    (workspace / ".env").write_text("DB_PASSWORD=hunter2-secret-value\n")
+    (workspace / "config").mkdir()
+    (workspace / "config" / "ID_RSA").write_text("-----BEGIN PRIVATE KEY-----\nMIIEsecretkeymaterial\n")
+    script = tmp_path / "wf.py"
+    script.write_text('meta = {"name": "t", "description": "peek"}\n' + textwrap.dedent("""
+        seen = await agent("Read the secrets", label="peek", isolation="worktree")
+        found = await check("grep -r -l -e hunter2 -e secretkeymaterial .")
+        listed = await check("find . -type f")
+        return {"seen": seen, "grep": found["exit_code"], "files": sorted(listed["stdout"].split())}
+    """))
+    peek = [{"name": "read_file", "input": {"path": ".env"}}, {"name": "read_file", "input": {"path": "config/ID_RSA"}},
+            {"name": "run_command", "input": {"command": "cat .env"}}]
+    scenario = Scenario.from_data({"rules": [{"match": {"label": "^peek"}, "respond": {"tool_calls": peek,
+                                                                                       "text": "done"}}]})
+    client = RecordingModel(scenario)
+    run_settings = settings.model_copy(update={"executor": "distributed", "cluster": cluster.address,
+                                               "command_allowlist": ["grep", "find", "cat"]})
+    result = await (start(load_workflow(script), None, run_settings, client=client, store=store)).result()
+    assert result.status == "succeeded", (result.error, result.logs)
+    assert result.result["grep"] == 1  # nothing found: the secret files are not on the worker
+    assert result.result["files"] == ["./calc.py"]
+    tool_results = json.dumps([m for request in client.requests for m in request.messages])
+    assert "hunter2" not in tool_results and "secretkeymaterial" not in tool_results
+    for name in ("w1", "w2"):
+        for pid in cluster.worker_processes(name):
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            assert WORKER_SHELL_KEY.encode() not in environ and b"ANTHROPIC_API_KEY" not in environ, pid
+
+
+class RecordingModel(SimulatedModel):
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__(scenario)
+        self.requests: list[ModelRequest] = []
+
+    async def turn(self, request: ModelRequest) -> ModelResponse:
+        self.requests.append(request)
+        return await super().turn(request)
