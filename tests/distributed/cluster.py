@@ -47,7 +47,7 @@ class Cluster:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wait_for_workers({name})
 
-    def wait_for_workers(self, names: set[str], timeout: float = 90) -> None:
+    def wait_for_workers(self, names: set[str], timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if names <= self.live_workers():
