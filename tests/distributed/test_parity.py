@@ -1,0 +1,60 @@
+"""A distributed run behaves as a local one: the hard budget holds and a later run reuses finished agents."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from workcrew.engine import RunStore, Settings, load_workflow, start
+from workcrew.engine.providers.scenario import Scenario
+from workcrew.engine.providers.simulated import SimulatedModel
+from workcrew.engine.runtime.resume import ResumeCache
+
+from .cluster import Cluster
+
+FIX = [{"name": "read_file", "input": {"path": "calc.py"}},
+       {"name": "edit_file", "input": {"path": "calc.py", "old": "return a - b", "new": "return a + b"}}]
+SCENARIO = {"rules": [{"match": {"label": "^fix"}, "respond": {"tool_calls": FIX, "text": "fixed"}}]}
+
+
+def _script(tmp_path: Path, agents: int) -> Path:
+    script = tmp_path / "fixers.py"
+    script.write_text('meta = {"name": "fixers", "description": "isolated fixers"}\n' + textwrap.dedent(f"""
+        done = await parallel([lambda i=i: agent(f"Fix calc.py, take {{i}}", label=f"fix {{i}}",
+                                                 isolation="worktree") for i in range({agents})])
+        return len([d for d in done if d])
+    """))
+    return script
+
+
+async def test_the_hard_budget_holds_on_workers(cluster: Cluster, workspace: Path, settings: Settings,
+                                                store: RunStore, tmp_path: Path) -> None:
+    (workspace / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    cap = 6_000
+    run_settings = settings.model_copy(update={"executor": "distributed", "cluster": cluster.address,
+                                               "budget_tokens": cap, "concurrency": 4, "max_tokens": 256})
+    result = await start(load_workflow(_script(tmp_path, 40)), None, run_settings,
+                         client=SimulatedModel(Scenario.from_data(SCENARIO)), store=store).result()
+    # agents that would not fit fail with the budget's reason; the cap is never crossed
+    assert set(result.failure_reasons) == {"budget"} and result.agents["succeeded"] >= 1
+    spent = sum(result.usage[k] for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+                                           "cache_read_input_tokens"))
+    assert 0 < spent <= cap
+    assert result.agents["succeeded"] < 40
+
+
+async def test_a_later_run_reuses_what_workers_finished(cluster: Cluster, workspace: Path, settings: Settings,
+                                                        store: RunStore, tmp_path: Path) -> None:
+    (workspace / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    run_settings = settings.model_copy(update={"executor": "distributed", "cluster": cluster.address})
+    script = _script(tmp_path, 8)
+    first = await start(load_workflow(script), None, run_settings,
+                        client=SimulatedModel(Scenario.from_data(SCENARIO)), store=store).result()
+    assert first.status == "succeeded" and first.result == 8, first.error
+    again = await start(load_workflow(script), None, run_settings, client=SimulatedModel(Scenario.from_data(SCENARIO)),
+                        store=store, resume=ResumeCache.load(store, first.run_id, "fixers", settings=run_settings)
+                        ).result()
+    assert again.status == "succeeded" and again.result == 8
+    assert again.agents["cached"] == 8 and again.usage["input_tokens"] == 0
+    assert [row["patch"] for row in store.get_agents(again.run_id)] == [row["patch"] for row in
+                                                                        store.get_agents(first.run_id)]
