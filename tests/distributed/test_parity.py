@@ -58,3 +58,27 @@ async def test_a_later_run_reuses_what_workers_finished(cluster: Cluster, worksp
     assert again.agents["cached"] == 8 and again.usage["input_tokens"] == 0
     assert [row["patch"] for row in store.get_agents(again.run_id)] == [row["patch"] for row in
                                                                         store.get_agents(first.run_id)]
+
+
+async def test_concurrency_256_is_held_to_the_workers_slots(cluster: Cluster, workspace: Path, settings: Settings,
+                                                            store: RunStore, tmp_path: Path) -> None:
+    (workspace / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    run_settings = settings.model_copy(update={"executor": "distributed", "cluster": cluster.address,
+                                               "concurrency": 256})
+    scenario = Scenario.from_data({**SCENARIO, "default_latency_ms": 30})
+    handle = start(load_workflow(_script(tmp_path, 40)), None, run_settings, client=SimulatedModel(scenario),
+                   store=store)
+    running, peak = 0, 0
+
+    def count(event: object) -> None:
+        nonlocal running, peak
+        kind = getattr(event, "type", "")
+        running += {"agent_started": 1, "agent_finished": -1, "agent_failed": -1}.get(kind, 0)
+        peak = max(peak, running)
+
+    handle.listen(count)
+    result = await handle.result()
+    assert result.status == "succeeded" and result.result == 40, result.error
+    slots = 16  # two workers of 8 slots (conftest)
+    assert any(f"at most {slots} agents run at once" in line for line in result.logs), result.logs
+    assert slots // 2 < peak <= slots
