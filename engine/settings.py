@@ -143,7 +143,8 @@ class Settings(BaseModel):
         "local", description="where agents' tools, worktrees and check() run: this machine, or the workers of a Ray "
                              "cluster (see docs/scale-out.md); model calls, budget and journal stay with the run")
     cluster: str | None = Field(
-        None, description="the cluster a distributed run goes to: a Ray address, \"HOST:6379\" or \"ray://HOST:10001\"")
+        None, description="the cluster a distributed run goes to: its head's Ray address, \"HOST:6379\" (the machine "
+                    "that runs the run must be a node of it: docs/scale-out.md)")
     api_retries: int = Field(6, ge=0)
     stall_timeout_s: float = Field(60.0, gt=0)
     base_url: str | None = None
@@ -216,6 +217,10 @@ def _env_settings(env: dict[str, str]) -> dict[str, Any]:
         out["base_url"] = env["ANTHROPIC_BASE_URL"]
     if env.get("WORKCREW_OTLP_ENDPOINT"):
         out["otlp_endpoint"] = env["WORKCREW_OTLP_ENDPOINT"]
+    if env.get("WORKCREW_EXECUTOR"):
+        out["executor"] = env["WORKCREW_EXECUTOR"]
+    if env.get("WORKCREW_CLUSTER"):
+        out["cluster"] = env["WORKCREW_CLUSTER"]
     return out
 
 

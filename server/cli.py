@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from .framing import DEFAULT_MAX_MESSAGE_MB
+
 
 def _logging() -> None:
     # stdout carries the protocol: logs go to stderr, and never at a level that dumps message bodies
@@ -27,7 +29,11 @@ def _logging() -> None:
 @click.option("--tcp", is_flag=True, help="Listen on TCP instead of stdio (for debugging).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="TCP address to bind.")
 @click.option("--port", default=2087, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
-def serve(tcp: bool, host: str, port: int) -> None:
+@click.option("--max-message-mb", type=click.IntRange(1, 4096), default=DEFAULT_MAX_MESSAGE_MB, show_default=True,
+              envvar="WORKCREW_MAX_MESSAGE_MB", show_envvar=True,
+              help="The largest LSP message accepted on stdio, in MiB; larger ones are skipped unread and "
+                   "refused with an error.")
+def serve(tcp: bool, host: str, port: int, max_message_mb: int) -> None:
     """Run the Workcrew language server (editors start this; it speaks LSP on stdio)."""
     _logging()
     # the store writer and report threads hold the GIL in long stretches at the end of a big run; a
@@ -41,17 +47,30 @@ def serve(tcp: bool, host: str, port: int) -> None:
     server = build()
     freeze_startup_heap()
     prewarm()  # the first estimate or run does not wait for a script host to start
-    if tcp:
-        click.echo(f"workcrew: language server listening on {host}:{port}", err=True)
-        server.start_tcp(host, port)
-    else:
-        server.start_io()
-    if not server.protocol._shutdown:
-        from .runs import mark_abandoned
+    reason = "the editor disconnected"
+    try:
+        if tcp:
+            click.echo(f"workcrew: language server listening on {host}:{port}", err=True)
+            server.start_tcp(host, port)
+        else:
+            from .stdio import serve_stdio
 
-        mark_abandoned(server.runs)
-    # pygls returns here after `exit`, but its stdin reader thread may still block in readline() and
-    # keep the process alive; runs were stopped and the store closed during `shutdown`, so leave now
+            stopped = serve_stdio(server, max_message_mb * 1024 * 1024)
+            reason = "the editor ended the session without shutting the server down" if stopped.exited \
+                else stopped.reason
+    except BaseException as exc:  # a bug, not the client: the runs are still recorded for what they are
+        logging.getLogger(__name__).critical("the language server failed", exc_info=exc)
+        reason = f"the language server failed ({type(exc).__name__})"
+    finally:
+        if not server.protocol._shutdown:
+            from .runs import mark_abandoned
+
+            try:
+                mark_abandoned(server.runs, reason)  # runs in their own process (detached) go on
+            except Exception:
+                logging.getLogger(__name__).exception("could not record the runs as interrupted")
+    # the stdin reader thread may still block in a read and keep the process alive; runs were stopped and
+    # the store closed during `shutdown` (or just marked above), so leave now
     sys.stderr.flush()
     os._exit(0 if server.protocol._shutdown else 1)
 

@@ -14,6 +14,7 @@ from . import (
     review_changes,
     rule_commands,
 )
+from .command_guard import guarded
 
 if TYPE_CHECKING:
     from .protocol import Server
@@ -44,13 +45,6 @@ def all_commands() -> dict[str, Handler]:
 def register(server: Server) -> None:
     """Attach every command to the server (ids are advertised in executeCommandProvider)."""
     for name, handler in all_commands().items():
-        server.command(name)(_bind(server, handler))
-
-
-def _bind(server: Server, handler: Any) -> Any:
-    # pygls unpacks the command's arguments into the handler's parameters: take them all, check them here
-    async def command(*args: Any) -> Any:
-        return await handler(server, *args)
-
-    command.__name__ = handler.__name__
-    return command
+        # pygls unpacks the command's arguments into the handler's parameters: the guard takes them all and
+        # checks their size and nesting before the handler parses them (command_guard.py)
+        server.command(name)(guarded(server, name, handler))

@@ -96,6 +96,9 @@ def _scope_request(ls: Server, params: CreateParams) -> Any:
         path = path_of(params.uri)
         if path is None:
             raise JsonRpcInvalidParams(f"workcrew.createWorkflowFromSelection: {params.uri!r} is not a file: URI")
+        refused = getattr(ls.workspace, "refusal", lambda uri: None)(params.uri)
+        if params.range is not None and refused is not None:  # the selection is in the editor's copy, not kept
+            raise failed(f"cannot take the selection: {refused}")
         if params.range is not None:
             start, end = params.range.start, params.range.end
             if (end.line, end.character) < (start.line, start.character):
@@ -152,7 +155,7 @@ async def resume_from_run(ls: Server, *args: Any) -> dict[str, Any]:
     store = ls.run_store
     if store is None:
         raise failed("no run store yet: open a workspace folder first")
-    earlier = store.get_run(params.run_id)
+    earlier = store.get_run(params.run_id, prefix=False)  # the editor gives whole ids: matched exactly
     if earlier is None:
         raise failed(f"no run {params.run_id!r} in {store.path}")
     live = ls.runs.get(str(earlier["id"]))
@@ -309,7 +312,7 @@ def _elsewhere(ls: Server, command: str, args: tuple[Any, ...], action: str) -> 
     params = parse(RunIdParams, command, args)
     if ls.runs.get(params.run_id) is not None or ls.run_store is None:
         return None
-    run = ls.run_store.get_run(params.run_id)
+    run = ls.run_store.get_run(params.run_id, prefix=False)  # exactly: never another run that starts alike
     if run is None or run.get("status") != "running":
         return None
     controls.request(ls.run_store, str(run["id"]), action, "asked from the editor")

@@ -14,6 +14,7 @@ from typing import Any
 from workcrew.engine import Settings, load_settings
 
 CLIENT_ONLY = {"interpreter", "server_args", "trace", "show_notifications", "log_level"}
+SERVER_ONLY = {"limits"}  # the server's own limits per editor (limits.py), not a run's settings
 
 # friendlier editor names for engine fields
 ALIASES = {
@@ -46,7 +47,7 @@ def editor_overrides(raw: Any) -> tuple[dict[str, Any], list[str]]:
     for key, value in raw.items():
         name = snake(str(key))
         name = ALIASES.get(name, name)
-        if value is None or name in CLIENT_ONLY:
+        if value is None or name in CLIENT_ONLY or name in SERVER_ONLY:
             continue
         if name == "models" and isinstance(value, dict):
             value = {snake(str(k)): v for k, v in value.items() if v is not None}

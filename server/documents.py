@@ -29,7 +29,9 @@ def _canonical(path: str) -> Path:
 def path_of(uri: str) -> Path | None:
     """The file a ``file:`` URI names; None for other schemes (untitled:, notebook cells)."""
     fs_path = uris.to_fs_path(uri)
-    return canonical(fs_path) if fs_path else None
+    if not fs_path or "\x00" in fs_path:  # file:///a%00b names no file any system takes
+        return None
+    return canonical(fs_path)
 
 
 @lru_cache(maxsize=65536)
@@ -42,6 +44,7 @@ class Documents:
 
     def __init__(self) -> None:
         self.open_uris: dict[Path, str] = {}
+        self._open_uri_set: set[str] = set()  # the URIs of open_uris, as the editor spelled them
         self._disk: dict[Path, Text] = {}
         self._texts: dict[Path, tuple[int | None, Text]] = {}
         self.workspace: Workspace | None = None
@@ -49,14 +52,22 @@ class Documents:
     def opened(self, uri: str) -> Path | None:
         path = path_of(uri)
         if path is not None:
+            previous = self.open_uris.get(path)
+            if previous is not None:
+                self._open_uri_set.discard(previous)
             self.open_uris[path] = uri
+            self._open_uri_set.add(uri)
             self._disk.pop(path, None)
         return path
+
+    def is_open(self, uri: str) -> bool:
+        """Whether the editor's copy of ``uri`` is followed (by its exact URI: no path work for unknown ones)."""
+        return uri in self._open_uri_set
 
     def closed(self, uri: str) -> Path | None:
         path = path_of(uri)
         if path is not None:
-            self.open_uris.pop(path, None)
+            self._open_uri_set.discard(self.open_uris.pop(path, uri))
             self._texts.pop(path, None)
             self._disk.pop(path, None)  # unsaved edits are gone: read the file again
         return path

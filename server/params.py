@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from .code_actions import REQUEST_FAILED
@@ -16,6 +16,35 @@ from .code_actions import REQUEST_FAILED
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+# -- text the user cannot mean: ids, names and paths that no file system or run store takes ------------------
+
+RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+
+def _run_id(value: str) -> str:
+    if not 1 <= len(value) <= 64 or not RUN_ID_CHARS.issuperset(value):
+        raise ValueError("must be a run id like wf_3f2a9c81b0d4 (letters, digits, '_', '-' and '.'; at most "
+                         "64 characters), as workcrew.listRuns gives it")
+    return value
+
+
+def _plain(value: str) -> str:
+    """No NUL (no path or store takes one) and no unpaired surrogate (not text: JSON's \\ud800 alone)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it holds an unpaired surrogate)") from None
+    return value
+
+
+RunId = Annotated[str, AfterValidator(_run_id)]
+Plain = AfterValidator(_plain)
+Name = Annotated[str, Field(min_length=1, max_length=200), Plain]  # a workflow's name
+PathText = Annotated[str, Field(min_length=1, max_length=8192), Plain]  # a path or a file: URI
 
 
 class LspPosition(Params):
@@ -29,18 +58,19 @@ class LspRange(Params):
 
 
 class CreateParams(Params):
-    prompt: str = Field(min_length=1)
-    uri: str | None = None
+    prompt: Annotated[str, Field(min_length=1, max_length=100_000), Plain]
+    uri: PathText | None = None
     range: LspRange | None = None
-    uris: list[str] = Field(default_factory=list, description="explorer selection: files and folders")
-    open_editors: list[str] = Field(default_factory=list, alias="openEditors")
+    uris: list[PathText] = Field(default_factory=list, max_length=100_000,
+                                 description="explorer selection: files and folders")
+    open_editors: list[PathText] = Field(default_factory=list, alias="openEditors", max_length=10_000)
     whole_workspace: bool = Field(False, alias="wholeWorkspace")
-    name: str | None = None
+    name: Name | None = None
 
 
 class TargetParams(Params):
-    name: str | None = None
-    path: str | None = None
+    name: Name | None = None
+    path: PathText | None = None
     args: Any = None
 
     @model_validator(mode="after")
@@ -51,7 +81,7 @@ class TargetParams(Params):
 
 
 class RunIdParams(Params):
-    run_id: str = Field(alias="runId", min_length=1)
+    run_id: RunId = Field(alias="runId", description="exactly as the server gave it: no prefix, no pattern")
 
 
 class ResumeParams(RunIdParams):
@@ -59,7 +89,7 @@ class ResumeParams(RunIdParams):
 
 
 class FindingParams(Params):
-    finding_id: str = Field(alias="findingId", min_length=1)
+    finding_id: Annotated[str, Field(min_length=1, max_length=200), Plain] = Field(alias="findingId")
 
 
 class ListRunsParams(Params):
@@ -73,12 +103,28 @@ def parse(model: type[P], command: str, args: tuple[Any, ...]) -> P:
     """The command's one argument object, validated; InvalidParams with the reasons otherwise."""
     raw = args[0] if args else {}
     if not isinstance(raw, dict):
-        raise JsonRpcInvalidParams(f"{command} takes one object argument, not {type(raw).__name__}")
+        raise JsonRpcInvalidParams(f"{command} takes one object argument, not {json_kind(raw)}")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors())
-        raise JsonRpcInvalidParams(f"{command}: invalid arguments: {reasons}") from None
+        reasons = "; ".join(_reason(error) for error in exc.errors(include_url=False, include_input=False)[:10])
+    raise JsonRpcInvalidParams(f"{command}: invalid arguments: {reasons}")  # outside except: holds no arguments
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words (the editor's user never wrote Python)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {str: "a string", int: "a number", float: "a number", list: "an array", dict: "an object"}
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)), "a value of another kind")
+
+
+def _reason(error: Any) -> str:
+    """``field: what is wrong`` without pydantic's wording of our own checks (\"Value error, \")."""
+    where = ".".join(str(part)[:100] for part in error["loc"]) or "arguments"
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
 
 
 def failed(message: str) -> JsonRpcException:
@@ -95,10 +141,10 @@ class ScopedTargetParams(TargetParams):
     """A workflow to run or estimate, optionally narrowed (the details panel's Edit scope): the files it is
     pointed at, minus ``exclude``, become its ``files`` argument, so a fresh estimate and approval follow."""
 
-    exclude: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+    exclude: list[Annotated[str, Field(min_length=1, max_length=1000), Plain]] = Field(
         default_factory=list, max_length=10_000,
         description="gitignore-style patterns left out of the run's files (`/src/gen/`, `*.min.js`, `/a/b.py`)")
-    scope: list[Annotated[str, Field(min_length=1, max_length=4096)]] | None = Field(
+    scope: list[Annotated[str, Field(min_length=1, max_length=4096), Plain]] | None = Field(
         None, max_length=100_000, description="workspace-relative files and folders to run on instead of the args' files")
 
 
@@ -118,28 +164,28 @@ DismissKind = Literal["false-positive", "intended", "wont-fix"]
 
 class DismissParams(FindingParams):
     reason: DismissKind | None = Field(None, description="why; without one the server asks (showMessageRequest)")
-    note: str | None = Field(None, max_length=2000, description="the user's words, kept with the reason and the rule")
+    note: Annotated[str, Field(max_length=2000), Plain] | None = Field(None, description="the user's words, kept with the reason and the rule")
     rule: bool | None = Field(None, description="teach a project rule (default: yes for false-positive and intended)")
-    glob: str | None = Field(None, min_length=1, max_length=1000, description="where the rule applies (default: "
+    glob: Annotated[str, Field(min_length=1, max_length=1000), Plain] | None = Field(None, description="where the rule applies (default: "
                                                                               "the finding's folder)")
 
 
 class RuleIdParams(Params):
-    id: str = Field(min_length=1, max_length=200)
+    id: Annotated[str, Field(min_length=1, max_length=200), Plain]
 
 
 class AddRuleParams(Params):
     kind: DismissKind
-    text: str = Field(min_length=1, max_length=4000)
-    glob: str = Field("**", min_length=1, max_length=1000)
-    category: str | None = Field(None, max_length=200)
-    matches: str | None = Field(None, max_length=500)
+    text: Annotated[str, Field(min_length=1, max_length=4000), Plain]
+    glob: Annotated[str, Field(min_length=1, max_length=1000), Plain] = "**"
+    category: Annotated[str, Field(max_length=200), Plain] | None = None
+    matches: Annotated[str, Field(max_length=500), Plain] | None = None
 
 
 # -- review what changed (server/review_changes.py) -------------------------------------------------
 
 class ReviewChangesParams(Params):
-    base: str | None = Field(None, min_length=1, max_length=250,
+    base: Annotated[str, Field(min_length=1, max_length=250), Plain] | None = Field(None,
                              description="a branch to compare with, from its merge-base with HEAD (default: the "
                                          "uncommitted changes)")
     uncommitted: bool = Field(False, description="the uncommitted changes: staged, unstaged and untracked files")

@@ -18,6 +18,7 @@ from workcrew.engine import RunStore, Settings
 from .capabilities import ClientFeatures
 from .diagnostics import DiagnosticsStore
 from .documents import Documents
+from .limits import ServerLimits
 
 if TYPE_CHECKING:  # the run registry takes a Server itself
     from .runs import RunRegistry
@@ -33,6 +34,7 @@ class Server(Protocol):
     limiter: anyio.CapacityLimiter
     diagnostics_store: DiagnosticsStore
     runs: RunRegistry
+    limits: ServerLimits  # per editor: command arguments, open documents (limits.py)
 
     @property
     def protocol(self) -> Any: ...  # notifications the LSP types do not cover (workcrew/runFinished …)

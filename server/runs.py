@@ -26,6 +26,7 @@ from workcrew.engine.store import controls
 
 from .progress import RunProgress
 from .restore import sync_workflow
+from .run_placement import placed
 
 if TYPE_CHECKING:
     from .protocol import Server
@@ -37,7 +38,7 @@ UPDATE_INTERVAL_S = 0.25
 AGENTS_PER_INTERVAL = 200
 MAX_UPDATE_INTERVAL_S = 2.0
 TREE_AGENT_FIELDS = ("id", "label", "phase", "role", "model", "state", "tokens", "cost_usd", "elapsed_s",
-                     "last_tool", "error")
+                     "last_tool", "error", "worker")
 RUN_UPDATE = "workcrew/runUpdate"
 RUN_FINISHED = "workcrew/runFinished"
 AGENT_DONE = {"agent_finished", "agent_failed", "agent_cached"}
@@ -250,7 +251,7 @@ class RunRegistry:
             await asyncio.sleep(wait)
         session.dirty = False
         self._last_sent[session.run_id] = time.monotonic()
-        tree = session.handle.tree()
+        tree = placed(session.handle, session.handle.tree())  # with the executor, when distributed
         if isinstance(session.handle, RunFollower):  # its agents' ends are in the rows, not in events
             session.done_agents = session.handle.done_agents
         self.ls.protocol.notify(RUN_UPDATE, {"runId": session.run_id, "tree": slim(tree)})
@@ -305,9 +306,10 @@ def slim(tree: dict[str, Any]) -> dict[str, Any]:
     return {**tree, "phases": phases}
 
 
-def mark_abandoned(registry: RunRegistry) -> None:
-    """After the connection dropped without ``shutdown`` (the editor crashed): the event loop is gone and
-    its teardown cancelled the runs; record the ones the user did not cancel as interrupted."""
+def mark_abandoned(registry: RunRegistry, reason: str = "the editor disconnected") -> None:
+    """After the connection dropped without ``shutdown`` (the editor crashed, the server got SIGTERM): the
+    event loop is gone and its teardown cancelled the runs; record the ones the user did not cancel as
+    interrupted, with ``reason``."""
     stores = set()
     for session in registry.sessions.values():
         if isinstance(session.handle, RunFollower):
@@ -316,7 +318,7 @@ def mark_abandoned(registry: RunRegistry) -> None:
         status = (session.outcome or {}).get("status")
         if store is None or session.handle.state.cancelled or status in ("succeeded", "failed"):
             continue
-        store.update_run(session.run_id, status="interrupted", error="interrupted: the editor disconnected")
+        store.update_run(session.run_id, status="interrupted", error=f"interrupted: {reason}")
         stores.add(store)
     for store in stores:
         store.flush()

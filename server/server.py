@@ -18,15 +18,19 @@ import anyio
 from lsprotocol import types
 from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol import default_converter
 from workcrew.engine import RunStore, Settings
 from workcrew.engine.redaction import KNOWN
 
-from . import code_actions, command_table, review_changes
+from . import code_actions, command_table, request_futures, review_changes
+from .answering import AnsweringProtocol
 from .capabilities import ClientFeatures
 from .config import server_settings
 from .diagnostics import DiagnosticsStore, Publisher
+from .document_limits import BoundedWorkspace
 from .documents import Documents, path_of
+from .limits import ServerLimits, limits_from
+from .notices import ErrorReports, Notices
 from .restore import record_fixes, restore_findings
 from .runs import RunRegistry
 
@@ -44,7 +48,7 @@ _PENDING_WRITES: set[asyncio.Future[Any]] = set()
 _APPLY_EDIT = types.WORKSPACE_APPLY_EDIT
 
 
-class WorkcrewProtocol(LanguageServerProtocol):
+class WorkcrewProtocol(AnsweringProtocol):
     """Answers requests whose params do not even parse with InvalidParams instead of dropping them.
 
     (pygls logs such a message and sends nothing, which leaves the client waiting forever.)
@@ -121,6 +125,10 @@ class WorkcrewServer(LanguageServer):
         ), self.limiter)
         self.runs = RunRegistry(self)
         self.converter: Any = default_converter()  # type: ignore[no-untyped-call]
+        self.limits = ServerLimits()
+        self.notices = Notices(lambda message: self.say(message, types.MessageType.Warning))
+        self.error_reports = ErrorReports()
+        request_futures.install(self.protocol)  # finished requests and notifications are forgotten (issue #19)
 
     def require_settings(self) -> Settings:
         if self.settings is None:
@@ -131,6 +139,11 @@ class WorkcrewServer(LanguageServer):
         # errors in requests are in their responses; the rest goes to the log, not a popup per error
         log.error("%s", error)
         if source is FeatureRequestError or self.protocol._shutdown:
+            return
+        send, notice = self.error_reports.admit()  # a flood of failing notifications: a few messages, not one each
+        if not send:
+            if notice:
+                self.say("workcrew: more errors; they are only in the Workcrew log", types.MessageType.Error)
             return
         try:
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=f"workcrew: {error}"))
@@ -157,6 +170,9 @@ class WorkcrewServer(LanguageServer):
 
     def configure(self, root: Path, raw: Any) -> None:
         settings, warnings = server_settings(root, raw)
+        section = raw.get("workcrew", raw) if isinstance(raw, dict) else None
+        self.limits, limit_warnings = limits_from(section.get("limits") if isinstance(section, dict) else None)
+        warnings += limit_warnings
         self.settings = settings
         self.diagnostics_store.workspace = settings.workspace
         for warning in warnings:
@@ -191,6 +207,9 @@ def build() -> WorkcrewServer:
     @server.feature(types.INITIALIZE)
     def initialize(params: types.InitializeParams) -> None:
         server.features = ClientFeatures.from_capabilities(params.capabilities)
+        # the editor's documents within workcrew.limits (document_limits.py), in place of pygls's own workspace
+        server.protocol._workspace = BoundedWorkspace.replacing(server.workspace, lambda: server.limits,
+                                                                server.notices)
         server.documents.workspace = server.workspace
         options = params.initialization_options
         server.init_options = options.get("workcrew", options) if isinstance(options, dict) else None
@@ -246,15 +265,32 @@ def build() -> WorkcrewServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
-        path = server.documents.opened(params.text_document.uri)
+        uri = params.text_document.uri
+        if not kept(uri):  # refused (workcrew.limits): followed on disk like a closed file
+            forget_document(uri)
+            return
+        path = server.documents.opened(uri)
         if path is not None:
             server.diagnostics_store.document_changed(path)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
-        path = path_of(params.text_document.uri)
+        uri = params.text_document.uri
+        if not kept(uri):  # never opened (ignored), or dropped by this change (too large)
+            forget_document(uri)
+            return
+        path = path_of(uri)
         if path is not None:
             server.diagnostics_store.document_changed(path)
+
+    def kept(uri: str) -> bool:
+        workspace = server.workspace
+        return workspace.holds(uri) if isinstance(workspace, BoundedWorkspace) else True
+
+    def forget_document(uri: str) -> None:
+        """A document whose editor copy is no longer kept is read from disk again; one never open: nothing."""
+        if server.documents.is_open(uri):
+            did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(params: types.DidSaveTextDocumentParams) -> None:
@@ -265,6 +301,8 @@ def build() -> WorkcrewServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        if not server.documents.is_open(params.text_document.uri):  # never opened, or refused: nothing to forget
+            return
         path = server.documents.closed(params.text_document.uri)
         if path is not None:
             server.diagnostics_store.document_closed(path)

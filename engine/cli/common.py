@@ -47,6 +47,15 @@ def open_store(settings: Settings) -> RunStore:
         fail(str(exc))
 
 
+def find_run(store: RunStore, run_id: str) -> dict[str, Any] | None:
+    """The run an id or the start of one names (None: no such run); several runs sharing the start: exit 2 with them."""
+    try:
+        return store.get_run(run_id)
+    except WorkcrewError as exc:  # AmbiguousRunId: the message lists the candidates
+        store.close()
+        fail(str(exc))
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 

@@ -20,6 +20,7 @@ from .common import (
     EXIT_OK,
     emit_json,
     fail,
+    find_run,
     json_option,
     money,
     open_store,
@@ -36,7 +37,7 @@ def _store(workspace: Path | None, state_dir: Path | None) -> RunStore:
 
 def _run(store: RunStore, run_id: str) -> dict[str, Any]:
     store.reconcile_interrupted()
-    run = store.get_run(run_id)
+    run = find_run(store, run_id)
     if run is None:
         store.close()
         fail(f"no run {run_id!r} in {store.path}; `workcrew runs` lists the runs there")

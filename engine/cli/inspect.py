@@ -15,6 +15,7 @@ from rich.table import Table
 from ..agents.catalog import AgentCatalog
 from ..cost.calibration import estimate_vs_actual
 from ..errors import WorkcrewError
+from ..store.placement import executor_label, executors
 from ..workflows.discovery import discover
 from ..workflows.workflow import load_workflow
 from .agents import print_catalog
@@ -22,6 +23,7 @@ from .common import (
     EXIT_USAGE,
     emit_json,
     fail,
+    find_run,
     json_option,
     money,
     open_store,
@@ -66,8 +68,10 @@ def runs_cmd(limit: int, workspace: Path | None, state_dir: Path | None, as_json
     settings = settings_from(workspace, state_dir=state_dir)
     store = open_store(settings)
     rows = store.list_runs(limit)
+    # an executor column only when a listed run went to a cluster: a machine that never did sees no change
+    distributed = executors(store, [str(row["id"]) for row in rows])
     if as_json:
-        emit_json(rows)
+        emit_json([{**row, "executor": distributed[row["id"]]} if row["id"] in distributed else row for row in rows])
         return
     if not rows:
         click.echo("no runs yet")
@@ -75,12 +79,15 @@ def runs_cmd(limit: int, workspace: Path | None, state_dir: Path | None, as_json
     table = Table()
     for column in ("run", "workflow", "status", "started", "agents ok/failed", "tokens", "cost"):
         table.add_column(column)
+    if distributed:
+        table.add_column("executor")
     for row in rows:
         total = sum(row[k] or 0 for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
                                            "cache_read_input_tokens"))
-        table.add_row(row["id"], row["workflow"], row["status"],
-                      time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created_at"])),
-                      f"{row['succeeded']}/{row['failed']} of {row['launched']}", tokens(total), money(row["cost_usd"]))
+        cells = [row["id"], row["workflow"], row["status"],
+                 time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created_at"])),
+                 f"{row['succeeded']}/{row['failed']} of {row['launched']}", tokens(total), money(row["cost_usd"])]
+        table.add_row(*cells, *([distributed.get(str(row["id"]), "local")] if distributed else []))
     Console().print(table)
 
 
@@ -93,16 +100,20 @@ def show_cmd(run_id: str, workspace: Path | None, state_dir: Path | None, as_jso
     """Show one run: status, result, agents with their cost, logs."""
     settings = settings_from(workspace, state_dir=state_dir)
     store = open_store(settings)
-    run = store.get_run(run_id)
+    run = find_run(store, run_id)
     if run is None:
         fail(f"no run {run_id!r} in {store.path}; see `workcrew runs`")
     agents = store.get_agents(run["id"])
     logs = store.get_logs(run["id"])
     findings = store.get_findings(run["id"])
+    executor = executor_label(run.get("settings"))
+    on_workers = any(a.get("worker") for a in agents)  # a local run's agents ran here: no worker column
     if as_json:
         run.pop("script_source", None)
         emit_json({"run": run, "agents": agents, "logs": logs, "findings": findings,
                    "by_phase": _by(agents, "phase"), "by_model": _by(agents, "model"),
+                   **({"executor": executor} if executor else {}),
+                   **({"by_worker": _by(agents, "worker")} if on_workers else {}),
                    "estimate_vs_actual": estimate_vs_actual(run)})
         return
     console = Console()
@@ -110,6 +121,8 @@ def show_cmd(run_id: str, workspace: Path | None, state_dir: Path | None, as_jso
                   + (f" · [red]{run['error']}[/red]" if run["error"] else ""), highlight=False)
     console.print(f"agents: {run['launched']} launched, {run['succeeded']} succeeded, {run['failed']} failed · "
                   f"cost {money(run['cost_usd'])}")
+    if executor:
+        console.print(f"executor: {executor}", highlight=False)
     compared = estimate_vs_actual(run)  # cost issue #4: what the run was approved at vs what it spent
     if compared is not None:
         tok, usd = compared["tokens"], compared["cost_usd"]
@@ -120,16 +133,20 @@ def show_cmd(run_id: str, workspace: Path | None, state_dir: Path | None, as_jso
                       + ("" if tok["in_range"] and usd["in_range"] else " · outside the estimated range"),
                       highlight=False)
     table = Table()
-    for column in ("agent", "phase", "label", "model", "state", "tokens", "cost", "time", "error"):
+    columns = ("agent", "phase", "label", "model", "state", "tokens", "cost", "time")
+    for column in (*columns, *(("worker",) if on_workers else ()), "error"):
         table.add_column(column)
     for a in agents:
         total = sum(a[k] or 0 for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
                                          "cache_read_input_tokens"))
         elapsed = (a["finished_at"] or 0) - (a["started_at"] or 0) if a["started_at"] and a["finished_at"] else 0
+        # an agent that never got a worker (still queued, cached from an earlier run) is marked "-"
+        where = [a.get("worker") or "-"] if on_workers else []
         table.add_row(a["id"], a["phase"] or "", a["label"] or "", a["model"] or "", a["state"] or "",
-                      tokens(total), money(a["cost_usd"]), f"{elapsed:.1f}s", (a["error"] or "")[:80])
+                      tokens(total), money(a["cost_usd"]), f"{elapsed:.1f}s", *where, (a["error"] or "")[:80])
     console.print(table)
-    for group, rows in (("phase", _by(agents, "phase")), ("model", _by(agents, "model"))):
+    groups = [("phase", _by(agents, "phase")), ("model", _by(agents, "model"))]
+    for group, rows in groups + ([("worker", _by(agents, "worker"))] if on_workers else []):
         console.print(f"by {group}: " + ", ".join(f"{r['key'] or '-'} {r['agents']} agents {money(r['cost_usd'])}"
                                                    for r in rows))
     for line in logs:

@@ -35,7 +35,7 @@ def run_options(function: Any) -> Any:
                      help="Where agents' tools, worktrees and checks run: this machine (default) or a cluster's "
                           "workers (docs/scale-out.md)."),
         click.option("--cluster", metavar="ADDRESS", envvar="WORKCREW_CLUSTER", expose_value=False, callback=_remember,
-                     help="The Ray cluster of a distributed run: HOST:6379 or ray://HOST:10001."),
+                     help="The Ray cluster of a distributed run: its head, HOST:6379."),
         click.option("--args", "args_json", metavar="JSON", help="The workflow's input, as JSON."),
         click.option("--provider", type=click.Choice(["simulated", "anthropic"]), envvar="WORKCREW_PROVIDER",
                      help="Model provider (default: simulated unless configured)."),

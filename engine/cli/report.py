@@ -11,7 +11,7 @@ import click
 
 from ..results.report import FORMATS, ReportError, load_records, render
 from ..workflows.discovery import SaveError, save_workflow
-from .common import EXIT_OK, fail, open_store, settings_from, state_dir_option, workspace_option
+from .common import EXIT_OK, fail, find_run, open_store, settings_from, state_dir_option, workspace_option
 
 
 @click.command("report")
@@ -56,7 +56,7 @@ def save_cmd(run_id: str, name: str | None, personal: bool, force: bool, workspa
     settings = settings_from(workspace, state_dir=state_dir)
     store = open_store(settings)
     try:
-        run = store.get_run(run_id)
+        run = find_run(store, run_id)
     finally:
         store.close()
     if run is None:

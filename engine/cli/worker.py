@@ -11,10 +11,13 @@ from ..executors.cluster import join_command
 from ..redaction import secret_variable
 from .common import fail
 
+RAY_AUTH_PREFIX = "RAY_AUTH_"  # RAY_AUTH_MODE, RAY_AUTH_TOKEN: token authentication between Ray nodes
+
 
 @click.command("worker")
 @click.option("--cluster", "address", required=True, envvar="WORKCREW_CLUSTER", metavar="ADDRESS",
-              help="The cluster's head: HOST:6379 (the address `ray start --head` printed).")
+              help="The cluster's head: HOST:6379 (the address `ray start --head` printed). With token "
+                   "authentication, RAY_AUTH_MODE and RAY_AUTH_TOKEN are passed on to Ray.")
 @click.option("--slots", type=click.IntRange(1, 256), default=None,
               help="Agents and checks this machine serves at once (default: 2 per CPU).")
 @click.option("--name", default=None, help="This worker's name in `workcrew show` and the Runs view (default: host name).")
@@ -30,7 +33,9 @@ def worker_cmd(address: str, slots: int | None, name: str | None, cpus: int | No
         argv = join_command(address, slots=slots, name=name, cpus=cpus)
     except WorkcrewError as exc:
         fail(str(exc))
-    environment = {key: value for key, value in os.environ.items() if not secret_variable(key)}
+    # Ray's own cluster token is the one secret a worker needs: it proves the worker to the head
+    environment = {key: value for key, value in os.environ.items()
+                   if not secret_variable(key) or key.startswith(RAY_AUTH_PREFIX)}
     environment["WORKCREW_WORKER_NAME"] = name
     environment["RAY_USAGE_STATS_ENABLED"] = "0"
     click.echo(f"workcrew: worker {name} joining {address} with {slots} slots (stop with Ctrl-C)", err=True)

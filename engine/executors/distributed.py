@@ -84,6 +84,13 @@ class DistributedExecutor:
             except Exception as exc:  # a worker that cannot take the snapshot serves nothing in this run
                 host.alive = False
                 state.log(f"distributed: worker {host.name} is left out of this run: {_reason(exc)}")
+                continue
+            if not answer["sandbox"]:
+                # what was approved is commands in an OS sandbox: a worker without one serves no agent, even
+                # where this machine allows unsandboxed commands (the approval looked at this machine only)
+                host.alive = False
+                state.log(f"distributed: worker {host.name} is left out of this run: it has no OS sandbox for "
+                          f"commands ({answer['sandbox_problem']})")
         live = [h for h in self.hosts if h.alive]
         if not live:
             raise WorkcrewError(f"no worker of the cluster at {self.address} could take the workspace snapshot")

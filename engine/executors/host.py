@@ -64,7 +64,11 @@ class WorkspaceHost:
             fetched = True
         self.root = cache / digest
         self.settings = self.settings.model_copy(update={"workspace": self.root})
-        return {"worker": worker_name(), "fetched": fetched, "pid": os.getpid()}
+        from ..commands import sandbox_status
+
+        sandbox = await anyio.to_thread.run_sync(sandbox_status)
+        return {"worker": worker_name(), "fetched": fetched, "pid": os.getpid(),
+                "sandbox": sandbox.available, "sandbox_problem": None if sandbox.available else sandbox.reason}
 
     def _workspace(self) -> Path:
         if self.root is None:

@@ -52,7 +52,10 @@ class RunRecords:
 
 
 def load_records(store: RunStore, run_id: str) -> RunRecords:
-    run = store.get_run(run_id)
+    try:
+        run = store.get_run(run_id)
+    except WorkcrewError as exc:  # a prefix several runs share: the message lists them
+        raise ReportError(str(exc)) from None
     if run is None:
         raise ReportError(f"no run {run_id!r} in {store.path}; `workcrew runs` lists the runs there")
     rid = run["id"]

@@ -103,7 +103,7 @@ class RunFollower:
             view = {"id": row["id"], "label": row.get("label"), "phase": row.get("phase"), "role": row.get("role"),
                     "model": row.get("model"), "state": row.get("state"), "tokens": tokens,
                     "cost_usd": float(row.get("cost_usd") or 0), "elapsed_s": elapsed,
-                    "last_tool": row.get("last_tool"), "error": row.get("error")}
+                    "last_tool": row.get("last_tool"), "error": row.get("error"), "worker": row.get("worker")}
             groups.setdefault(row.get("phase") or "", []).append(view)
         self.state.agents = {view["id"]: view for group in groups.values() for view in group}
         order = [p for p in self._phases if p in groups] + [p for p in groups if p not in self._phases]

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from . import run_ids
 from .owner import is_gone
 from .rows import AGENT_UPSERT, EVENT_SQL, LOG_SQL, STOP, Deferred, decode_rows, encode, plan, scrub, storable
 from .schema import ADDED_COLUMNS, RUN_COLUMNS, SCHEMA, SCHEMA_VERSION
@@ -267,13 +268,14 @@ class RunStore:
         with self._read() as db:
             return decode_rows(db.execute(sql, params).fetchall())
 
-    def get_run(self, run_id: str) -> dict[str, Any] | None:
-        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
-        if not rows:
-            rows = self._query("SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC", (run_id + "%",))
-            if len(rows) != 1:
-                return None
-        return rows[0]
+    def get_run(self, run_id: str, *, prefix: bool = True) -> dict[str, Any] | None:
+        """The run ``run_id`` names; with ``prefix`` (people typing ids) also the one run whose id starts with it,
+        matched literally (``run_ids.py``). Raises :class:`~.run_ids.AmbiguousRunId` when several runs do.
+        Ids that come from a program (the editor) are looked up with ``prefix=False``: exactly."""
+        run = run_ids.exact(self._query, run_id)
+        if run is None and prefix:
+            run = run_ids.by_prefix(self._query, run_id)
+        return run
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The latest runs; runs whose process died are marked ``interrupted`` first, and a run still going
@@ -324,7 +326,7 @@ class RunStore:
         """The run's agents as a progress view draws them (no prompts, results or patches), in launch order."""
         return self._query(
             "SELECT id, label, phase, role, model, state, started_at, finished_at, input_tokens, output_tokens, "
-            "cache_creation_input_tokens, cache_read_input_tokens, cost_usd, last_tool, error FROM agents "
+            "cache_creation_input_tokens, cache_read_input_tokens, cost_usd, last_tool, error, worker FROM agents "
             "WHERE run_id = ? ORDER BY seq", (run_id,))
 
     def agent_results(self, run_id: str) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
 from workcrew.engine.runtime.resume import ResumeCache
 
-from .cluster import Cluster
+from .cluster import Cluster, start_cluster
 
 FIX = [{"name": "read_file", "input": {"path": "calc.py"}},
        {"name": "edit_file", "input": {"path": "calc.py", "old": "return a - b", "new": "return a + b"}}]
@@ -32,7 +33,7 @@ async def test_the_hard_budget_holds_on_workers(cluster: Cluster, workspace: Pat
     (workspace / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     cap = 6_000
     run_settings = settings.model_copy(update={"executor": "distributed", "cluster": cluster.address,
-                                               "budget_tokens": cap, "concurrency": 4, "max_tokens": 256})
+                                               "budget_tokens": cap, "concurrency": 1, "max_tokens": 256})
     result = await start(load_workflow(_script(tmp_path, 40)), None, run_settings,
                          client=SimulatedModel(Scenario.from_data(SCENARIO)), store=store).result()
     # agents that would not fit fail with the budget's reason; the cap is never crossed
@@ -82,3 +83,23 @@ async def test_concurrency_256_is_held_to_the_workers_slots(cluster: Cluster, wo
     slots = 16  # two workers of 8 slots (conftest)
     assert any(f"at most {slots} agents run at once" in line for line in result.logs), result.logs
     assert slots // 2 < peak <= slots
+
+
+async def test_a_worker_without_an_os_sandbox_serves_no_agent(workspace: Path, settings: Settings, store: RunStore,
+                                                               tmp_path: Path) -> None:
+    """Even where this machine would allow unsandboxed commands: the approval judged this machine only."""
+    cluster = start_cluster()
+    try:
+        cluster.add_worker("boxed")
+        # no bubblewrap on its PATH (Ray and Workcrew are found by absolute path)
+        cluster.add_worker("nobox", env={"PATH": str(Path(sys.executable).parent)})
+        (workspace / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+        run_settings = settings.model_copy(update={"executor": "distributed", "cluster": cluster.address,
+                                                   "allow_unsandboxed_commands": True})
+        result = await start(load_workflow(_script(tmp_path, 6)), None, run_settings,
+                             client=SimulatedModel(Scenario.from_data(SCENARIO)), store=store).result()
+        assert result.status == "succeeded" and result.result == 6, result.error
+        assert {row["worker"] for row in store.get_agents(result.run_id)} == {"boxed"}
+        assert any("worker nobox is left out of this run: it has no OS sandbox" in line for line in result.logs)
+    finally:
+        cluster.stop()

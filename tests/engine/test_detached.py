@@ -72,7 +72,8 @@ def test_a_detached_run_goes_on_alone_and_attach_follows_it_to_the_end(tmp_path:
 
 def test_pause_resume_and_stop_from_another_process(tmp_path: Path) -> None:
     project = setup(tmp_path, 150)
-    run_id = detach(project, 60, "--concurrency", "2")
+    agents = 150  # enough that the run is still going when a slow machine's `stop` arrives
+    run_id = detach(project, agents, "--concurrency", "2")
     store = RunStore(project / "state")
     try:
         wait_for(store, run_id, lambda t: (t.get("succeeded") or 0) >= 2, "two agents to finish")
@@ -96,16 +97,16 @@ def test_pause_resume_and_stop_from_another_process(tmp_path: Path) -> None:
         assert followed.returncode == 1 and outcome["status"] == "stopped", outcome
         assert "stopped by the user (workcrew stop)" in outcome["error"]
         finished = outcome["agents"]["succeeded"]
-        assert 0 < finished < 60
+        assert 0 < finished < agents
         rows = store.get_agents(run_id)
         assert not [r for r in rows if r["state"] in ("queued", "running")]
 
         # a stopped run is resumed with --reuse: every finished agent reused, none billed again
-        resumed = cli(project, "run", "sweep.py", "--args", json.dumps({"n": 60}), "--scenario", "scenario.json",
+        resumed = cli(project, "run", "sweep.py", "--args", json.dumps({"n": agents}), "--scenario", "scenario.json",
                       "--yes", "--json", "--reuse", run_id, "--concurrency", "16")
         assert resumed.returncode == 0, resumed.stderr
         again = json.loads(resumed.stdout)
-        assert again["agents"]["cached"] == finished and again["agents"]["succeeded"] == 60 - finished
+        assert again["agents"]["cached"] == finished and again["agents"]["succeeded"] == agents - finished
         assert cli(project, "stop", run_id).returncode == 2  # it has ended: said plainly
     finally:
         store.close()

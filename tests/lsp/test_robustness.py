@@ -14,7 +14,7 @@ SECRET = "sk-ant-api03-THIS-IS-A-TEST-SECRET-0123456789"
 
 @pytest.mark.parametrize(("command", "arguments", "expected"), [
     ("workcrew.createWorkflowFromSelection", [{"uri": "file:///x.py"}], "prompt: Field required"),
-    ("workcrew.createWorkflowFromSelection", ["find bugs"], "takes one object argument, not str"),
+    ("workcrew.createWorkflowFromSelection", ["find bugs"], "takes one object argument, not a string"),
     ("workcrew.createWorkflowFromSelection",
      [{"prompt": "x", "uri": "file:///x.py", "range": {"start": {"line": -1, "character": 0}}}], "range.start.line"),
     ("workcrew.runWorkflow", [{"args": {}}], "give the workflow's 'name' or its 'path'"),

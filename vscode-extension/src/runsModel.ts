@@ -11,6 +11,8 @@ export interface AgentNode {
   elapsedS: number;
   lastTool: string;
   error: string;
+  /** The cluster worker its tools ran on (distributed executor); empty: this machine. */
+  worker?: string;
 }
 
 export interface PhaseNode {
@@ -49,6 +51,8 @@ export interface RunNode {
   startedAt: number;
   /** Ended runs listed by the daemon: fixed / dismissed / open of the findings the run reported. */
   resolution?: Resolution;
+  /** "distributed (HOST:6379)" for a run whose work went to a cluster; empty: this machine. */
+  executor: string;
   /** Insertion order: newer runs first in the view. */
   seq: number;
 }
@@ -85,6 +89,7 @@ function parseAgent(raw: unknown): AgentNode {
     elapsedS: number(a.elapsed_s),
     lastTool: text(a.last_tool),
     error: text(a.error),
+    worker: text(a.worker),
   };
 }
 
@@ -168,6 +173,7 @@ export function parseRun(raw: unknown): Omit<RunNode, "seq"> | undefined {
     findings,
     startedAt: number(r.started_at, r.startedAt, r.created_at),
     ...resolutionOf(resolution),
+    executor: text(r.executor),
   };
 }
 
@@ -192,6 +198,7 @@ export class RunsModel {
           tokens: parsed.tokens || previous.tokens,
           costUsd: parsed.costUsd || previous.costUsd,
           ...resolutionOf(parsed.resolution ?? previous.resolution),
+          executor: parsed.executor || previous.executor,
           seq: previous.seq,
         }
       : { ...parsed, seq: ++this.seq };
@@ -296,13 +303,34 @@ export function phaseDescription(phase: PhaseNode): string {
   return `${phase.done}/${phase.total} · ${formatUsd(phase.costUsd)} · ${formatTokens(phase.tokens)}`;
 }
 
+/** The run's tooltip (Markdown): workflow, status, id, spend, where its work ran, what became of its findings. */
+export function runTooltip(run: RunNode): string {
+  return (
+    `**${run.workflow}** — ${run.status}\n\nRun \`${run.runId}\`\n\n${formatUsd(run.costUsd)} · ${formatTokens(run.tokens)}` +
+    (run.executor ? `\n\nExecutor: ${run.executor}` : "") +
+    (run.resolution ? `\n\n${resolutionText(run)}` : "")
+  );
+}
+
 export function agentDescription(agent: AgentNode): string {
   const parts = [agent.state];
   if (agent.model) parts.push(agent.model);
+  if (agent.worker) parts.push(`on ${agent.worker}`);
   parts.push(formatTokens(agent.tokens), formatUsd(agent.costUsd), formatElapsed(agent.elapsedS));
   if (agent.lastTool && !isTerminal(agent.state)) parts.push(agent.lastTool);
   if (agent.error) parts.push(agent.error);
   return parts.join(" · ");
+}
+
+/** The agent's tooltip: label, state and model, the worker it ran on, spend, last tool, error. */
+export function agentTooltip(agent: AgentNode): string {
+  return (
+    `${agent.label}\n${agent.state}${agent.model ? ` on ${agent.model}` : ""}` +
+    (agent.worker ? `\nworker: ${agent.worker}` : "") +
+    `\n${formatTokens(agent.tokens)}, ${formatUsd(agent.costUsd)}, ${formatElapsed(agent.elapsedS)}` +
+    (agent.lastTool ? `\nlast tool: ${agent.lastTool}` : "") +
+    (agent.error ? `\nerror: ${agent.error}` : "")
+  );
 }
 
 /** Context value for menus: `run.<status>` (package.json's view/item/context uses it). */

@@ -3,16 +3,14 @@ import * as vscode from "vscode";
 import {
   AgentNode,
   agentDescription,
-  formatElapsed,
-  formatTokens,
-  formatUsd,
+  agentTooltip,
   PhaseNode,
   phaseDescription,
-  resolutionText,
   runContextValue,
   runDescription,
   RunNode,
   RunsModel,
+  runTooltip,
   stateIcon,
 } from "./runsModel";
 import { WorkflowInfo } from "./workflows";
@@ -55,10 +53,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsItem> {
       item.description = runDescription(run);
       item.iconPath = new vscode.ThemeIcon(stateIcon(run.status));
       item.contextValue = runContextValue(run);
-      item.tooltip = new vscode.MarkdownString(
-        `**${run.workflow}** — ${run.status}\n\nRun \`${run.runId}\`\n\n${formatUsd(run.costUsd)} · ${formatTokens(run.tokens)}` +
-          (run.resolution ? `\n\n${resolutionText(run)}` : ""),
-      );
+      item.tooltip = new vscode.MarkdownString(runTooltip(run));
       return item;
     }
     if (element.kind === "phase") {
@@ -77,7 +72,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsItem> {
     item.description = agentDescription(agent);
     item.iconPath = new vscode.ThemeIcon(stateIcon(agent.state));
     item.contextValue = `agent.${agent.state}`;
-    item.tooltip = `${agent.label}\n${agent.state}${agent.model ? ` on ${agent.model}` : ""}\n${formatTokens(agent.tokens)}, ${formatUsd(agent.costUsd)}, ${formatElapsed(agent.elapsedS)}${agent.lastTool ? `\nlast tool: ${agent.lastTool}` : ""}${agent.error ? `\nerror: ${agent.error}` : ""}`;
+    item.tooltip = agentTooltip(agent);
     return item;
   }
 }

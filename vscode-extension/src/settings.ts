@@ -7,6 +7,17 @@ export const ROLES = ["default", "orchestrator", "finder", "verifier", "fixer", 
 export type Role = (typeof ROLES)[number];
 export type Provider = "anthropic" | "simulated";
 export type ApprovalPolicy = "always" | "threshold" | "never";
+export type Executor = "local" | "distributed";
+
+/** The daemon's own limits (server/limits.py), camelCase as the daemon reads them; each one optional. */
+export const LIMIT_BOUNDS = {
+  commandArgumentsKb: [1, 256 * 1024],
+  commandNesting: [4, 10_000],
+  openDocuments: [1, 1_000_000],
+  documentMb: [1, 4 * 1024],
+} as const;
+export type LimitName = keyof typeof LIMIT_BOUNDS;
+export type ServerLimits = Partial<Record<LimitName, number>>;
 
 export interface WorkcrewConfig {
   interpreter: string[];
@@ -27,6 +38,12 @@ export interface WorkcrewConfig {
   checkCommand: string;
   /** Review Changes again when a file it covered is saved (the daemon's review_on_save). */
   reviewOnSave: boolean;
+  /** Where agents' tools, worktrees and checks run: this machine, or a Ray cluster's workers (docs/scale-out.md). */
+  executor: Executor;
+  /** The cluster of a distributed run ("HOST:6379"); empty: workcrew.toml's `cluster`. */
+  cluster: string;
+  /** The daemon's limits on what the editor sends it (docs/editors.md, "Limits"); empty: its defaults. */
+  limits: ServerLimits;
 }
 
 /** Reads one `workcrew.<key>` value; the VS Code side passes `config.get`. */
@@ -78,6 +95,26 @@ function oneOf<T extends string>(value: unknown, key: string, allowed: readonly 
   throw new SettingsError(`workcrew.${key} must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
 }
 
+function limitsOf(value: unknown): ServerLimits {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new SettingsError(`workcrew.limits must be an object such as {"openDocuments": 2000}; got ${JSON.stringify(value)}`);
+  }
+  const out: ServerLimits = {};
+  for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
+    if (!(key in LIMIT_BOUNDS)) {
+      throw new SettingsError(`workcrew.limits.${key} is not a limit; known: ${Object.keys(LIMIT_BOUNDS).join(", ")}`);
+    }
+    if (raw === undefined || raw === null) continue;
+    const [min, max] = LIMIT_BOUNDS[key as LimitName];
+    if (typeof raw !== "number" || !Number.isInteger(raw) || raw < min || raw > max) {
+      throw new SettingsError(`workcrew.limits.${key} must be a whole number from ${min} to ${max}; got ${JSON.stringify(raw)}`);
+    }
+    out[key as LimitName] = raw;
+  }
+  return out;
+}
+
 /** Validates the raw settings; a bad value raises a SettingsError that names the setting and the fix. */
 export function readConfig(get: ConfigGetter): WorkcrewConfig {
   const models: Partial<Record<Role, string>> = {};
@@ -103,6 +140,9 @@ export function readConfig(get: ConfigGetter): WorkcrewConfig {
     secretPatterns: stringList(get("secretPatterns"), "secretPatterns"),
     checkCommand: str(get("checkCommand")),
     reviewOnSave: get("reviewOnSave") === true,
+    executor: oneOf(get("executor"), "executor", ["local", "distributed"] as const, "local"),
+    cluster: str(get("cluster")),
+    limits: limitsOf(get("limits")),
   };
 }
 
@@ -186,6 +226,11 @@ export function engineSettings(config: WorkcrewConfig): Record<string, unknown> 
   if (config.secretPatterns.length) out.secret_patterns = [...BUILTIN_SECRET_PATTERNS, ...config.secretPatterns];
   if (config.checkCommand) out.check_command = config.checkCommand;
   out.review_on_save = config.reviewOnSave; // always sent: turning it off must reach a daemon started with it on
+  // "local", the default, is not sent: a workcrew.toml that sends the project's runs to its cluster stays in force
+  if (config.executor === "distributed") out.executor = "distributed";
+  if (config.cluster) out.cluster = config.cluster;
+  // the daemon's own limits, camelCase as it reads them; without the key it goes back to its defaults
+  if (Object.keys(config.limits).length) out.limits = { ...config.limits };
   return out;
 }
 
