@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import sys
 from dataclasses import dataclass
 from types import ModuleType
@@ -47,6 +48,7 @@ def connect(address: str) -> ModuleType:
         if _connected in (None, address):
             return ray
         ray.shutdown()  # one cluster per process at a time: a run asking for another one moves this process
+    _probe(address)
     try:
         ray.init(address=address, namespace=NAMESPACE, logging_level=logging.ERROR, log_to_driver=False,
                  configure_logging=False)
@@ -56,6 +58,18 @@ def connect(address: str) -> ModuleType:
                             "(`ray start --head` on the head machine) and is the address right?") from None
     _connected = address
     return ray
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fail at once when nothing listens at ``HOST:PORT`` (Ray itself would wait for the head indefinitely)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return  # not HOST:PORT ("auto", a Ray-specific form): left to Ray
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise WorkcrewError(f"cannot reach the cluster at {address}: {exc.strerror or exc}. Is its head running "
+                            "(`ray start --head` on the head machine) and is the address right?") from None
 
 
 def worker_nodes() -> list[WorkerNode]:
@@ -75,6 +89,7 @@ def worker_nodes() -> list[WorkerNode]:
 def join_command(address: str, *, slots: int, name: str, cpus: int | None) -> list[str]:
     """``ray start`` joining this machine to the cluster as a Workcrew worker, blocking until stopped."""
     ray_module()
+    _probe(address)
     executable = shutil.which("ray", path=os.path.dirname(sys.executable)) or shutil.which("ray")
     if executable is None:
         raise UsageError("the `ray` command is not on PATH: install Workcrew with pip install 'workcrew[distributed]'")
