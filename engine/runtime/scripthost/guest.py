@@ -22,7 +22,7 @@ from ...errors import ScriptInterrupted, WorkcrewError, describe_failure
 from ...workflows import library
 from . import fanout
 from .fanout import AgentDict, AgentText, ParallelResult
-from .protocol import Limits, Lines, encode_many, exception_from
+from .protocol import Limits, Lines, decode, encode_text, exception_from
 
 
 class GuestState:
@@ -155,12 +155,17 @@ class GuestContext:
             from ...schema import ResultSchema
 
             result_schema = ResultSchema(schema)  # a bad schema raises here, in the script, as in-process
-        options = {"schema": result_schema.json_schema if result_schema else None, "label": label, "phase": phase,
-                   "model": model, "effort": effort, "isolation": isolation, "agent_type": agent_type,
-                   "timeout": timeout, "tools": sorted(tools) if isinstance(tools, set | frozenset) else tools}
         # options left out are None on the parent's side too: a shorter message to encode and decode
-        reply = await self.guest.call("agent", self.level, {"prompt": prompt, **{
-            key: value for key, value in options.items() if value is not None}})
+        args: dict[str, Any] = {"prompt": prompt}
+        if label is not None:
+            args["label"] = label
+        if result_schema is not None or phase is not None or model is not None or effort is not None or (
+                isolation is not None or agent_type is not None or timeout is not None or tools is not None):
+            options = {"schema": result_schema.json_schema if result_schema else None, "phase": phase,
+                       "model": model, "effort": effort, "isolation": isolation, "agent_type": agent_type,
+                       "timeout": timeout, "tools": sorted(tools) if isinstance(tools, set | frozenset) else tools}
+            args.update((key, value) for key, value in options.items() if value is not None)
+        reply = await self.guest.call("agent", self.level, args)
         value = reply.get("value")
         if value is None:
             return None
@@ -259,7 +264,7 @@ class Guest:
         self.remaining: float | None = None
         self._next = 0
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._out: list[dict[str, Any]] = []
+        self._out: list[str] = []  # messages encoded as they are made (a bad one raises where it was made)
         self._flush_scheduled = False
         self._busy = False
         self._probing = False
@@ -281,7 +286,15 @@ class Guest:
             raise WorkcrewError(overflow)
 
     def notify(self, message: dict[str, Any]) -> None:
-        self._out.append(message)
+        try:
+            text = encode_text(message)
+        except RecursionError:
+            raise ValueError(f"{message.get('op') or message['t']}() was given data that contains itself (or is "
+                             "nested too deeply) to pass to the engine") from None
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{message.get('op') or message['t']}() passes only JSON data to the engine (str, int, "
+                            f"float, bool, None, list, dict): {exc}") from None
+        self._out.append(text)
         if not self._flush_scheduled and self._loop is not None:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
@@ -289,7 +302,7 @@ class Guest:
     def _flush(self) -> None:
         self._flush_scheduled = False
         if self._out:
-            data, self._out = encode_many(self._out), []
+            data, self._out = ("\n".join(self._out) + "\n").encode("ascii"), []
             _write_all(data)
         if self._busy and self._report_idle and not self._probing:
             self._probing = True
@@ -320,9 +333,9 @@ class Guest:
         self._next += 1
         call_id = self._next
         assert self._loop is not None
+        self.notify({"t": "call", "id": call_id, "op": op, "level": level, "args": args})  # raises on bad args
         future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         self._pending[call_id] = future
-        self.notify({"t": "call", "id": call_id, "op": op, "level": level, "args": args})
         try:
             reply = await future
         finally:
@@ -376,8 +389,9 @@ class Guest:
         for line in lines:
             self._busy = True
             self._received += 1
-            self._on_message(json.loads(line))
-        if lines and not self._flush_scheduled and self._loop is not None:
+            self._on_message(decode(line))
+        # the flush after them probes for idle (whatever the replies start queues its own flush anyway)
+        if lines and self._report_idle and not self._flush_scheduled and self._loop is not None:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
 
@@ -441,31 +455,14 @@ def _write_all(data: bytes) -> None:
         view = view[written:]
 
 
-def _preload() -> None:
-    """Import what scripts need before reading one (trusted code, while the child waits as a spare)."""
-    import pydantic  # noqa: F401
-
-    from ... import schema  # noqa: F401
-    from ...results import findings  # noqa: F401
-    from ...workflows.dialects import python  # noqa: F401
-
-    try:
-        from ...workflows.dialects import javascript  # noqa: F401
-    except ImportError:  # without the js extra, .js scripts fail to load with a clear error
-        pass
-    try:  # its extension module is loaded before the child confines itself
-        import uvloop  # noqa: F401
-    except ImportError:
-        pass
-
-
 def main() -> None:
     from ...confine import apply_inside
     from ...workflows.dialects.js import syntax
     from .child_loop import first_line, loop_factory
+    from .preload import preload
 
     syntax.IN_HOST = True  # confined already: JS bodies are compiled in place, not in another child
-    _preload()
+    preload()
     from ..heap import freeze_startup_heap
 
     freeze_startup_heap()  # the engine's modules are not rescanned by every full collection in the run
