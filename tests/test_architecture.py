@@ -77,3 +77,18 @@ def test_no_source_file_is_over_500_lines() -> None:
             for path in (ROOT / folder).rglob("*.py")
             if "builtin" not in path.parts and (count := len(path.read_text().splitlines())) > 500}
     assert long == {}
+
+
+def test_every_package_is_in_the_distribution() -> None:
+    """A package missing from pyproject.toml's list works from the checkout and is absent from the wheel the
+    editor installs on a fresh machine (the daemon then fails to start)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(["workcrew", top, *init.parent.relative_to(ROOT / folder).parts])
+        for top, folder in (("engine", "engine"), ("server", "server"))
+        for init in (ROOT / folder).rglob("__init__.py")
+        if "builtin" not in init.parts
+    }
+    assert found - listed == set(), f"add to [tool.setuptools] packages: {sorted(found - listed)}"

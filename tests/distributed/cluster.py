@@ -103,4 +103,14 @@ def start_cluster() -> Cluster:
         [str(BIN / "ray"), "start", "--head", "--block", "--port", str(port), "--num-cpus", "0",
          "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", str(temp)],
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return Cluster(f"127.0.0.1:{port}", temp, head)
+    cluster = Cluster(f"127.0.0.1:{port}", temp, head)
+    deadline = time.monotonic() + 120
+    while True:  # the head listens once its GCS is up; workers and runs probe it and refuse a closed port
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return cluster
+        except OSError:
+            if head.poll() is not None or time.monotonic() > deadline:
+                cluster.stop()
+                raise RuntimeError(f"the Ray head did not start on port {port}") from None
+            time.sleep(0.2)

@@ -44,6 +44,10 @@ export interface WorkcrewConfig {
   cluster: string;
   /** The daemon's limits on what the editor sends it (docs/editors.md, "Limits"); empty: its defaults. */
   limits: ServerLimits;
+  /** Runs live in their own process and outlive the editor (the daemon's detach_runs). */
+  detachRuns: boolean;
+  /** OTLP/HTTP collector for run, phase and agent spans; empty: none. */
+  otlpEndpoint: string;
 }
 
 /** Reads one `workcrew.<key>` value; the VS Code side passes `config.get`. */
@@ -143,6 +147,8 @@ export function readConfig(get: ConfigGetter): WorkcrewConfig {
     executor: oneOf(get("executor"), "executor", ["local", "distributed"] as const, "local"),
     cluster: str(get("cluster")),
     limits: limitsOf(get("limits")),
+    detachRuns: get("detachRuns") !== false,
+    otlpEndpoint: str(get("otlpEndpoint")),
   };
 }
 
@@ -231,6 +237,10 @@ export function engineSettings(config: WorkcrewConfig): Record<string, unknown> 
   if (config.cluster) out.cluster = config.cluster;
   // the daemon's own limits, camelCase as it reads them; without the key it goes back to its defaults
   if (Object.keys(config.limits).length) out.limits = { ...config.limits };
+  // only "off" is sent: the default leaves a workcrew.toml's detach_runs in force (settings are rebuilt from
+  // the files and these keys on every change, so turning it back on needs no key)
+  if (!config.detachRuns) out.detach_runs = false;
+  if (config.otlpEndpoint) out.otlp_endpoint = config.otlpEndpoint;
   return out;
 }
 

@@ -56,3 +56,11 @@ test("the limits and their bounds mirror the daemon's (server/limits.py) and the
     assert.deepEqual([schema[name].minimum, schema[name].maximum], [min, max], name);
   }
 });
+
+test("workcrew.detachRuns and workcrew.otlpEndpoint reach the daemon (they were declared but never sent)", () => {
+  assert.equal("detach_runs" in engineSettings(readConfig(getter({}))), false); // workcrew.toml's stays in force
+  assert.equal(engineSettings(readConfig(getter({ detachRuns: false }))).detach_runs, false);
+  assert.equal("otlp_endpoint" in engineSettings(readConfig(getter({}))), false);
+  assert.equal(engineSettings(readConfig(getter({ otlpEndpoint: " http://localhost:4318 " }))).otlp_endpoint,
+    "http://localhost:4318");
+});
