@@ -97,7 +97,9 @@ class RunRegistry:
     async def start(self, workflow: Workflow, args: Any, settings: Settings, store: RunStore | None,
                     estimate: dict[str, Any] | None, resume: ResumeCache | None = None) -> RunSession:
         handle: RunHandle | RunFollower
-        if settings.detach_runs and store is not None:
+        # a distributed run always gets its own process: a Ray driver dies with its cluster, and the language
+        # server must not
+        if (settings.detach_runs or settings.executor == "distributed") and store is not None:
             from workcrew.engine.runtime.detached import launch
 
             reuse = resume.run_id if resume is not None else None

@@ -21,6 +21,7 @@ from ..errors import UsageError, WorkcrewError
 WORKER_RESOURCE = "workcrew_worker"
 NAMESPACE = "workcrew"
 _connected: str | None = None  # the address this process is connected to
+_users = 0  # runs of this process using that connection
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,18 @@ def ray_module() -> ModuleType:
 
 
 def connect(address: str) -> ModuleType:
-    """Connect this process to the cluster at ``address`` (once per process)."""
-    global _connected
+    """Connect this process to the cluster at ``address``; pair with :func:`release` when the run ends.
+
+    The connection lasts only while runs use it: a Ray driver whose cluster goes away terminates its whole
+    process about a minute later, which must not happen to a program that outlives its runs."""
+    global _connected, _users
     ray = ray_module()
     if ray.is_initialized():
         if _connected in (None, address):
+            _users += 1
             return ray
         ray.shutdown()  # one cluster per process at a time: a run asking for another one moves this process
+        _users = 0
     _probe(address)
     try:
         ray.init(address=address, namespace=NAMESPACE, logging_level=logging.ERROR, log_to_driver=False,
@@ -56,8 +62,29 @@ def connect(address: str) -> ModuleType:
         detail = " ".join(str(exc).split())[:300]
         raise WorkcrewError(f"cannot reach the cluster at {address}: {detail}. Is its head running "
                             "(`ray start --head` on the head machine) and is the address right?") from None
-    _connected = address
+    _connected, _users = address, 1
     return ray
+
+
+def release() -> None:
+    """A run is done with the cluster; the last one disconnects this process from it."""
+    global _connected, _users
+    _users = max(0, _users - 1)
+    if _users == 0 and _connected is not None:
+        import ray
+
+        _connected = None
+        ray.shutdown()
+
+
+def disconnect(address: str) -> None:
+    """Drop this process's connection to ``address`` whoever uses it (its cluster is being taken down)."""
+    global _connected, _users
+    if _connected == address:
+        import ray
+
+        _connected, _users = None, 0
+        ray.shutdown()
 
 
 def _probe(address: str, timeout: float = 5.0) -> None:

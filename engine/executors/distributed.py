@@ -24,7 +24,7 @@ from ..errors import UsageError, WorkcrewError
 from ..results.findings import Patch
 from ..settings import Settings
 from .base import WorkerLost
-from .cluster import connect, worker_nodes
+from .cluster import connect, release, worker_nodes
 from .snapshot import pack
 
 if TYPE_CHECKING:
@@ -53,9 +53,11 @@ class DistributedExecutor:
         self.address = settings.cluster
         self.hosts: list[_Host] = []
         self.snapshot_digest: str | None = None
+        self.connected = False
 
     async def start(self, state: RunState) -> None:
         ray = await anyio.to_thread.run_sync(connect, self.address)
+        self.connected = True
         nodes = await anyio.to_thread.run_sync(worker_nodes)
         if not nodes:
             raise WorkcrewError(f"the cluster at {self.address} has no Workcrew workers: start one on each machine "
@@ -107,6 +109,9 @@ class DistributedExecutor:
             except Exception:  # already gone with its worker
                 log.debug("could not stop the host on %s", host.name)
         self.hosts.clear()
+        if self.connected:
+            self.connected = False
+            await anyio.to_thread.run_sync(release)
 
     def capacity(self) -> int | None:
         return sum(h.slots for h in self.hosts if h.alive)

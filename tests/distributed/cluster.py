@@ -84,6 +84,9 @@ class Cluster:
         process.wait()
 
     def stop(self) -> None:
+        from workcrew.engine.executors.cluster import disconnect
+
+        disconnect(self.address)  # a Ray driver left connected to a dead cluster terminates its process
         for name in list(self.workers):
             self.kill_worker(name)
         try:

@@ -28,7 +28,7 @@ SCENARIO = {"rules": [{"match": {"label": "^fix "}, "respond": {"tool_calls": [
     "text": "guarded"}}]}
 
 
-@pytest.mark.parametrize("detach", [False, True], ids=["in-server", "run-process"])
+@pytest.mark.parametrize("detach", [False, True], ids=["detachRuns-off", "detachRuns-on"])
 async def test_the_runs_view_shows_the_worker_of_each_agent(cluster: Cluster, lsp_session: SessionFactory,  # noqa: F811
                                                             tmp_path: Path, detach: bool) -> None:
     scenario = tmp_path / "fix_scenario.json"
@@ -56,3 +56,7 @@ async def test_the_runs_view_shows_the_worker_of_each_agent(cluster: Cluster, ls
     assert len(workers) == AGENTS and set(workers.values()) <= {"w1", "w2"}, workers
     # the editor's copy was not touched: every agent worked on its own copy, on a worker
     assert "if values else" not in (session.workspace / "calc.py").read_text()
+    # the run had its own process even with detachRuns off: a Ray driver dies with its cluster, the server must not
+    server = session.client._server
+    assert server is not None
+    assert "_raylet" not in Path(f"/proc/{server.pid}/maps").read_text()
