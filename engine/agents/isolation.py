@@ -247,12 +247,20 @@ async def check_folders(state: RunState, isolation: Any, cwd: str | None) -> Asy
     if patch is None and isolation != "worktree":
         state.log("check(): the result given as isolation carries no patch (the agent changed nothing); "
                   "running on an unchanged copy of the workspace")
+    async with patched_copy(workspace, state.settings, patch) as root:
+        yield confine(root, cwd), root
+
+
+@asynccontextmanager
+async def patched_copy(workspace: Path, settings: Settings, patch: Patch | None) -> AsyncIterator[Path]:
+    """A fresh temporary copy of ``workspace`` (secret and hard-linked files left out) with ``patch`` applied,
+    removed afterwards whatever happened."""
     base = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
     try:
-        await anyio.to_thread.run_sync(copy_tree, workspace, base, state.settings)
+        await anyio.to_thread.run_sync(copy_tree, workspace, base, settings)
         if patch is not None:
             await anyio.to_thread.run_sync(apply_patch, base, patch)
-        yield confine(base, cwd), base.resolve()
+        yield base.resolve()
     finally:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(lambda: shutil.rmtree(base, ignore_errors=True))

@@ -36,7 +36,6 @@ def worker_cmd(address: str, slots: int | None, name: str | None, cpus: int | No
     # Ray's own cluster token is the one secret a worker needs: it proves the worker to the head
     environment = {key: value for key, value in os.environ.items()
                    if not secret_variable(key) or key.startswith(RAY_AUTH_PREFIX)}
-    environment["WORKCREW_WORKER_NAME"] = name
     environment["RAY_USAGE_STATS_ENABLED"] = "0"
     click.echo(f"workcrew: worker {name} joining {address} with {slots} slots (stop with Ctrl-C)", err=True)
     os.execve(argv[0], argv, environment)  # Ray's node process takes over: signals reach it directly

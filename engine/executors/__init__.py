@@ -8,17 +8,15 @@ hard budgets, progress, findings and resume behave the same.
 
 from __future__ import annotations
 
+from ..settings import Settings
 from .base import Executor, WorkerLost
 from .local import LocalExecutor
 
 __all__ = ["Executor", "LocalExecutor", "WorkerLost", "executor_for"]
 
 
-def executor_for(settings: object) -> Executor:
+def executor_for(settings: Settings) -> Executor:
     """The executor a run's settings ask for (``executor = "distributed"`` needs ``cluster``)."""
-    from ..settings import Settings
-
-    assert isinstance(settings, Settings)
     if settings.executor == "distributed":
         from .distributed import DistributedExecutor
 

@@ -52,7 +52,6 @@ class DistributedExecutor:
                              '"cluster" in workcrew.toml, or the editor\'s workcrew.cluster setting)')
         self.address = settings.cluster
         self.hosts: list[_Host] = []
-        self.snapshot_digest: str | None = None
         self.connected = False
 
     async def start(self, state: RunState) -> None:
@@ -64,7 +63,6 @@ class DistributedExecutor:
                                 f"with `workcrew worker --cluster {self.address}`")
         settings = state.settings
         snapshot = await anyio.to_thread.run_sync(pack, settings.workspace, settings)
-        self.snapshot_digest = snapshot.digest
         reference = await anyio.to_thread.run_sync(ray.put, snapshot.data)
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -160,6 +158,7 @@ class DistributedExecutor:
             try:
                 result: dict[str, Any] = await host.actor.check.remote(
                     argv, cwd, patch.model_dump() if patch is not None else None, timeout)
+                result["worker"] = host.name
                 return result
             except Exception as exc:
                 failure = self._remote_failure(host, exc)
@@ -216,7 +215,6 @@ class RemoteToolBox:
         self.record = record
         self.settings = settings
         self.reads: dict[str, str] = {}
-        self.calls = 0
 
     def definitions(self) -> list[dict[str, Any]]:
         return list(self._definitions)
@@ -225,7 +223,6 @@ class RemoteToolBox:
         from ..agents.tools import AgentToolBox
         from ..tool_names import LOAD_SKILL
 
-        self.calls += 1
         if name == LOAD_SKILL and self.record.skills:
             if self.skill_box is None:
                 self.skill_box = AgentToolBox(self.settings.workspace, self.settings, tools=frozenset({LOAD_SKILL}),

@@ -9,10 +9,6 @@ here and gets their text back. Only JSON-able values cross.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +16,15 @@ import anyio
 import platformdirs
 
 from ..agents.environment import AgentEnvironment
-from ..agents.isolation import (
-    TEMP_PREFIX,
-    OverlayEnvironment,
-    Worktree,
-    WorktreeEnvironment,
-    confine,
-    copy_tree,
-)
-from ..agents.patches import apply_patch
+from ..agents.isolation import OverlayEnvironment, Worktree, WorktreeEnvironment, confine, patched_copy
 from ..results.findings import Patch
 from ..settings import Settings
+from .local import timed_command
 from .snapshot import is_unpacked, unpacked
 
 
 def snapshot_cache() -> Path:
     return Path(os.environ.get("WORKCREW_SNAPSHOT_CACHE") or platformdirs.user_cache_dir("workcrew")) / "snapshots"
-
-
-def worker_name() -> str:
-    return os.environ.get("WORKCREW_WORKER_NAME") or socket.gethostname()
 
 
 class WorkspaceHost:
@@ -49,9 +34,6 @@ class WorkspaceHost:
         self.settings = Settings.model_validate(settings)
         self.root: Path | None = None
         self.agents: dict[str, AgentEnvironment] = {}
-
-    def name(self) -> str:
-        return worker_name()
 
     async def prepare(self, digest: str, holder: list[Any]) -> dict[str, Any]:
         """Unpack the snapshot ``digest`` unless this worker has it; ``holder`` wraps the object reference so
@@ -67,8 +49,7 @@ class WorkspaceHost:
         from ..commands import sandbox_status
 
         sandbox = await anyio.to_thread.run_sync(sandbox_status)
-        return {"worker": worker_name(), "fetched": fetched, "pid": os.getpid(),
-                "sandbox": sandbox.available, "sandbox_problem": None if sandbox.available else sandbox.reason}
+        return {"fetched": fetched, "sandbox": sandbox.available, "sandbox_problem": None if sandbox.available else sandbox.reason}
 
     def _workspace(self) -> Path:
         if self.root is None:
@@ -108,23 +89,6 @@ class WorkspaceHost:
                     timeout: float) -> dict[str, Any]:
         """A command in a fresh copy of the snapshot (with ``patch`` applied): the snapshot stays pristine for
         the agents and checks that follow."""
-        from .. import commands
-
-        root = self._workspace()
-        base = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
-        try:
-            await anyio.to_thread.run_sync(copy_tree, root, base, self.settings)
-            if patch is not None:
-                await anyio.to_thread.run_sync(apply_patch, base, Patch.model_validate(patch))
-            started = time.monotonic()
-            result = await commands.run_command(argv, confine(base, cwd), settings=self.settings,
-                                                writable=base.resolve(), timeout=timeout)
-            result["duration_s"] = round(time.monotonic() - started, 3)
-            result["worker"] = worker_name()
-            return result
-        finally:
-            await anyio.to_thread.run_sync(lambda: shutil.rmtree(base, ignore_errors=True))
-
-    async def close(self) -> None:
-        for agent_id in list(self.agents):
-            await self.finish(agent_id, False)
+        shipped = Patch.model_validate(patch) if patch is not None else None
+        async with patched_copy(self._workspace(), self.settings, shipped) as root:
+            return await timed_command(argv, confine(root, cwd), root, self.settings, timeout)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..agents.isolation import check_folders, workspace_environment
+from ..settings import Settings
 
 if TYPE_CHECKING:
     from ..agents.environment import AgentEnvironment
@@ -29,10 +31,16 @@ class LocalExecutor:
 
     async def check(self, state: RunState, argv: list[str], *, isolation: Any, cwd: str | None,
                     timeout: float) -> dict[str, Any]:
-        from .. import commands
-
         async with check_folders(state, isolation, cwd) as (folder, root):
-            started = time.monotonic()
-            result = await commands.run_command(argv, folder, settings=state.settings, writable=root, timeout=timeout)
-            result["duration_s"] = round(time.monotonic() - started, 3)
-        return result
+            return await timed_command(argv, folder, root, state.settings, timeout)
+
+
+async def timed_command(argv: list[str], folder: Path, root: Path, settings: Settings,
+                        timeout: float) -> dict[str, Any]:
+    """A check's command in ``folder`` (``root`` writable), with its duration; on this machine or a worker."""
+    from .. import commands
+
+    started = time.monotonic()
+    result = await commands.run_command(argv, folder, settings=settings, writable=root, timeout=timeout)
+    result["duration_s"] = round(time.monotonic() - started, 3)
+    return result
