@@ -12,8 +12,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from workcrew.engine.providers.base import ModelRequest, ModelResponse
+from workcrew.engine.providers.scenario import Scenario
+from workcrew.engine.providers.simulated import SimulatedModel
 
 BIN = Path(sys.executable).parent
 WORKER_SHELL_KEY = "sk-ant-api03-worker-shell-key-never-on-a-worker-0123456789"  # in the shell workers start from
@@ -22,7 +27,8 @@ FAST_FAILURE_DETECTION = {"RAY_health_check_period_ms": "1000", "RAY_health_chec
                           "RAY_health_check_timeout_ms": "1000", "RAY_health_check_initial_delay_ms": "1000"}
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port nothing listens on (the socket that found it is closed again)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -99,7 +105,7 @@ class Cluster:
 
 
 def start_cluster() -> Cluster:
-    port = _free_port()
+    port = free_port()
     temp = Path(tempfile.mkdtemp(prefix="wcray-", dir="/tmp"))  # Ray's socket paths must stay short
     env = {**os.environ, **FAST_FAILURE_DETECTION, "RAY_USAGE_STATS_ENABLED": "0"}
     head = subprocess.Popen(
@@ -117,3 +123,19 @@ def start_cluster() -> Cluster:
                 cluster.stop()
                 raise RuntimeError(f"the Ray head did not start on port {port}") from None
             time.sleep(0.2)
+
+
+class RecordingModel(SimulatedModel):
+    """The simulated model, keeping every request: what agents sent, and each agent's first turns (a finished
+    agent billed twice would show two)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__(scenario)
+        self.requests: list[ModelRequest] = []
+        self.first_turns: Counter[str] = Counter()
+
+    async def turn(self, request: ModelRequest) -> ModelResponse:
+        self.requests.append(request)
+        if len(request.messages) == 1:  # counted now: the agent's loop goes on appending to this list
+            self.first_turns[request.label or ""] += 1
+        return await super().turn(request)

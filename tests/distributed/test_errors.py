@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +10,7 @@ import pytest
 from workcrew.engine import RunStore, Settings, load_workflow, start
 from workcrew.engine.errors import UsageError
 
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # closed again when the block ends: nothing listens there
+from .cluster import free_port
 
 
 @pytest.fixture
@@ -32,7 +27,7 @@ def test_a_distributed_run_without_a_cluster_is_refused_before_it_starts(script:
 
 async def test_an_unreachable_cluster_fails_the_run_at_once(script: Path, settings: Settings,
                                                             store: RunStore) -> None:
-    address = f"127.0.0.1:{_closed_port()}"
+    address = f"127.0.0.1:{free_port()}"
     run_settings = settings.model_copy(update={"executor": "distributed", "cluster": address})
     result = await start(load_workflow(script), None, run_settings, store=store).result()
     assert result.status == "failed"
@@ -42,7 +37,7 @@ async def test_an_unreachable_cluster_fails_the_run_at_once(script: Path, settin
 
 
 def test_a_worker_for_an_unreachable_cluster_says_so_and_exits(tmp_path: Path) -> None:
-    address = f"127.0.0.1:{_closed_port()}"
+    address = f"127.0.0.1:{free_port()}"
     done = subprocess.run([str(Path(sys.executable).parent / "workcrew"), "worker", "--cluster", address],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2

@@ -15,11 +15,10 @@ from typing import Any
 
 import pytest
 from workcrew.engine import RunStore, Settings, load_workflow, start
-from workcrew.engine.providers.base import ModelRequest, ModelResponse
 from workcrew.engine.providers.scenario import Scenario
 from workcrew.engine.providers.simulated import SimulatedModel
 
-from .cluster import Cluster, start_cluster
+from .cluster import Cluster, RecordingModel, start_cluster
 
 AGENTS = 200
 KILL_AFTER = 60  # finished agents
@@ -40,19 +39,6 @@ RULES = {"default_latency_ms": 40, "rules": [{"match": {"label": "^fix"}, "respo
     {"name": "read_file", "input": {"path": "calc.py"}},
     {"name": "edit_file", "input": {"path": "calc.py", "old": "return a - b", "new": "return a + b"}}],
     "text": "fixed add()"}}]}
-
-
-class CountingModel(SimulatedModel):
-    """The simulated model, counting each agent's first turns: a finished agent billed twice would show 2."""
-
-    def __init__(self) -> None:
-        super().__init__(Scenario.from_data(RULES))
-        self.first_turns: Counter[str] = Counter()
-
-    async def turn(self, request: ModelRequest) -> ModelResponse:
-        if len(request.messages) == 1:
-            self.first_turns[request.label or ""] += 1
-        return await super().turn(request)
 
 
 @pytest.fixture
@@ -90,7 +76,7 @@ async def test_a_worker_killed_mid_run_loses_nothing_finished(own_cluster: Clust
     local = await _run(base, store, tmp_path, SimulatedModel(Scenario.from_data(RULES)))
     assert local.status == "succeeded", local.error
 
-    client = CountingModel()
+    client = RecordingModel(Scenario.from_data(RULES))
     finished_before_kill: set[str] = set()
     finished: list[str] = []
     killed: list[asyncio.Future[None]] = []
@@ -116,12 +102,13 @@ async def test_a_worker_killed_mid_run_loses_nothing_finished(own_cluster: Clust
     by_label = {r["label"]: r for r in rows}
     # agents that finished before the kill: kept, never run again (one first turn each)
     assert {by_label[label]["worker"] for label in finished_before_kill} == {"w1", "w2"}
-    assert all(client.first_turns[label] == 1 for label in finished_before_kill)
+    first_turns = client.first_turns
+    assert all(first_turns[label] == 1 for label in finished_before_kill)
     # the agents in flight on w2 ran again, on w1; every other agent ran once
-    rerun = {label for label, count in client.first_turns.items() if count > 1}
+    rerun = {label for label, count in first_turns.items() if count > 1}
     assert rerun, "no agent was in flight on the killed worker"
-    assert all(client.first_turns[label] == 2 and by_label[label]["worker"] == "w1" for label in rerun)
-    assert sum(client.first_turns.values()) == AGENTS + len(rerun)
+    assert all(first_turns[label] == 2 and by_label[label]["worker"] == "w1" for label in rerun)
+    assert sum(first_turns.values()) == AGENTS + len(rerun)
     print(f"finished before the kill: {len(finished_before_kill)}; run again after the kill: {len(rerun)}; "
           f"agents per worker: {dict(Counter(r['worker'] for r in rows))}")
     assert any("worker w2 was lost" in line for line in result.logs)
