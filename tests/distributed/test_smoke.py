@@ -76,3 +76,26 @@ async def test_no_secret_reaches_a_worker(cluster: Cluster, workspace: Path, set
                 continue
             assert WORKER_SHELL_KEY.encode() not in environ and b"ANTHROPIC_API_KEY" not in environ, pid
 
+
+async def test_the_snapshot_goes_to_each_worker_once(cluster: Cluster, workspace: Path, settings: Settings,
+                                                     store: RunStore, tmp_path: Path) -> None:
+    """Content-addressed: a second run over the same files sends nothing; a changed file sends a new one."""
+    (workspace / "calc.py").write_text(CALC)
+    (workspace / "notes.md").write_text(f"unique to this test: {tmp_path.name}\n")
+    script = tmp_path / "wf.py"
+    script.write_text('meta = {"name": "t", "description": "one check"}\n'
+                      'return (await check("grep -c a calc.py"))["exit_code"]\n')
+    run_settings = settings.model_copy(update={"executor": "distributed", "cluster": cluster.address,
+                                               "command_allowlist": ["grep"]})
+
+    async def shipped() -> str:
+        handle = start(load_workflow(script), None, run_settings, client=SimulatedModel(Scenario.from_data({})),
+                       store=store)
+        result = await handle.result()
+        assert result.status == "succeeded", result.error
+        return next(line for line in result.logs if "workspace snapshot" in line)
+
+    assert "sent to 2 of 2 workers" in await shipped()
+    assert "sent to 0 of 2 workers" in await shipped()
+    (workspace / "notes.md").write_text("changed\n")
+    assert "sent to 2 of 2 workers" in await shipped()
